@@ -1,0 +1,1 @@
+"""The HTTP API and the `payouts` command line: the edges, with no business rules."""

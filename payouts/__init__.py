@@ -1,0 +1,1 @@
+"""Persistence, ingestion of billing facts, tiers, the period batch and the ledger."""

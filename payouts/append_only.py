@@ -1,0 +1,67 @@
+"""Database-enforced append-only tables.
+
+The rule "posted records are never changed" is promised by the code and enforced by
+the database too: a trigger refuses UPDATE and DELETE (PostgreSQL and SQLite), so a
+bug, a script or a hand-typed SQL statement cannot rewrite history. Migrations call
+these helpers to install the triggers.
+"""
+
+from __future__ import annotations
+
+from alembic.operations import Operations
+
+REFUSAL_MARKER = "append-only"
+
+PG_FUNCTION = f"""
+CREATE OR REPLACE FUNCTION refuse_append_only_change() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION '{REFUSAL_MARKER} table %: % refused', TG_TABLE_NAME, TG_OP
+        USING ERRCODE = 'restrict_violation';
+END
+$$;
+"""
+
+
+def install_function(op: Operations) -> None:
+    """Create the shared PostgreSQL trigger function (no-op on SQLite)."""
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute(PG_FUNCTION)
+
+
+def drop_function(op: Operations) -> None:
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute("DROP FUNCTION IF EXISTS refuse_append_only_change()")
+
+
+def protect(op: Operations, table: str) -> None:
+    """Refuse every UPDATE and DELETE on `table` (and TRUNCATE on PostgreSQL)."""
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute(
+            f"CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table} "
+            "FOR EACH ROW EXECUTE FUNCTION refuse_append_only_change()"
+        )
+        op.execute(
+            f"CREATE TRIGGER {table}_no_truncate BEFORE TRUNCATE ON {table} "
+            "FOR EACH STATEMENT EXECUTE FUNCTION refuse_append_only_change()"
+        )
+        return
+    for verb in ("UPDATE", "DELETE"):
+        op.execute(
+            f"CREATE TRIGGER {table}_no_{verb.lower()} BEFORE {verb} ON {table} "
+            f"BEGIN SELECT RAISE(ABORT, '{REFUSAL_MARKER} table {table}: {verb} refused'); END"
+        )
+
+
+def unprotect(op: Operations, table: str) -> None:
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute(f"DROP TRIGGER IF EXISTS {table}_append_only ON {table}")
+        op.execute(f"DROP TRIGGER IF EXISTS {table}_no_truncate ON {table}")
+        return
+    for verb in ("update", "delete"):
+        op.execute(f"DROP TRIGGER IF EXISTS {table}_no_{verb}")
+
+
+def is_refusal(exc: BaseException) -> bool:
+    """Whether a database error is an append-only trigger refusing a change."""
+    return REFUSAL_MARKER in str(exc)

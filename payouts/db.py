@@ -1,0 +1,128 @@
+"""Engines and sessions for the embedded SQLite default and for PostgreSQL.
+
+SQLite is tuned so that it behaves like a small server: foreign keys on, WAL so
+readers do not block the writer, a busy timeout, and every transaction opened with
+BEGIN IMMEDIATE so two writers queue for the lock instead of failing half-way with
+"database is locked" when one upgrades a read lock to a write lock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+from sqlalchemy.orm import Session, sessionmaker
+
+from payouts.errors import DatabaseUnavailable
+from payouts.settings import get_settings
+
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+
+def normalise_url(raw: str) -> URL:
+    """Parse a DATABASE_URL, choosing the psycopg 3 driver for PostgreSQL.
+
+    Raises DatabaseUnavailable with a one-line reason for anything unusable.
+    """
+    text = raw.strip()
+    if not text:
+        raise DatabaseUnavailable("DATABASE_URL is empty")
+    if text.startswith("postgres://"):
+        text = "postgresql://" + text[len("postgres://") :]
+    try:
+        url = make_url(text)
+    except ArgumentError:
+        raise DatabaseUnavailable(f"DATABASE_URL is not a database URL: {raw!r}") from None
+    backend = url.get_backend_name()
+    if backend == "postgresql":
+        if url.drivername == "postgresql":
+            url = url.set(drivername="postgresql+psycopg")
+        if not url.database:
+            raise DatabaseUnavailable("DATABASE_URL names no PostgreSQL database")
+    elif backend == "sqlite":
+        if url.database in (None, ""):
+            raise DatabaseUnavailable("DATABASE_URL names no SQLite file")
+    else:
+        raise DatabaseUnavailable(
+            f"unsupported database {backend!r} in DATABASE_URL (use sqlite or postgresql)"
+        )
+    return url
+
+
+def is_sqlite(url: URL | str) -> bool:
+    parsed = url if isinstance(url, URL) else normalise_url(url)
+    return parsed.get_backend_name() == "sqlite"
+
+
+def _install_sqlite_behaviour(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Hand transaction control to SQLAlchemy: the driver must not emit its own
+        # deferred BEGIN, so that the "begin" hook below decides how to start one.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys = ON")
+        cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.execute("PRAGMA synchronous = NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def make_engine(raw_url: str) -> Engine:
+    """A new engine for the URL, with the SQLite behaviour installed when relevant."""
+    url = normalise_url(raw_url)
+    if url.get_backend_name() == "sqlite":
+        database = url.database or ""
+        if database != ":memory:" and not database.startswith("file:"):
+            Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        try:
+            engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
+        except NoSuchModuleError as exc:  # pragma: no cover - sqlite3 is in the stdlib
+            raise DatabaseUnavailable(str(exc)) from None
+        _install_sqlite_behaviour(engine)
+        return engine
+    try:
+        return create_engine(url, pool_pre_ping=True, connect_args={"connect_timeout": 10})
+    except NoSuchModuleError as exc:
+        raise DatabaseUnavailable(f"no driver for {url.drivername}: {exc}") from None
+
+
+@lru_cache(maxsize=8)
+def engine_for(raw_url: str) -> Engine:
+    """The process-wide engine for a URL (one pool per database)."""
+    return make_engine(raw_url)
+
+
+def default_engine() -> Engine:
+    return engine_for(get_settings().database_url)
+
+
+def session_factory(engine: Engine | None = None) -> sessionmaker[Session]:
+    return sessionmaker(bind=engine or default_engine(), expire_on_commit=False)
+
+
+@contextmanager
+def unit_of_work(engine: Engine | None = None) -> Iterator[Session]:
+    """One transaction at a command or request boundary: commit on success, else roll back.
+
+    Services never commit; the edge that started the work does, here.
+    """
+    session = session_factory(engine)()
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()

@@ -1,0 +1,1 @@
+"""Reference records every fact points at: partners, internal reps and customers."""

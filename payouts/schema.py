@@ -1,0 +1,14 @@
+"""The full schema metadata: importing this module registers every table.
+
+Alembic's autogenerate and the model/migration agreement test both read it.
+"""
+
+from __future__ import annotations
+
+from payouts import audit as audit
+from payouts.base import Base
+from payouts.reference import models as reference_models
+
+metadata = Base.metadata
+
+__all__ = ["audit", "metadata", "reference_models"]

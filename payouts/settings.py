@@ -1,0 +1,25 @@
+"""Runtime configuration, read from the environment (and an optional `.env`).
+
+Nothing is required to start: the embedded default is a SQLite file under `./var/`.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_DATABASE_URL = "sqlite:///./var/payouts.db"
+
+
+class Settings(BaseSettings):
+    """Service settings; `DATABASE_URL` selects SQLite (default) or PostgreSQL."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    database_url: str = DEFAULT_DATABASE_URL
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,1 @@
+"""Partner statements assembled from the ledger: canonical JSON, hash, PDF and CSV."""

@@ -6,9 +6,11 @@ Alembic's autogenerate and the model/migration agreement test both read it.
 from __future__ import annotations
 
 from payouts import audit as audit
+from payouts import periods as periods
 from payouts.base import Base
+from payouts.facts import models as fact_models
 from payouts.reference import models as reference_models
 
 metadata = Base.metadata
 
-__all__ = ["audit", "metadata", "reference_models"]
+__all__ = ["audit", "fact_models", "metadata", "periods", "reference_models"]

@@ -1,0 +1,1 @@
+"""Billing and CRM facts: idempotent ingestion, validation and attribution."""

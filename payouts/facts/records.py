@@ -1,0 +1,273 @@
+"""Incoming fact records: the exact shape billing and the CRM send, validated.
+
+The same models serve the CSV import and the HTTP API, so both apply the same rules.
+Amounts arrive as decimal strings (or integers), never binary floats; currencies must
+be ISO 4217 and amounts must fit the currency's minor unit; dates are ISO YYYY-MM-DD.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
+
+from plans.errors import InvalidAmount
+from plans.money import is_iso_currency, minor_exponent, parse_decimal
+
+ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def _exact_decimal(value: Any) -> Decimal:
+    try:
+        return parse_decimal(value)
+    except InvalidAmount as exc:
+        raise ValueError(str(exc)) from None
+
+
+def _iso_date(value: Any) -> date:
+    if isinstance(value, date):
+        return value
+    text = value.strip() if isinstance(value, str) else ""
+    if not ISO_DATE.fullmatch(text):
+        raise ValueError(f"{value!r} is not a date of the form YYYY-MM-DD")
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise ValueError(f"{value!r} is not a valid calendar date") from None
+
+
+def _currency(value: Any) -> str:
+    if not isinstance(value, str) or not is_iso_currency(value.strip()):
+        raise ValueError(f"{value!r} is not an ISO 4217 currency code")
+    return value.strip()
+
+
+ExactDecimal = Annotated[Decimal, BeforeValidator(_exact_decimal)]
+IsoDate = Annotated[date, BeforeValidator(_iso_date)]
+CurrencyCode = Annotated[str, BeforeValidator(_currency)]
+SourceId = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64, pattern=r"^[^\s]+$")
+]
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+Country = Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")]
+
+
+def _check_precision(amount: Decimal, currency: str, field: str) -> None:
+    exponent = minor_exponent(currency)
+    if amount != amount.quantize(Decimal(1).scaleb(-exponent)):
+        raise ValueError(f"{field} {amount} has more decimals than {currency} allows ({exponent})")
+
+
+class FactRecord(BaseModel):
+    """Base of every incoming record: the source system's id and strict fields."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+    id: SourceId
+
+    def accounting_day(self) -> date | None:
+        """The date that decides the accounting period, for facts that carry money."""
+        return None
+
+
+class PartnerRecord(FactRecord):
+    name: Name
+    type: Literal["reseller", "var", "mssp", "gsi", "referral", "isv", "csp", "audit"]
+    status: Literal["active", "on_hold", "terminated"] = "active"
+    payout_currency: CurrencyCode
+    locale: Annotated[str, StringConstraints(pattern=r"^[a-z]{2,3}(_[A-Z]{2})?$")] = "en_US"
+    country: Country | None = None
+    account_holder: Name | None = None
+    iban: Annotated[str, StringConstraints(max_length=42)] | None = None
+    bic: Annotated[str, StringConstraints(max_length=11)] | None = None
+
+    @field_validator("iban")
+    @classmethod
+    def _valid_iban(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        from schwifty import IBAN
+        from schwifty.exceptions import SchwiftyException
+
+        try:
+            return str(IBAN(value).compact)
+        except SchwiftyException as exc:
+            raise ValueError(f"IBAN is not valid: {exc}") from None
+
+    @field_validator("bic")
+    @classmethod
+    def _valid_bic(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        from schwifty import BIC
+        from schwifty.exceptions import SchwiftyException
+
+        try:
+            return str(BIC(value).compact)
+        except SchwiftyException as exc:
+            raise ValueError(f"BIC is not valid: {exc}") from None
+
+
+class RepRecord(FactRecord):
+    name: Name
+    team: ShortText | None = None
+    currency: CurrencyCode
+
+
+class CustomerRecord(FactRecord):
+    name: Name
+    country: Country | None = None
+
+
+class DealRecord(FactRecord):
+    customer_id: SourceId
+    list_amount: ExactDecimal = Field(ge=0)
+    net_amount: ExactDecimal = Field(ge=0)
+    currency: CurrencyCode
+    close_date: IsoDate
+    owner_rep_id: SourceId | None = None
+    independence: Literal["vendor_led", "assisted", "independent"] = "vendor_led"
+
+    @model_validator(mode="after")
+    def _amounts(self) -> DealRecord:
+        _check_precision(self.list_amount, self.currency, "list_amount")
+        _check_precision(self.net_amount, self.currency, "net_amount")
+        return self
+
+    def accounting_day(self) -> date:
+        return self.close_date
+
+
+class DealRoleRecord(FactRecord):
+    deal_id: SourceId
+    partner_id: SourceId
+    role: Literal["sourced", "resale", "fulfilment", "referral", "influence"]
+    influence_kind: Literal["endorsement", "integration_requirement", "active_in_sale"] | None = (
+        None
+    )
+
+    @model_validator(mode="after")
+    def _influence_kind(self) -> DealRoleRecord:
+        if self.role == "influence" and self.influence_kind is None:
+            raise ValueError("an influence role needs influence_kind")
+        if self.role != "influence" and self.influence_kind is not None:
+            raise ValueError("influence_kind is only for the influence role")
+        return self
+
+
+class DealRegistrationRecord(FactRecord):
+    deal_id: SourceId
+    partner_id: SourceId
+    status: Literal["pending", "approved", "rejected"]
+    approved_at: IsoDate | None = None
+    expires_at: IsoDate | None = None
+
+    @model_validator(mode="after")
+    def _dates(self) -> DealRegistrationRecord:
+        if self.status == "approved" and self.approved_at is None:
+            raise ValueError("an approved registration needs approved_at")
+        if self.approved_at and self.expires_at and self.expires_at < self.approved_at:
+            raise ValueError("expires_at is before approved_at")
+        return self
+
+
+class InvoiceRecord(FactRecord):
+    customer_id: SourceId
+    deal_id: SourceId | None = None
+    subscription_id: SourceId | None = None
+    issue_date: IsoDate
+    amount: ExactDecimal = Field(ge=0)
+    currency: CurrencyCode
+
+    @model_validator(mode="after")
+    def _amount(self) -> InvoiceRecord:
+        _check_precision(self.amount, self.currency, "amount")
+        return self
+
+    def accounting_day(self) -> date:
+        return self.issue_date
+
+
+class PaymentRecord(FactRecord):
+    invoice_id: SourceId
+    paid_date: IsoDate
+    amount: ExactDecimal = Field(gt=0)
+    currency: CurrencyCode
+
+    @model_validator(mode="after")
+    def _amount(self) -> PaymentRecord:
+        _check_precision(self.amount, self.currency, "amount")
+        return self
+
+    def accounting_day(self) -> date:
+        return self.paid_date
+
+
+class RefundRecord(FactRecord):
+    invoice_id: SourceId
+    refund_date: IsoDate
+    amount: ExactDecimal = Field(gt=0)
+    currency: CurrencyCode
+    kind: Literal["refund", "credit_note"] = "refund"
+
+    @model_validator(mode="after")
+    def _amount(self) -> RefundRecord:
+        _check_precision(self.amount, self.currency, "amount")
+        return self
+
+    def accounting_day(self) -> date:
+        return self.refund_date
+
+
+class CancellationRecord(FactRecord):
+    customer_id: SourceId
+    subscription_id: SourceId | None = None
+    end_date: IsoDate
+
+    def accounting_day(self) -> date:
+        return self.end_date
+
+
+class CertificationRecord(FactRecord):
+    partner_id: SourceId
+    name: Name
+    earned_at: IsoDate
+    expires_at: IsoDate | None = None
+
+    @model_validator(mode="after")
+    def _dates(self) -> CertificationRecord:
+        if self.expires_at is not None and self.expires_at < self.earned_at:
+            raise ValueError("expires_at is before earned_at")
+        return self
+
+
+class CampaignRecord(FactRecord):
+    partner_id: SourceId
+    name: Name
+    date: IsoDate
+
+
+class FxRateRecord(FactRecord):
+    date: IsoDate
+    from_currency: CurrencyCode
+    to_currency: CurrencyCode
+    rate: ExactDecimal = Field(gt=0)
+    source: ShortText
+
+    @model_validator(mode="after")
+    def _pair(self) -> FxRateRecord:
+        if self.from_currency == self.to_currency:
+            raise ValueError("from_currency and to_currency are the same")
+        return self

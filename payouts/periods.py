@@ -1,0 +1,129 @@
+"""Accounting periods (months, `YYYY-MM`) and their open/closed state.
+
+A fact is accounted in its own month while that month is open, else in the next
+open one: that is how a late fact for a closed month becomes a prior-period
+adjustment, and why a closed month never changes. `fact_revision` counts facts
+accounted in a period, so a batch can tell that facts arrived after its draft.
+"""
+
+from __future__ import annotations
+
+import calendar
+import re
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import BigInteger, CheckConstraint, String, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from payouts.base import Base
+from payouts.errors import PayoutsError
+
+PERIOD_PATTERN = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+
+
+class InvalidPeriod(PayoutsError):
+    code = "invalid-period"
+    status = 422
+
+
+class Period(Base):
+    __tablename__ = "periods"
+    __table_args__ = (CheckConstraint("status IN ('open', 'closed')", name="status"),)
+
+    period: Mapped[str] = mapped_column(String(7), primary_key=True)
+    status: Mapped[str] = mapped_column(String(8), default="open")
+    fact_revision: Mapped[int] = mapped_column(
+        BigInteger, default=0, doc="Bumped by every ingestion that accounts facts here."
+    )
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class Month:
+    year: int
+    month: int
+
+    @classmethod
+    def parse(cls, text: str) -> Month:
+        match = PERIOD_PATTERN.match(text.strip())
+        if not match:
+            raise InvalidPeriod(f"period {text!r} is not of the form YYYY-MM")
+        return cls(int(match.group(1)), int(match.group(2)))
+
+    @classmethod
+    def of(cls, day: date) -> Month:
+        return cls(day.year, day.month)
+
+    @property
+    def start(self) -> date:
+        return date(self.year, self.month, 1)
+
+    @property
+    def end(self) -> date:
+        return date(self.year, self.month, calendar.monthrange(self.year, self.month)[1])
+
+    def next(self) -> Month:
+        return Month(self.year + (self.month == 12), self.month % 12 + 1)
+
+    def previous(self) -> Month:
+        return Month(self.year - (self.month == 1), (self.month - 2) % 12 + 1)
+
+    def plus(self, months: int) -> Month:
+        index = self.year * 12 + (self.month - 1) + months
+        return Month(index // 12, index % 12 + 1)
+
+    def __str__(self) -> str:
+        return f"{self.year:04d}-{self.month:02d}"
+
+
+def ensure(session: Session, periods: set[str]) -> None:
+    """Create the period rows that do not exist yet (open), race-free on both backends."""
+    if not periods:
+        return
+    rows = [{"period": p, "status": "open", "fact_revision": 0} for p in sorted(periods)]
+    dialect = session.get_bind().dialect.name
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    session.execute(insert(Period).values(rows).on_conflict_do_nothing(index_elements=["period"]))
+
+
+def assign_accounting_periods(session: Session, months: set[str]) -> dict[str, str]:
+    """Map each fact month to the month it is accounted in: itself, or the next open one.
+
+    Each period row is locked before its status is read (FOR UPDATE on PostgreSQL;
+    SQLite's BEGIN IMMEDIATE already serialises writers), so a concurrent batch close
+    cannot close a month between this check and the commit of the facts put in it.
+    The target months' `fact_revision` is bumped, which voids drafts computed before.
+    """
+    mapping: dict[str, str] = {}
+    for fact_month in sorted(months):
+        month = Month.parse(fact_month)
+        while True:
+            ensure(session, {str(month)})
+            status = session.execute(
+                select(Period.status).where(Period.period == str(month)).with_for_update()
+            ).scalar_one()
+            if status != "closed":
+                break
+            month = month.next()
+        mapping[fact_month] = str(month)
+    bump_revisions(session, set(mapping.values()))
+    return mapping
+
+
+def bump_revisions(session: Session, periods: set[str]) -> None:
+    """Record that facts arrived in these periods (locks their rows until commit)."""
+    if not periods:
+        return
+    ensure(session, periods)
+    session.execute(
+        update(Period)
+        .where(Period.period.in_(sorted(periods)))
+        .values(fact_revision=Period.fact_revision + 1)
+    )
+
+
+def status_of(session: Session, period: str) -> str:
+    found = session.get(Period, period)
+    return found.status if found else "open"

@@ -7,10 +7,22 @@ from __future__ import annotations
 
 from payouts import audit as audit
 from payouts import periods as periods
+from payouts import plan_book as plan_book
+from payouts import quotes as quotes
+from payouts import tiers as tiers
 from payouts.base import Base
 from payouts.facts import models as fact_models
 from payouts.reference import models as reference_models
 
 metadata = Base.metadata
 
-__all__ = ["audit", "fact_models", "metadata", "periods", "reference_models"]
+__all__ = [
+    "audit",
+    "fact_models",
+    "metadata",
+    "periods",
+    "plan_book",
+    "quotes",
+    "reference_models",
+    "tiers",
+]

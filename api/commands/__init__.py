@@ -1,0 +1,1 @@
+"""Command groups of the `payouts` command line, one module each."""

@@ -1,0 +1,31 @@
+"""`payouts db`: create, upgrade and check the schema."""
+
+from __future__ import annotations
+
+import typer
+
+from api.commands.common import fail
+from payouts import migrations
+from payouts.settings import get_settings
+
+app = typer.Typer(help="Create, upgrade and check the database schema.", no_args_is_help=True)
+
+
+@app.command("upgrade")
+def upgrade() -> None:
+    """Create or upgrade the schema to the newest migration."""
+    result = migrations.upgrade(get_settings().database_url)
+    typer.echo(f"database schema at revision {result.current} (newest {result.head})")
+
+
+@app.command("check")
+def check() -> None:
+    """Say whether the schema is current; exit 1 when it is not."""
+    result = migrations.state(get_settings().database_url)
+    if result.is_current:
+        typer.echo(f"database schema is current (revision {result.head})")
+        return
+    fail(
+        f"database schema is at revision {result.current or 'none'}, newest is {result.head}: "
+        "run `payouts db upgrade`"
+    )

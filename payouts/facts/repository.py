@@ -1,0 +1,86 @@
+"""Queries that turn stored facts into the calculator's immutable records."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from decimal import Decimal
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from payouts.facts import models as m
+from plans import facts as f
+from plans.money import from_minor
+
+CHUNK = 500
+
+
+def _chunks(values: Iterable[str]) -> Iterable[list[str]]:
+    ordered = sorted(set(values))
+    for start in range(0, len(ordered), CHUNK):
+        yield ordered[start : start + CHUNK]
+
+
+def deals(session: Session, deal_ids: Iterable[str]) -> dict[str, f.Deal]:
+    """Deals with their partner roles and their approved registration (if any)."""
+    rows: dict[str, m.Deal] = {}
+    roles: dict[str, list[f.DealRole]] = defaultdict(list)
+    registrations: dict[str, f.Registration] = {}
+    for chunk in _chunks(deal_ids):
+        rows.update({d.id: d for d in session.scalars(select(m.Deal).where(m.Deal.id.in_(chunk)))})
+        for role in session.scalars(
+            select(m.DealRole).where(m.DealRole.deal_id.in_(chunk)).order_by(m.DealRole.id)
+        ):
+            roles[role.deal_id].append(
+                f.DealRole(
+                    partner_id=role.partner_id,
+                    role=f.Role(role.role),
+                    influence_kind=f.InfluenceKind(role.influence_kind)
+                    if role.influence_kind
+                    else None,
+                )
+            )
+        for reg in session.scalars(
+            select(m.DealRegistration).where(
+                m.DealRegistration.deal_id.in_(chunk), m.DealRegistration.status == "approved"
+            )
+        ):
+            registrations[reg.deal_id] = f.Registration(
+                registration_id=reg.id,
+                partner_id=reg.partner_id,
+                status=f.RegistrationStatus(reg.status),
+                approved_at=reg.approved_at,
+                expires_at=reg.expires_at,
+            )
+    return {
+        deal_id: to_deal(row, roles[deal_id], registrations.get(deal_id))
+        for deal_id, row in rows.items()
+    }
+
+
+def to_deal(row: m.Deal, roles: list[f.DealRole], registration: f.Registration | None) -> f.Deal:
+    return f.Deal(
+        deal_id=row.id,
+        customer_id=row.customer_id,
+        list_amount=from_minor(row.list_amount_minor, row.currency),
+        net_amount=from_minor(row.net_amount_minor, row.currency),
+        currency=row.currency,
+        close_date=row.close_date,
+        independence=f.Independence(row.independence),
+        owner_rep_id=row.owner_rep_id,
+        roles=tuple(roles),
+        registration=registration,
+    )
+
+
+def to_invoice(row: m.Invoice, paid_date: object = None, paid: Decimal | None = None) -> f.Invoice:
+    return f.Invoice(
+        invoice_id=row.id,
+        customer_id=row.customer_id,
+        issue_date=row.issue_date,
+        amount=from_minor(row.amount_minor, row.currency),
+        currency=row.currency,
+        deal_id=row.deal_id,
+        subscription_id=row.subscription_id,
+    )

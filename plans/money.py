@@ -1,0 +1,136 @@
+"""Money: the single rounding chokepoint, minor units and rate parsing.
+
+IMPORTANT: every amount that lands on a ledger line is rounded here, once, by
+the plan's rule. py-moneyed's ``round()`` follows the Decimal context (banker's
+rounding) and ``get_amount_in_sub_unit()`` truncates, so neither is used.
+Floats are refused everywhere: ``0.1 + 0.2`` has no place in a payout.
+"""
+
+from __future__ import annotations
+
+import enum
+from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal, InvalidOperation
+from functools import lru_cache
+
+import moneyed
+
+from plans.errors import InvalidAmount, UnknownCurrency
+
+
+class Rounding(enum.StrEnum):
+    """How a plan rounds each ledger line to the currency's minor unit."""
+
+    half_up = "half_up"
+    half_even = "half_even"
+
+
+_DECIMAL_ROUNDING = {Rounding.half_up: ROUND_HALF_UP, Rounding.half_even: ROUND_HALF_EVEN}
+_HUNDRED = Decimal(100)
+
+
+def is_iso_currency(code: str) -> bool:
+    """True for an ISO 4217 alphabetic code known to the currency table (upper case)."""
+    return (
+        isinstance(code, str)
+        and len(code) == 3
+        and code.isupper()
+        and code != "XXX"
+        and code in moneyed.CURRENCIES
+    )
+
+
+@lru_cache(maxsize=512)
+def minor_exponent(currency: str) -> int:
+    """Digits after the decimal point of the currency's minor unit: JPY 0, USD 2, KWD 3."""
+    if not is_iso_currency(currency):
+        raise UnknownCurrency(currency)
+    sub_unit = int(moneyed.CURRENCIES[currency].sub_unit)
+    exponent = len(str(sub_unit)) - 1
+    if sub_unit != 10**exponent:  # pragma: no cover - no such ISO currency today
+        raise UnknownCurrency(currency)
+    return exponent
+
+
+@lru_cache(maxsize=512)
+def minor_quantum(currency: str) -> Decimal:
+    """The currency's minor unit as a Decimal: ``Decimal("0.01")`` for USD."""
+    return Decimal(1).scaleb(-minor_exponent(currency))
+
+
+def round_money(amount: Decimal, currency: str, rounding: Rounding = Rounding.half_up) -> Decimal:
+    """Round ``amount`` to the minor unit of ``currency`` by ``rounding``.
+
+    This is the only place in the product where money is rounded.
+    """
+    try:
+        return amount.quantize(minor_quantum(currency), rounding=_DECIMAL_ROUNDING[rounding])
+    except InvalidOperation as exc:
+        raise InvalidAmount(f"cannot round {amount!r} {currency}") from exc
+
+
+def to_minor(amount: Decimal, currency: str) -> int:
+    """Integer minor units of an amount already at minor precision (``12.34 USD -> 1234``).
+
+    Raises ``InvalidAmount`` rather than silently rounding or truncating.
+    """
+    exponent = minor_exponent(currency)
+    if not amount.is_finite() or amount != amount.quantize(minor_quantum(currency)):
+        raise InvalidAmount(f"{amount} {currency} is not at the currency's minor precision")
+    return int(amount.scaleb(exponent))
+
+
+def from_minor(units: int, currency: str) -> Decimal:
+    """The Decimal amount of integer minor units (``1234 USD -> Decimal("12.34")``)."""
+    if isinstance(units, bool) or not isinstance(units, int):
+        raise InvalidAmount(f"minor units must be an integer, got {units!r}")
+    return Decimal(units).scaleb(-minor_exponent(currency))
+
+
+def parse_decimal(value: object, what: str = "amount") -> Decimal:
+    """A Decimal from an exact input: ``str``, ``int`` or ``Decimal``; never a binary float."""
+    if isinstance(value, bool):
+        raise InvalidAmount(f"{what} must be a number, got a boolean")
+    if isinstance(value, float):
+        raise InvalidAmount(
+            f"{what} must be written exactly (a string or decimal), not a binary float {value!r}"
+        )
+    if isinstance(value, Decimal):
+        result = value
+    elif isinstance(value, int):
+        result = Decimal(value)
+    elif isinstance(value, str):
+        try:
+            result = Decimal(value.strip().replace("_", ""))
+        except InvalidOperation:
+            raise InvalidAmount(f"{what} {value!r} is not a number") from None
+    else:
+        raise InvalidAmount(f"{what} must be a number, got {type(value).__name__}")
+    if not result.is_finite():
+        raise InvalidAmount(f"{what} must be finite, got {value!r}")
+    return result
+
+
+def parse_rate(value: str | int | Decimal) -> Decimal:
+    """A rate as a fraction: ``"8%" -> 0.08``, ``"12.5%" -> 0.125``, ``"0.08" -> 0.08``.
+
+    Range checks belong to the caller (a plan rate lies in 0..100%).
+    """
+    if isinstance(value, str) and value.strip().endswith("%"):
+        return parse_decimal(value.strip()[:-1], "rate").scaleb(-2)
+    return parse_decimal(value, "rate")
+
+
+def format_amount(amount: Decimal) -> str:
+    """Plain grouped amount as shown in explanations: ``Decimal("10000.00") -> "10,000.00"``."""
+    return f"{amount:,}"
+
+
+def format_rate(rate: Decimal) -> str:
+    """A fraction as a percentage without noise: ``0.08 -> "8%"``, ``0.125 -> "12.5%"``."""
+    percent = (rate * _HUNDRED).normalize()
+    return f"{percent:f}%"
+
+
+def format_money(amount: Decimal, currency: str) -> str:
+    """``"10,000.00 USD"``."""
+    return f"{amount:,} {currency}"

@@ -1,0 +1,275 @@
+"""The calculation context of one partner's period: precomputed per-deal facts and the line builder.
+
+Built once per ``calculate`` call so the per-invoice loop only does arithmetic.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal
+from typing import TYPE_CHECKING, Any
+
+from plans.earnings import Earning, LineKind
+from plans.facts import Deal, InfluenceKind, Invoice, PartnerFacts, Role
+from plans.money import Rounding, format_amount, format_rate, minor_quantum
+
+if TYPE_CHECKING:
+    from plans.model import PlanVersion
+
+_DECIMAL_ROUNDING = {Rounding.half_up: ROUND_HALF_UP, Rounding.half_even: ROUND_HALF_EVEN}
+_ROUNDING_TEXT = {Rounding.half_up: "half up", Rounding.half_even: "half even"}
+
+
+def _first_two(item: tuple[Any, ...]) -> tuple[Any, Any]:
+    return item[0], item[1]
+
+
+def show(amount: Decimal, currency: str) -> str:
+    """An amount for an explanation: at minor precision when exact there, else all its digits."""
+    quantum = minor_quantum(currency)
+    quantized = amount.quantize(quantum)
+    if quantized == amount:
+        return f"{quantized:,} {currency}"
+    return f"{amount.normalize():,f} {currency}"
+
+
+class Period:
+    """One partner, one period, one plan version."""
+
+    def __init__(self, plan: PlanVersion, facts: PartnerFacts) -> None:
+        self.plan = plan
+        self.facts = facts
+        self.partner_id = facts.partner_id
+        self.start = facts.period_start
+        self.end = facts.period_end
+        self.currency = facts.payout_currency
+        self._plan_id = plan.plan_id
+        self._version = plan.version
+        self._quantum = minor_quantum(facts.payout_currency)
+        self._rounding = _DECIMAL_ROUNDING[plan.rounding]
+        self._rounding_text = _ROUNDING_TEXT[plan.rounding]
+        self._fx_on_period_end = plan.fx_date == "period_end"
+        self._fx_cache: dict[tuple[str, date], tuple[Decimal, str, str]] = {}
+
+        partner = facts.partner_id
+        self.roles: dict[str, frozenset[Role]] = {}
+        self.influence: dict[str, frozenset[InfluenceKind]] = {}
+        for deal_id, deal in facts.deals.items():
+            roles = frozenset(r.role for r in deal.roles if r.partner_id == partner)
+            if roles:
+                self.roles[deal_id] = roles
+            kinds = frozenset(
+                r.influence_kind
+                for r in deal.roles
+                if r.partner_id == partner
+                and r.role is Role.influence
+                and r.influence_kind is not None
+            )
+            if kinds:
+                self.influence[deal_id] = kinds
+
+        start, end = self.start, self.end
+        self.invoices_by_id: dict[str, Invoice] = {i.invoice_id: i for i in facts.invoices}
+        invoiced = [
+            (i.issue_date, i.invoice_id, i) for i in facts.invoices if start <= i.issue_date <= end
+        ]
+        invoiced.sort(key=_first_two)
+        # (invoice, fact date, base amount), in (date, invoice id) order, per basis
+        self._invoiced = [(i, i.issue_date, i.amount) for _, _, i in invoiced]
+        paid: list[tuple[date, str, Invoice, Decimal]] = []
+        for i in facts.invoices:
+            if (
+                i.paid_date is not None
+                and i.paid_amount is not None
+                and start <= i.paid_date <= end
+            ):
+                paid.append((i.paid_date, i.invoice_id, i, i.paid_amount))
+        paid.sort(key=_first_two)
+        self._paid = [(i, day, amount) for day, _, i, amount in paid]
+
+    def in_period(self, day: date) -> bool:
+        return self.start <= day <= self.end
+
+    def deals_closed(self) -> list[Deal]:
+        deals = (d for d in self.facts.deals.values() if self.in_period(d.close_date))
+        return sorted(deals, key=lambda d: (d.close_date, d.deal_id))
+
+    def basis_invoices(self, paid: bool) -> list[tuple[Invoice, date, Decimal]]:
+        """(invoice, fact date, base amount) for invoices whose basis date is in the period.
+
+        Invoiced basis: issued in the period, on the invoice amount; paid basis:
+        paid in the period, on the paid amount. Ordered by (date, invoice id).
+        """
+        return self._paid if paid else self._invoiced
+
+    def fx(self, currency: str, fact_date: date) -> tuple[Decimal, str, str]:
+        """(rate, source, text) converting ``currency`` to the payout currency."""
+        on = self.end if self._fx_on_period_end else fact_date
+        key = (currency, on)
+        cached = self._fx_cache.get(key)
+        if cached is None:
+            fx = self.facts.fx(currency, self.currency, on)
+            text = (
+                f"{fx.rate.normalize():f} {self.currency} per {currency} "
+                f"({fx.source}, {fx.on.isoformat()})"
+            )
+            cached = (fx.rate, fx.source, text)
+            self._fx_cache[key] = cached
+        return cached
+
+    def line(
+        self,
+        *,
+        component_id: str,
+        component_kind: str,
+        source_fact: str,
+        fact_date: date,
+        base_amount: Decimal,
+        base_currency: str,
+        value: Decimal,
+        calculation: str,
+        context: tuple[str, ...] = (),
+        rate: Decimal | None = None,
+        fixed_amount: Decimal | None = None,
+        customer_id: str | None = None,
+        deal_id: str | None = None,
+        invoice_id: str | None = None,
+        line_kind: LineKind = LineKind.earning,
+        payable: bool = True,
+    ) -> Earning:
+        """Build a line: convert ``value`` to the payout currency and round it, once.
+
+        ``calculation`` is the last step without its result, e.g.
+        ``"invoice INV-1 10,000.00 USD x 8%"``; the result, the FX step and the
+        rounding step are appended here so every line explains them the same way.
+        """
+        payout = self.currency
+        fx_rate: Decimal | None = None
+        fx_source: str | None = None
+        if base_currency == payout:
+            unrounded = value
+            amount = unrounded.quantize(self._quantum, rounding=self._rounding)
+            steps = (*context, f"{calculation} = {self._result(unrounded, amount)}")
+        else:
+            fx_rate, fx_source, fx_text = self.fx(base_currency, fact_date)
+            unrounded = value * fx_rate
+            amount = unrounded.quantize(self._quantum, rounding=self._rounding)
+            steps = (
+                *context,
+                f"{calculation} = {show(value, base_currency)}",
+                f"converted at {fx_text} = {self._result(unrounded, amount)}",
+            )
+        if not amount:
+            amount = abs(amount)  # no "-0.00" on a statement
+        return Earning(
+            self.partner_id,
+            self._plan_id,
+            self._version,
+            component_id,
+            component_kind,
+            line_kind,
+            payable,
+            source_fact,
+            fact_date,
+            customer_id,
+            deal_id,
+            invoice_id,
+            base_amount,
+            base_currency,
+            rate,
+            fixed_amount,
+            fx_rate,
+            fx_source,
+            payout,
+            unrounded,
+            amount,
+            steps,
+        )
+
+    def _result(self, unrounded: Decimal, amount: Decimal) -> str:
+        """``"800.00 USD"``, or ``"800.0296 USD, rounded half up to 800.03 USD"``."""
+        if amount == unrounded:
+            return f"{amount:,} {self.currency}"
+        return (
+            f"{show(unrounded, self.currency)}, rounded {self._rounding_text} to "
+            f"{amount:,} {self.currency}"
+        )
+
+    def invoice_rate_line(
+        self,
+        component_id: str,
+        component_kind: str,
+        noun: str,
+        invoice: Invoice,
+        fact_date: date,
+        base: Decimal,
+        rate: Decimal,
+        rate_text: str,
+        context: tuple[str, ...],
+    ) -> Earning:
+        """The hot path: ``rate x invoice`` for one invoice; same result as ``line()``.
+
+        Invoices in the payout currency are built inline (no keyword call, one
+        f-string); others go through ``line()`` for the FX step.
+        """
+        invoice_id = invoice.invoice_id
+        currency = invoice.currency
+        if currency != self.currency:
+            return self.line(
+                component_id=component_id,
+                component_kind=component_kind,
+                source_fact=f"invoice:{invoice_id}",
+                fact_date=fact_date,
+                base_amount=base,
+                base_currency=currency,
+                value=base * rate,
+                calculation=f"{noun} {invoice_id} {base:,} {currency} x {rate_text}",
+                context=context,
+                rate=rate,
+                customer_id=invoice.customer_id,
+                deal_id=invoice.deal_id,
+                invoice_id=invoice_id,
+            )
+        unrounded = base * rate
+        amount = unrounded.quantize(self._quantum, rounding=self._rounding)
+        if not amount:
+            amount = abs(amount)
+        if amount == unrounded:
+            step = f"{noun} {invoice_id} {base:,} {currency} x {rate_text} = {amount:,} {currency}"
+        else:
+            step = (
+                f"{noun} {invoice_id} {base:,} {currency} x {rate_text} = {unrounded:,} "
+                f"{currency}, rounded {self._rounding_text} to {amount:,} {currency}"
+            )
+        return Earning(
+            self.partner_id,
+            self._plan_id,
+            self._version,
+            component_id,
+            component_kind,
+            LineKind.earning,
+            True,
+            "invoice:" + invoice_id,
+            fact_date,
+            invoice.customer_id,
+            invoice.deal_id,
+            invoice_id,
+            base,
+            currency,
+            rate,
+            None,
+            None,
+            None,
+            currency,
+            unrounded,
+            amount,
+            (*context, step),
+        )
+
+
+def rate_step(base_text: str, rate: Decimal) -> str:
+    """``"invoice INV-1 10,000.00 USD x 8%"``."""
+    return f"{base_text} x {format_rate(rate)}"
+
+
+__all__ = ["Period", "format_amount", "rate_step", "show"]

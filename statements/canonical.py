@@ -1,0 +1,352 @@
+"""Canonical JSON of a statement and its SHA-256 content hash.
+
+The canonical form is what a closed period's hash is computed over, so it must
+never depend on anything but the statement's content:
+
+- keys sorted, no insignificant whitespace (``separators=(",", ":")``), UTF-8;
+- every Decimal as a plain string (``"1234.50"``, never exponent notation), money at
+  its currency's exact minor-unit precision (the model normalises that), so
+  ``"10.00"`` and ``"10"`` can never both describe the same USD amount;
+- dates as ISO ``YYYY-MM-DD``; no floats anywhere (checked before dumping: a float
+  is a bug upstream and raises ``TypeError``);
+- lines in the statement's deterministic order;
+- a ``"schema"`` key naming the layout, so a future change of layout is a new
+  schema rather than a silent change of every hash.
+
+``content_hash`` hashes the canonical form without its ``content_hash`` key;
+``from_canonical`` reads the JSON back into a validated :class:`Statement` and
+refuses one whose totals do not add up or whose stated hash does not match.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import replace
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from typing import Any, NoReturn
+
+from statements.model import (
+    ComponentSubtotal,
+    Hold,
+    LineKind,
+    Statement,
+    StatementInvalid,
+    StatementLine,
+    TierProgress,
+    TierRequirement,
+    YearToDate,
+)
+
+__all__ = [
+    "SCHEMA",
+    "ContentHashMismatch",
+    "canonical_json",
+    "content_hash",
+    "from_canonical",
+    "seal",
+    "to_document",
+    "verify",
+]
+
+SCHEMA = "partner-statement/1"
+
+JSON = None | bool | int | str | list["JSON"] | dict[str, "JSON"]
+
+
+class ContentHashMismatch(ValueError):
+    """The content hash stated on a statement is not the hash of its content."""
+
+    def __init__(self, stated: str, computed: str) -> None:
+        self.stated = stated
+        self.computed = computed
+        super().__init__(f"content hash mismatch: stated {stated}, computed {computed}")
+
+
+# -- to JSON ------------------------------------------------------------------------
+
+
+def _dec(value: Decimal) -> str:
+    # "f" never uses exponent notation; a negative zero is written as zero.
+    text = format(value, "f")
+    return text[1:] if text.startswith("-") and value == 0 else text
+
+
+def _opt_dec(value: Decimal | None) -> str | None:
+    return None if value is None else _dec(value)
+
+
+def _line(line: StatementLine) -> dict[str, JSON]:
+    return {
+        "line_id": line.line_id,
+        "date": line.date.isoformat(),
+        "source_fact": line.source_fact,
+        "customer": line.customer,
+        "component": line.component,
+        "component_kind": line.component_kind,
+        "line_kind": line.line_kind.value,
+        "prior_period": line.prior_period,
+        "base_amount": _dec(line.base_amount),
+        "base_currency": line.base_currency,
+        "rate": _opt_dec(line.rate),
+        "fx_rate": _opt_dec(line.fx_rate),
+        "amount": _dec(line.amount),
+        "payable": line.payable,
+        "plan_version": line.plan_version,
+        "explanation": line.explanation,
+    }
+
+
+def _tier(tier: TierProgress | None) -> dict[str, JSON] | None:
+    if tier is None:
+        return None
+    return {
+        "current_tier": tier.current_tier,
+        "next_tier": tier.next_tier,
+        "requirements": [
+            {
+                "metric": r.metric,
+                "unit": r.unit,
+                "actual": _dec(r.actual),
+                "threshold": _dec(r.threshold),
+                "gap": _dec(r.gap),
+            }
+            for r in tier.requirements
+        ],
+        "gap_text": tier.gap_text,
+        "at_risk": tier.at_risk,
+        "at_risk_text": tier.at_risk_text,
+    }
+
+
+def to_document(statement: Statement, *, include_hash: bool = True) -> dict[str, JSON]:
+    """The statement as plain JSON values (str, int, bool, None, list, dict)."""
+    s = statement
+    document: dict[str, JSON] = {
+        "schema": SCHEMA,
+        "partner_id": s.partner_id,
+        "partner_name": s.partner_name,
+        "partner_type": s.partner_type,
+        "partner_locale": s.partner_locale,
+        "period": s.period,
+        "period_start": s.period_start.isoformat(),
+        "period_end": s.period_end.isoformat(),
+        "payout_currency": s.payout_currency,
+        "opening_balance": _dec(s.opening_balance),
+        "lines": [_line(line) for line in s.lines],
+        "subtotals": [
+            {
+                "component": t.component,
+                "component_kind": t.component_kind,
+                "payable": t.payable,
+                "lines": t.lines,
+                "amount": _dec(t.amount),
+            }
+            for t in s.subtotals
+        ],
+        "earnings_total": _dec(s.earnings_total),
+        "clawbacks_total": _dec(s.clawbacks_total),
+        "adjustments_total": _dec(s.adjustments_total),
+        "margin_earned_total": _dec(s.margin_earned_total),
+        "payouts_total": _dec(s.payouts_total),
+        "closing_balance": _dec(s.closing_balance),
+        "holds": [{"code": h.code, "reason": h.reason} for h in s.holds],
+        "carry_forward": _dec(s.carry_forward),
+        "amount_payable": _dec(s.amount_payable),
+        "payout_reference": s.payout_reference,
+        "tier": _tier(s.tier),
+        "ytd": {
+            "earnings": _dec(s.ytd.earnings),
+            "clawbacks": _dec(s.ytd.clawbacks),
+            "adjustments": _dec(s.ytd.adjustments),
+            "paid": _dec(s.ytd.paid),
+        },
+        "plan_versions": list(s.plan_versions),
+        "issued_on": s.issued_on.isoformat(),
+    }
+    if include_hash:
+        document["content_hash"] = s.content_hash
+    return document
+
+
+def _assert_no_float(value: object, path: str = "$") -> None:
+    """IMPORTANT: a float in the canonical form would make the hash depend on binary
+    rounding; refuse it loudly instead of serialising it."""
+    if isinstance(value, float):
+        raise TypeError(f"float at {path} in a canonical statement")
+    if isinstance(value, dict):
+        for key, item in value.items():
+            _assert_no_float(item, f"{path}.{key}")
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            _assert_no_float(item, f"{path}[{index}]")
+
+
+def _dumps(document: dict[str, JSON]) -> str:
+    _assert_no_float(document)
+    return json.dumps(
+        document, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+    )
+
+
+def canonical_json(statement: Statement, *, include_hash: bool = True) -> str:
+    """The canonical JSON text (includes ``content_hash`` unless told not to)."""
+    return _dumps(to_document(statement, include_hash=include_hash))
+
+
+def content_hash(statement: Statement) -> str:
+    """SHA-256 hex of the UTF-8 canonical JSON without the ``content_hash`` key."""
+    payload = canonical_json(statement, include_hash=False).encode("utf-8")
+    return hashlib.sha256(payload).hexdigest()
+
+
+def seal(statement: Statement) -> Statement:
+    """The statement carrying its own content hash (as issued at period close)."""
+    return replace(statement, content_hash=content_hash(statement))
+
+
+def verify(statement: Statement) -> bool:
+    """True when the statement carries a hash and it is the hash of its content."""
+    return statement.content_hash is not None and statement.content_hash == content_hash(statement)
+
+
+# -- from JSON ----------------------------------------------------------------------
+
+
+def _refuse_float(text: str) -> NoReturn:
+    raise StatementInvalid([f"float {text} in statement JSON; amounts must be strings"])
+
+
+def _to_dec(value: Any, where: str) -> Decimal:
+    if not isinstance(value, str):
+        raise StatementInvalid([f"{where} must be a decimal string, got {value!r}"])
+    try:
+        result = Decimal(value)
+    except InvalidOperation:
+        raise StatementInvalid([f"{where} {value!r} is not a decimal"]) from None
+    if not result.is_finite():
+        raise StatementInvalid([f"{where} {value!r} is not finite"])
+    return result
+
+
+def _to_opt_dec(value: Any, where: str) -> Decimal | None:
+    return None if value is None else _to_dec(value, where)
+
+
+def _to_date(value: Any, where: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except (TypeError, ValueError):
+        raise StatementInvalid([f"{where} {value!r} is not an ISO date"]) from None
+
+
+def _from_line(raw: dict[str, Any]) -> StatementLine:
+    where = f"line {raw.get('line_id')}"
+    return StatementLine(
+        line_id=raw["line_id"],
+        date=_to_date(raw["date"], f"{where} date"),
+        source_fact=raw["source_fact"],
+        customer=raw["customer"],
+        component=raw["component"],
+        component_kind=raw["component_kind"],
+        line_kind=LineKind(raw["line_kind"]),
+        prior_period=raw["prior_period"],
+        base_amount=_to_dec(raw["base_amount"], f"{where} base_amount"),
+        base_currency=raw["base_currency"],
+        rate=_to_opt_dec(raw["rate"], f"{where} rate"),
+        fx_rate=_to_opt_dec(raw["fx_rate"], f"{where} fx_rate"),
+        amount=_to_dec(raw["amount"], f"{where} amount"),
+        payable=raw["payable"],
+        plan_version=raw["plan_version"],
+        explanation=raw["explanation"],
+    )
+
+
+def _from_tier(raw: dict[str, Any] | None) -> TierProgress | None:
+    if raw is None:
+        return None
+    return TierProgress(
+        current_tier=raw["current_tier"],
+        next_tier=raw["next_tier"],
+        requirements=tuple(
+            TierRequirement(
+                metric=r["metric"],
+                unit=r["unit"],
+                actual=_to_dec(r["actual"], "tier actual"),
+                threshold=_to_dec(r["threshold"], "tier threshold"),
+                gap=_to_dec(r["gap"], "tier gap"),
+            )
+            for r in raw["requirements"]
+        ),
+        gap_text=raw["gap_text"],
+        at_risk=raw["at_risk"],
+        at_risk_text=raw["at_risk_text"],
+    )
+
+
+def from_canonical(text: str | bytes) -> Statement:
+    """Read canonical JSON back into a validated :class:`Statement`.
+
+    Raises :class:`StatementInvalid` when the JSON is malformed or its figures do not
+    add up, and :class:`ContentHashMismatch` when it states a hash that is not the
+    hash of its content.
+    """
+    try:
+        raw = json.loads(text, parse_float=_refuse_float)
+    except json.JSONDecodeError as exc:
+        raise StatementInvalid([f"not JSON: {exc}"]) from None
+    if not isinstance(raw, dict) or raw.get("schema") != SCHEMA:
+        raise StatementInvalid([f"not a {SCHEMA} document"])
+    try:
+        statement = Statement(
+            partner_id=raw["partner_id"],
+            partner_name=raw["partner_name"],
+            partner_type=raw["partner_type"],
+            partner_locale=raw["partner_locale"],
+            period=raw["period"],
+            period_start=_to_date(raw["period_start"], "period_start"),
+            period_end=_to_date(raw["period_end"], "period_end"),
+            payout_currency=raw["payout_currency"],
+            opening_balance=_to_dec(raw["opening_balance"], "opening_balance"),
+            lines=tuple(_from_line(line) for line in raw["lines"]),
+            subtotals=tuple(
+                ComponentSubtotal(
+                    component=t["component"],
+                    component_kind=t["component_kind"],
+                    payable=t["payable"],
+                    lines=t["lines"],
+                    amount=_to_dec(t["amount"], "subtotal amount"),
+                )
+                for t in raw["subtotals"]
+            ),
+            earnings_total=_to_dec(raw["earnings_total"], "earnings_total"),
+            clawbacks_total=_to_dec(raw["clawbacks_total"], "clawbacks_total"),
+            adjustments_total=_to_dec(raw["adjustments_total"], "adjustments_total"),
+            margin_earned_total=_to_dec(raw["margin_earned_total"], "margin_earned_total"),
+            payouts_total=_to_dec(raw["payouts_total"], "payouts_total"),
+            closing_balance=_to_dec(raw["closing_balance"], "closing_balance"),
+            holds=tuple(Hold(code=h["code"], reason=h["reason"]) for h in raw["holds"]),
+            carry_forward=_to_dec(raw["carry_forward"], "carry_forward"),
+            amount_payable=_to_dec(raw["amount_payable"], "amount_payable"),
+            payout_reference=raw["payout_reference"],
+            tier=_from_tier(raw["tier"]),
+            ytd=YearToDate(
+                earnings=_to_dec(raw["ytd"]["earnings"], "ytd.earnings"),
+                clawbacks=_to_dec(raw["ytd"]["clawbacks"], "ytd.clawbacks"),
+                adjustments=_to_dec(raw["ytd"]["adjustments"], "ytd.adjustments"),
+                paid=_to_dec(raw["ytd"]["paid"], "ytd.paid"),
+            ),
+            plan_versions=tuple(raw["plan_versions"]),
+            issued_on=_to_date(raw["issued_on"], "issued_on"),
+            content_hash=raw.get("content_hash"),
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        if isinstance(exc, StatementInvalid):
+            raise
+        raise StatementInvalid([f"malformed statement JSON: {exc!r}"]) from None
+    if statement.content_hash is not None:
+        computed = content_hash(statement)
+        if computed != statement.content_hash:
+            raise ContentHashMismatch(statement.content_hash, computed)
+    return statement

@@ -1,0 +1,122 @@
+"""The statement's lines as CSV, for partners' own reconciliation.
+
+One header row, one row per line in the statement's order, and a totals row last.
+Amounts are plain decimal strings (``-12.50``, never locale-formatted, never
+rounded), so a spreadsheet or a script can sum them. Every text cell goes through
+:func:`safe_cell`, which every CSV export of the product should use.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from decimal import Decimal
+
+from statements.model import Statement, StatementLine
+
+__all__ = ["COLUMNS", "FORMULA_TRIGGERS", "TOTAL_ROW_ID", "render_csv", "safe_cell"]
+
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+"""First characters that make a spreadsheet read a cell as a formula (or hide one)."""
+
+COLUMNS = (
+    "line_id",
+    "date",
+    "line_kind",
+    "payable",
+    "prior_period",
+    "source_fact",
+    "customer",
+    "component",
+    "component_kind",
+    "plan_version",
+    "base_amount",
+    "base_currency",
+    "rate",
+    "fx_rate",
+    "amount",
+    "currency",
+    "explanation",
+)
+TOTAL_ROW_ID = "TOTAL"
+
+
+def safe_cell(value: str | None) -> str:
+    """A text cell that no spreadsheet will run as a formula.
+
+    IMPORTANT: a customer name such as ``=HYPERLINK("http://evil","click")`` would
+    otherwise execute when the partner opens the file. Cells starting with
+    ``= + - @``, a tab or a carriage return get a leading apostrophe, which
+    spreadsheets show as text and do not evaluate. Apply to text, not to the
+    numeric amount columns (a negative amount is data, not a formula).
+    """
+    if value is None:
+        return ""
+    if value.startswith(FORMULA_TRIGGERS):
+        return "'" + value
+    return value
+
+
+def _number(value: Decimal | None) -> str:
+    if value is None:
+        return ""
+    text = format(value, "f")
+    return text[1:] if text.startswith("-") and value == 0 else text
+
+
+def _row(line: StatementLine, currency: str) -> list[str]:
+    return [
+        safe_cell(line.line_id),
+        line.date.isoformat(),
+        line.line_kind.value,
+        "true" if line.payable else "false",
+        safe_cell(line.prior_period),
+        safe_cell(line.source_fact),
+        safe_cell(line.customer),
+        safe_cell(line.component),
+        safe_cell(line.component_kind),
+        safe_cell(line.plan_version),
+        _number(line.base_amount),
+        safe_cell(line.base_currency),
+        _number(line.rate),
+        _number(line.fx_rate),
+        _number(line.amount),
+        currency,
+        safe_cell(line.explanation),
+    ]
+
+
+def render_csv(statement: Statement) -> str:
+    """The statement's lines as RFC 4180 CSV text (CRLF line ends, UTF-8 safe).
+
+    The totals row (``line_id`` ``TOTAL``) carries in ``amount`` the sum of the
+    payable lines (earnings + clawbacks + adjustments), i.e. the sum of the
+    ``amount`` column over rows with ``payable`` = ``true``; its explanation gives
+    the balance walk, margin and payouts, so nothing needs to be recomputed.
+    """
+    s = statement
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(COLUMNS)
+    for line in s.lines:
+        writer.writerow(_row(line, s.payout_currency))
+    summary = (
+        f"sum of payable lines; opening {_number(s.opening_balance)}"
+        f" + payable {_number(s.activity_total)}"
+        f" + payouts {_number(s.payouts_total)}"
+        f" = closing {_number(s.closing_balance)};"
+        f" amount payable {_number(s.amount_payable)};"
+        f" carried forward {_number(s.carry_forward)};"
+        f" margin earned (not payable) {_number(s.margin_earned_total)}"
+    )
+    total_row = dict.fromkeys(COLUMNS, "")
+    total_row.update(
+        line_id=TOTAL_ROW_ID,
+        line_kind="total",
+        payable="true",
+        amount=_number(s.activity_total),
+        currency=s.payout_currency,
+        explanation=safe_cell(summary),
+    )
+    writer.writerow([total_row[column] for column in COLUMNS])
+    return buffer.getvalue()

@@ -65,3 +65,80 @@ def unprotect(op: Operations, table: str) -> None:
 def is_refusal(exc: BaseException) -> bool:
     """Whether a database error is an append-only trigger refusing a change."""
     return REFUSAL_MARKER in str(exc)
+
+
+PG_CLOSED_FUNCTION = f"""
+CREATE OR REPLACE FUNCTION refuse_closed_period_change() RETURNS trigger
+LANGUAGE plpgsql AS $$
+DECLARE
+    target text;
+BEGIN
+    IF TG_OP = 'DELETE' THEN
+        target := OLD.period;
+    ELSE
+        target := NEW.period;
+    END IF;
+    IF EXISTS (SELECT 1 FROM periods WHERE period = target AND status = 'closed') THEN
+        RAISE EXCEPTION '{REFUSAL_MARKER} table %: period % is closed, % refused',
+            TG_TABLE_NAME, target, TG_OP USING ERRCODE = 'restrict_violation';
+    END IF;
+    IF TG_OP = 'DELETE' THEN
+        RETURN OLD;
+    END IF;
+    RETURN NEW;
+END
+$$;
+"""
+
+
+def freeze_closed_periods(op: Operations, table: str, verbs: tuple[str, ...]) -> None:
+    """Refuse `verbs` (INSERT, UPDATE, DELETE) on rows of `table` in a closed period."""
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute(PG_CLOSED_FUNCTION)
+        op.execute(
+            f"CREATE TRIGGER {table}_closed_period BEFORE {' OR '.join(verbs)} ON {table} "
+            "FOR EACH ROW EXECUTE FUNCTION refuse_closed_period_change()"
+        )
+        return
+    for verb in verbs:
+        row = "OLD" if verb == "DELETE" else "NEW"
+        op.execute(
+            f"CREATE TRIGGER {table}_closed_{verb.lower()} BEFORE {verb} ON {table} "
+            f"WHEN EXISTS (SELECT 1 FROM periods WHERE period = {row}.period "
+            "AND status = 'closed') "
+            f"BEGIN SELECT RAISE(ABORT, '{REFUSAL_MARKER} table {table}: period is closed, "
+            f"{verb} refused'); END"
+        )
+
+
+def unfreeze_closed_periods(op: Operations, table: str, verbs: tuple[str, ...]) -> None:
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute(f"DROP TRIGGER IF EXISTS {table}_closed_period ON {table}")
+        return
+    for verb in verbs:
+        op.execute(f"DROP TRIGGER IF EXISTS {table}_closed_{verb.lower()}")
+
+
+def freeze_columns(op: Operations, table: str, columns: tuple[str, ...]) -> None:
+    """Refuse any UPDATE that changes one of `columns` (the money of a record)."""
+    changed = " OR ".join(f"NEW.{c} IS DISTINCT FROM OLD.{c}" for c in columns)
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute(
+            f"CREATE TRIGGER {table}_frozen_columns BEFORE UPDATE ON {table} "
+            f"FOR EACH ROW WHEN ({changed}) EXECUTE FUNCTION refuse_append_only_change()"
+        )
+        return
+    sqlite_changed = " OR ".join(f"NEW.{c} IS NOT OLD.{c}" for c in columns)
+    op.execute(
+        f"CREATE TRIGGER {table}_frozen_columns BEFORE UPDATE ON {table} "
+        f"WHEN {sqlite_changed} "
+        f"BEGIN SELECT RAISE(ABORT, '{REFUSAL_MARKER} table {table}: "
+        f"{', '.join(columns)} cannot change'); END"
+    )
+
+
+def unfreeze_columns(op: Operations, table: str) -> None:
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute(f"DROP TRIGGER IF EXISTS {table}_frozen_columns ON {table}")
+        return
+    op.execute(f"DROP TRIGGER IF EXISTS {table}_frozen_columns")

@@ -6,11 +6,13 @@ Alembic's autogenerate and the model/migration agreement test both read it.
 from __future__ import annotations
 
 from payouts import audit as audit
+from payouts import ledger as ledger
 from payouts import periods as periods
 from payouts import plan_book as plan_book
 from payouts import quotes as quotes
 from payouts import tiers as tiers
 from payouts.base import Base
+from payouts.batch import models as batch_models
 from payouts.facts import models as fact_models
 from payouts.reference import models as reference_models
 
@@ -18,7 +20,9 @@ metadata = Base.metadata
 
 __all__ = [
     "audit",
+    "batch_models",
     "fact_models",
+    "ledger",
     "metadata",
     "periods",
     "plan_book",

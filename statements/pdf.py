@@ -198,6 +198,7 @@ def _width(text: str, font: str, size: float) -> float:
     )
 
 
+@lru_cache(maxsize=4096)  # customers and components repeat on every statement
 def _fit(text: str, width: float, font: str, size: float) -> str:
     """``text`` cut with an ellipsis so that it fits ``width`` points on one line."""
     if _width(text, font, size) <= width:
@@ -295,8 +296,8 @@ def _styles() -> _Styles:
 class _RequirementBar(Flowable):  # type: ignore[misc]  # reportlab is untyped
     """One tier requirement: label, a progress bar toward the threshold, the figures."""
 
-    LABEL_WIDTH = 175.0
-    BAR_WIDTH = 150.0
+    LABEL_WIDTH = 170.0
+    BAR_WIDTH = 120.0
     BAR_HEIGHT = 7.0
 
     def __init__(self, label: str, share: Decimal, figures: str, met: bool) -> None:
@@ -419,12 +420,12 @@ def _line_table(
         ("BOTTOMPADDING", (0, 0), (-1, 0), 4),
         ("FONT", (0, 1), (-1, 1), f.bold, _CELL_FONT_SIZE, 9),
         ("FONT", (0, last), (-1, last), f.bold, 8, 10),
-        ("TEXTCOLOR", (0, 0), (-1, -1), INK),
         ("ALIGN", (4, 1), (-1, -1), "RIGHT"),
         ("VALIGN", (0, 0), (-1, -1), "TOP"),
         ("BACKGROUND", (0, 1), (-1, 1), PANEL),
         ("LINEBELOW", (0, 1), (-1, 1), 0.6, INK),
-        ("ROWBACKGROUNDS", (0, 2), (-1, last - 1), (colors.white, colors.HexColor("#fafbfc"))),
+        # Shade every other row only: a white rectangle per row costs time and shows nothing.
+        ("ROWBACKGROUNDS", (0, 2), (-1, last - 1), (None, colors.HexColor("#f7f8fa"))),
         ("LINEABOVE", (0, last), (-1, last), 0.8, INK),
         ("SPAN", (0, last), (-2, last)),
         ("ALIGN", (0, last), (0, last), "LEFT"),
@@ -580,7 +581,7 @@ def _requirement_figures(
     def show(value: Decimal) -> str:
         return fmt.number(value) if unit == COUNT_UNIT else fmt.money(value, unit)
 
-    progress = f"{show(actual)} of {show(threshold)}"
+    progress = f"{show(actual)} / {show(threshold)}"
     return f"{progress} \u00b7 met" if gap <= 0 else f"{progress} \u00b7 {show(gap)} to go"
 
 

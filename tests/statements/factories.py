@@ -132,7 +132,9 @@ def synthetic_lines(
     return lines
 
 
-def payout_line(amount: str, *, day: date = date(2026, 3, 5)) -> StatementLine:
+def payout_line(
+    amount: str, *, day: date = date(2026, 3, 5), currency: str = "USD"
+) -> StatementLine:
     value = Decimal(amount)
     return StatementLine(
         line_id="PAYOUT-2026-02",
@@ -144,7 +146,7 @@ def payout_line(amount: str, *, day: date = date(2026, 3, 5)) -> StatementLine:
         line_kind=LineKind.payout,
         prior_period=None,
         base_amount=value,
-        base_currency="USD",
+        base_currency=currency,
         rate=None,
         fx_rate=None,
         amount=value,
@@ -166,9 +168,11 @@ def synthetic_statement(
     opening_balance: str = "1250.00",
     line_list: list[StatementLine] | None = None,
 ) -> Statement:
-    body = line_list if line_list is not None else synthetic_lines(lines, seed=seed)
+    body = (
+        line_list if line_list is not None else synthetic_lines(lines, seed=seed, currency=currency)
+    )
     if with_payout:
-        body = [*body, payout_line("-" + opening_balance)]
+        body = [*body, payout_line("-" + opening_balance, currency=currency)]
     return Statement.create(
         partner_id="P-000123",
         partner_name=partner_name,

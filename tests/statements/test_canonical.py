@@ -67,7 +67,7 @@ def test_a_line_amount_changed_in_the_json_is_refused_because_totals_no_longer_a
 ) -> None:
     document = json.loads(canonical_json(sample))
     document["lines"][0]["amount"] = "999999.99"
-    with pytest.raises(StatementInvalid, match="earnings_total|margin_earned_total|subtotals"):
+    with pytest.raises(StatementInvalid, match=r"earnings_total|margin_earned_total|subtotals"):
         from_canonical(json.dumps(document))
 
 

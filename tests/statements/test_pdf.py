@@ -203,7 +203,7 @@ def test_holds_are_printed_and_nothing_is_payable() -> None:
 def test_tier_progress_shows_the_gap_and_the_at_risk_warning(sample_text: str) -> None:
     assert "4,200.00 more sourced revenue or 1 more certification to reach Gold" in sample_text
     assert "At risk:" in sample_text
-    assert "$45,800.00 of $50,000.00" in sample_text
+    assert "$45,800.00 / $50,000.00 · $4,200.00 to go" in sample_text
 
 
 def test_prior_period_adjustments_are_marked_with_the_period_they_adjust(
@@ -232,7 +232,7 @@ def test_a_5000_line_statement_repeats_the_table_header_on_every_page_with_lines
 ) -> None:
     date_row = re.compile(r"^2026-03-\d\d$", re.MULTILINE)
     pages_with_lines = [text for text in long_pages if date_row.search(text)]
-    assert len(pages_with_lines) == len(long_pages)
+    assert len(pages_with_lines) >= len(long_pages) - 1  # the last may hold only the totals
     for text in pages_with_lines:
         assert "\n".join(COLUMN_HEADER) in text
 

@@ -1,0 +1,1 @@
+"""The monthly payout batch: draft, review, approve, close, export, mark paid."""

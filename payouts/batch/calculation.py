@@ -1,0 +1,710 @@
+"""Calculating one period: gather the facts accounted in it, run each partner's plans.
+
+Work is partitioned by partner: `gather` reads everything from the database once and
+builds one `PartnerWork` per partner (plain, picklable data), and `calculate_partner`
+turns a `PartnerWork` into lines without touching the database, so partners can be
+spread over processes.
+
+Facts are grouped into segments by the month of their date and the plan version in
+force on that date: a plan change in the middle of a month splits the month, and a
+late fact (dated in a closed month, accounted in this one) is calculated under its own
+month's plan and becomes a prior-period adjustment. Only facts accounted in this
+period produce lines; older facts are context (a January invoice for a March refund).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from decimal import Decimal
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from payouts import fx, plan_book, tiers
+from payouts.facts import models as m
+from payouts.facts import repository
+from payouts.ledger import LedgerEntry
+from payouts.periods import Month
+from payouts.reference.models import Partner
+from plans import facts as f
+from plans.calculator import calculate
+from plans.calendar import rebate_period_bounds
+from plans.components.rep_credit import RepCreditRule, rep_credit
+from plans.components.tier_rate import TierRate
+from plans.components.volume_rebate import VolumeRebate
+from plans.earnings import Earning, LineKind
+from plans.model import PlanVersion
+from plans.money import from_minor
+
+RESALE_ROLES = ("sourced", "resale")
+
+
+@dataclass(frozen=True, slots=True)
+class Line:
+    """A calculated line ready to store: the earning plus where it belongs."""
+
+    earning: Earning
+    plan_label: str
+    prior_period: str | None
+
+    @property
+    def entry_kind(self) -> str:
+        if not self.earning.payable:
+            return "margin"
+        if self.prior_period is not None:
+            return "adjustment"
+        return "clawback" if self.earning.line_kind is LineKind.clawback else "earning"
+
+
+@dataclass(frozen=True, slots=True)
+class Segment:
+    plan: PlanVersion
+    plan_label: str
+    month: str
+    start: date
+    end: date
+
+
+@dataclass
+class PartnerWork:
+    """Everything needed to calculate one partner's period, without the database."""
+
+    partner_id: str
+    partner_type: str
+    payout_currency: str
+    period: str
+    segments: list[Segment] = field(default_factory=list)
+    deals: dict[str, f.Deal] = field(default_factory=dict)
+    invoices: dict[str, f.Invoice] = field(default_factory=dict)
+    refunds: list[f.Refund] = field(default_factory=list)
+    cancellations: list[f.Cancellation] = field(default_factory=list)
+    customers: dict[str, f.CustomerHistory] = field(default_factory=dict)
+    paid: list[tuple[str, f.PaidEarning]] = field(default_factory=list)  # (plan_id, earning)
+    events: list[f.SpiffEvent] = field(default_factory=list)
+    tiers: dict[str, str] = field(default_factory=dict)  # plan_id -> tier in force
+    metrics: dict[str, f.PartnerMetrics] = field(default_factory=dict)  # plan_id -> metrics
+    rebate_volume: dict[str, Decimal] = field(default_factory=dict)  # plan_id -> volume
+    allowed: set[tuple[str, date | None]] = field(default_factory=set)
+    fx_table: f.FxTable = f.NO_FX
+
+
+def _allowed(line: Earning, allowed: set[tuple[str, date | None]]) -> bool:
+    kind = line.source_fact.split(":", 1)[0]
+    if kind == "rebate":
+        return True
+    if kind == "invoice":
+        return (line.source_fact, line.fact_date) in allowed
+    return (line.source_fact, None) in allowed
+
+
+def calculate_partner(work: PartnerWork) -> list[Line]:
+    """All lines of one partner's period, in a deterministic order. Pure."""
+    lines: list[Line] = []
+    earned: list[tuple[str, f.PaidEarning]] = []
+    invoices = tuple(work.invoices.values())
+    for segment in sorted(work.segments, key=lambda s: (s.start, s.plan.plan_id)):
+        plan_id = segment.plan.plan_id
+        prior = segment.month if segment.month != work.period else None
+        paid = [p for pid, p in (*work.paid, *earned) if pid == plan_id]
+
+        results = _run(work, segment, invoices, paid)
+        fresh = _invoice_earnings(results)
+        if fresh and _claws_same_segment(work, segment, fresh):
+            # A refund or cancellation of an invoice earned in this very segment: claw
+            # back what this run pays on it too.
+            results = _run(work, segment, invoices, paid + fresh)
+        earned.extend((plan_id, p) for p in _invoice_earnings(results))
+        lines.extend(Line(e, segment.plan_label, prior) for e in results)
+    lines.sort(key=_line_order)
+    return lines
+
+
+def _run(
+    work: PartnerWork,
+    seg: Segment,
+    invoices: tuple[f.Invoice, ...],
+    paid_earnings: list[f.PaidEarning],
+) -> list[Earning]:
+    plan_id = seg.plan.plan_id
+    facts = f.PartnerFacts(
+        partner_id=work.partner_id,
+        period_start=seg.start,
+        period_end=seg.end,
+        payout_currency=work.payout_currency,
+        partner_type=work.partner_type,
+        tier=work.tiers.get(plan_id),
+        metrics=work.metrics.get(plan_id),
+        deals=work.deals,
+        invoices=invoices,
+        refunds=tuple(work.refunds),
+        cancellations=tuple(work.cancellations),
+        customers=work.customers,
+        paid_earnings=tuple(paid_earnings),
+        events=tuple(work.events),
+        rebate_volume=work.rebate_volume.get(plan_id) if seg.month == work.period else None,
+        fx=work.fx_table,
+    )
+    return [e for e in calculate(seg.plan, facts) if _allowed(e, work.allowed)]
+
+
+def _line_order(line: Line) -> tuple[object, ...]:
+    e = line.earning
+    return (
+        e.fact_date,
+        e.source_fact,
+        e.plan_id,
+        e.component_id,
+        e.line_kind.value,
+        e.invoice_id or "",
+    )
+
+
+def _invoice_earnings(results: list[Earning]) -> list[f.PaidEarning]:
+    return [
+        f.PaidEarning(e.source_fact, e.invoice_id, e.component_id, e.amount, e.currency)
+        for e in results
+        if e.payable and e.invoice_id and e.line_kind is LineKind.earning and e.amount
+    ]
+
+
+def _claws_same_segment(work: PartnerWork, segment: Segment, fresh: list[f.PaidEarning]) -> bool:
+    invoices = {p.invoice_id for p in fresh}
+    if any(
+        segment.start <= r.refund_date <= segment.end and r.invoice_id in invoices
+        for r in work.refunds
+    ):
+        return True
+    customers = {work.invoices[i].customer_id for i in invoices if i in work.invoices}
+    return any(
+        segment.start <= c.end_date <= segment.end and c.customer_id in customers
+        for c in work.cancellations
+    )
+
+
+@dataclass
+class RepLine:
+    deal_id: str
+    rep_id: str | None
+    partner_ids: str | None
+    via_partner: bool
+    plan_label: str
+    credit_basis: str
+    credit: Decimal
+    commission_rate: Decimal
+    commission: Decimal
+    currency: str
+    explanation: str
+
+
+@dataclass
+class PeriodWork:
+    period: str
+    fact_revision: int
+    partners: list[PartnerWork]
+    rep_lines: list[RepLine]
+
+
+def _chunks(values: Iterable[str], size: int = 500) -> Iterable[list[str]]:
+    ordered = sorted(set(values))
+    for start in range(0, len(ordered), size):
+        yield ordered[start : start + size]
+
+
+def gather(session: Session, period: str, fact_revision: int) -> PeriodWork:
+    """Read the period's facts and their context; build one unit of work per partner."""
+    month = Month.parse(period)
+    rates = fx.table(session)
+    assignments = plan_book.assignments(session, date.min, month.end)
+    plan_ids = {a.plan_id for a in assignments}
+    timeline = plan_book.PlanTimeline.load(session, plan_ids)
+
+    # Facts accounted in this period.
+    invoices = list(session.scalars(select(m.Invoice).where(m.Invoice.accounting_period == period)))
+    payments = list(session.scalars(select(m.Payment).where(m.Payment.accounting_period == period)))
+    refunds = list(session.scalars(select(m.Refund).where(m.Refund.accounting_period == period)))
+    cancellations = list(
+        session.scalars(select(m.Cancellation).where(m.Cancellation.accounting_period == period))
+    )
+    closed_deals = list(session.scalars(select(m.Deal).where(m.Deal.accounting_period == period)))
+
+    # Context invoices: refunded or paid ones from earlier months, cancelled customers'.
+    invoice_rows = {i.id: i for i in invoices}
+    wanted = {r.invoice_id for r in refunds} | {p.invoice_id for p in payments}
+    for chunk in _chunks(wanted - set(invoice_rows)):
+        invoice_rows.update(
+            {i.id: i for i in session.scalars(select(m.Invoice).where(m.Invoice.id.in_(chunk)))}
+        )
+    cancelled_customers = {c.customer_id for c in cancellations}
+    for chunk in _chunks(cancelled_customers):
+        invoice_rows.update(
+            {
+                i.id: i
+                for i in session.scalars(
+                    select(m.Invoice).where(
+                        m.Invoice.customer_id.in_(chunk), m.Invoice.accounting_period <= period
+                    )
+                )
+            }
+        )
+    paid_on: dict[str, tuple[date, int]] = {}
+    for pay in sorted(payments, key=lambda p: (p.paid_date, p.id)):
+        day, total = paid_on.get(pay.invoice_id, (pay.paid_date, 0))
+        paid_on[pay.invoice_id] = (max(day, pay.paid_date), total + pay.amount_minor)
+
+    deal_ids = {i.deal_id for i in invoice_rows.values() if i.deal_id} | {
+        d.id for d in closed_deals
+    }
+    deals = repository.deals(session, deal_ids)
+
+    # Referral partners reach every invoice of the customers they referred.
+    referrers: dict[str, set[str]] = defaultdict(set)
+    referral_deals: dict[tuple[str, str], set[str]] = defaultdict(set)
+    referral_query = (
+        select(m.Deal.customer_id, m.DealRole.partner_id, m.Deal.id)
+        .join(m.DealRole, m.DealRole.deal_id == m.Deal.id)
+        .where(m.DealRole.role == "referral", m.Deal.close_date <= month.end)
+    )
+    for customer_id, partner_id, deal_id in session.execute(referral_query):
+        referrers[customer_id].add(partner_id)
+        referral_deals[(customer_id, partner_id)].add(deal_id)
+    deals.update(
+        repository.deals(session, {d for ids in referral_deals.values() for d in ids} - set(deals))
+    )
+
+    def partners_of(invoice: m.Invoice) -> set[str]:
+        found = set(referrers.get(invoice.customer_id, ()))
+        if invoice.deal_id and invoice.deal_id in deals:
+            found.update(r.partner_id for r in deals[invoice.deal_id].roles)
+        return found
+
+    partner_rows = {p.id: p for p in session.scalars(select(Partner))}
+    works: dict[str, PartnerWork] = {}
+
+    def work_for(partner_id: str) -> PartnerWork | None:
+        if partner_id not in partner_rows:
+            return None
+        work = works.get(partner_id)
+        if work is None:
+            row = partner_rows[partner_id]
+            work = works[partner_id] = PartnerWork(
+                partner_id=partner_id,
+                partner_type=row.type,
+                payout_currency=row.payout_currency,
+                period=period,
+                fx_table=rates,
+            )
+        return work
+
+    def add_invoice(work: PartnerWork, row: m.Invoice) -> None:
+        if row.id in work.invoices:
+            return
+        paid = paid_on.get(row.id)
+        work.invoices[row.id] = f.Invoice(
+            invoice_id=row.id,
+            customer_id=row.customer_id,
+            issue_date=row.issue_date,
+            amount=from_minor(row.amount_minor, row.currency),
+            currency=row.currency,
+            deal_id=row.deal_id,
+            subscription_id=row.subscription_id,
+            paid_date=paid[0] if paid else None,
+            paid_amount=from_minor(paid[1], row.currency) if paid else None,
+        )
+        if row.deal_id and row.deal_id in deals:
+            work.deals[row.deal_id] = deals[row.deal_id]
+        for deal_id in referral_deals.get((row.customer_id, work.partner_id), ()):
+            work.deals[deal_id] = deals[deal_id]
+
+    for row in invoices:
+        for partner_id in partners_of(row):
+            work = work_for(partner_id)
+            if work is not None:
+                add_invoice(work, row)
+                work.allowed.add((f"invoice:{row.id}", row.issue_date))
+    for pay in payments:
+        row = invoice_rows[pay.invoice_id]
+        for partner_id in partners_of(row):
+            work = work_for(partner_id)
+            if work is not None:
+                add_invoice(work, row)
+                work.allowed.add((f"invoice:{row.id}", paid_on[row.id][0]))
+    for refund in refunds:
+        row = invoice_rows[refund.invoice_id]
+        for partner_id in partners_of(row):
+            work = work_for(partner_id)
+            if work is not None:
+                add_invoice(work, row)
+                work.refunds.append(
+                    f.Refund(
+                        refund.id,
+                        refund.invoice_id,
+                        refund.refund_date,
+                        from_minor(refund.amount_minor, refund.currency),
+                        refund.currency,
+                        f.RefundKind(refund.kind),
+                    )
+                )
+                work.allowed.add((f"refund:{refund.id}", None))
+    customer_invoices: dict[str, list[m.Invoice]] = defaultdict(list)
+    for row in invoice_rows.values():
+        customer_invoices[row.customer_id].append(row)
+    for cancellation in cancellations:
+        touched: set[str] = set()
+        for row in customer_invoices.get(cancellation.customer_id, []):
+            for partner_id in partners_of(row):
+                work = work_for(partner_id)
+                if work is not None:
+                    add_invoice(work, row)
+                    touched.add(partner_id)
+        for partner_id in sorted(touched | referrers.get(cancellation.customer_id, set())):
+            work = work_for(partner_id)
+            if work is None:
+                continue
+            work.cancellations.append(
+                f.Cancellation(
+                    cancellation.id,
+                    cancellation.customer_id,
+                    cancellation.end_date,
+                    cancellation.subscription_id,
+                )
+            )
+            work.allowed.add((f"cancellation:{cancellation.id}", None))
+    for deal_row in closed_deals:
+        deal = deals[deal_row.id]
+        for role in deal.roles:
+            work = work_for(role.partner_id)
+            if work is not None:
+                work.deals[deal.deal_id] = deal
+                work.allowed.add((f"deal:{deal.deal_id}", None))
+
+    _spiff_events(session, month, deals, closed_deals, work_for)
+    _customer_history(session, works, month, referrers)
+    _paid_earnings(session, works, timeline, period)
+
+    # Plans in force for each partner; segments by month and version.
+    by_partner: dict[str, set[str]] = defaultdict(set)
+    for a in assignments:
+        if a.partner_id is not None:
+            by_partner[a.partner_id].add(a.plan_id)
+    for work in works.values():
+        months = _fact_months(work, month)
+        for plan_id in sorted(by_partner.get(work.partner_id, ())):
+            for fact_month in months:
+                m_ = Month.parse(fact_month)
+                work.segments.extend(_segments(timeline, assignments, work.partner_id, plan_id, m_))
+    in_force = tiers.in_force(session, period)
+    _tiers_and_rebates(session, works, timeline, in_force, month, rates, by_partner)
+
+    rep_lines = _rep_credit(session, closed_deals, deals, timeline, assignments)
+    ordered = [works[p] for p in sorted(works) if works[p].segments]
+    return PeriodWork(period, fact_revision, ordered, rep_lines)
+
+
+def _fact_months(work: PartnerWork, month: Month) -> list[str]:
+    """Months of this partner's new facts: the period itself, plus any late ones."""
+    months = {str(month)}
+    for _source, day in work.allowed:
+        if day is not None and day < month.start:
+            months.add(str(Month.of(day)))
+    for refund in work.refunds:
+        if (f"refund:{refund.refund_id}", None) in work.allowed:
+            months.add(str(Month.of(min(refund.refund_date, month.end))))
+    for c in work.cancellations:
+        if (f"cancellation:{c.cancellation_id}", None) in work.allowed:
+            months.add(str(Month.of(min(c.end_date, month.end))))
+    for deal in work.deals.values():
+        if (f"deal:{deal.deal_id}", None) in work.allowed:
+            months.add(str(Month.of(min(deal.close_date, month.end))))
+    return sorted(months)
+
+
+def _segments(
+    timeline: plan_book.PlanTimeline,
+    assignments: list[plan_book.PlanAssignment],
+    partner_id: str,
+    plan_id: str,
+    month: Month,
+) -> list[Segment]:
+    """Split a month by plan version and assignment dates for one partner and plan."""
+    segments: list[Segment] = []
+    day = month.start
+    current: tuple[PlanVersion, date] | None = None
+    while day <= month.end:
+        assigned = any(
+            a.partner_id == partner_id
+            and a.plan_id == plan_id
+            and a.effective_from <= day
+            and (a.effective_to is None or day < a.effective_to)
+            for a in assignments
+        )
+        plan = timeline.in_force(plan_id, day) if assigned else None
+        if current is not None and (plan is None or plan != current[0]):
+            segments.append(
+                Segment(
+                    current[0],
+                    timeline.label(current[0]),
+                    str(month),
+                    current[1],
+                    day - timedelta(days=1),
+                )
+            )
+            current = None
+        if plan is not None and current is None:
+            current = (plan, day)
+        day += timedelta(days=1)
+    if current is not None:
+        segments.append(
+            Segment(current[0], timeline.label(current[0]), str(month), current[1], month.end)
+        )
+    return segments
+
+
+def _spiff_events(
+    session: Session,
+    month: Month,
+    deals: dict[str, f.Deal],
+    closed_deals: list[m.Deal],
+    work_for: object,
+) -> None:
+    """New logos, registrations approved and certifications earned in the month."""
+    assert callable(work_for)
+    earlier_customers = set(
+        session.scalars(
+            select(m.Deal.customer_id).where(m.Deal.close_date < month.start).distinct()
+        )
+    )
+    for deal_row in sorted(closed_deals, key=lambda d: (d.close_date, d.id)):
+        if deal_row.customer_id in earlier_customers:
+            continue
+        earlier_customers.add(deal_row.customer_id)
+        for role in deals[deal_row.id].roles:
+            if role.role is f.Role.sourced and (work := work_for(role.partner_id)) is not None:
+                event_id = f"new_logo:{deal_row.id}"
+                work.events.append(
+                    f.SpiffEvent(
+                        event_id,
+                        role.partner_id,
+                        f.SpiffKind.new_logo,
+                        deal_row.close_date,
+                        deal_row.customer_id,
+                    )
+                )
+                work.allowed.add((f"event:{event_id}", None))
+    for reg in session.scalars(
+        select(m.DealRegistration).where(
+            m.DealRegistration.status == "approved",
+            m.DealRegistration.approved_at >= month.start,
+            m.DealRegistration.approved_at <= month.end,
+        )
+    ):
+        if (work := work_for(reg.partner_id)) is not None and reg.approved_at is not None:
+            event_id = f"registration:{reg.id}"
+            work.events.append(
+                f.SpiffEvent(
+                    event_id,
+                    reg.partner_id,
+                    f.SpiffKind.deal_registration_approved,
+                    reg.approved_at,
+                )
+            )
+            work.allowed.add((f"event:{event_id}", None))
+    for cert in session.scalars(
+        select(m.Certification).where(
+            m.Certification.earned_at >= month.start, m.Certification.earned_at <= month.end
+        )
+    ):
+        if (work := work_for(cert.partner_id)) is not None:
+            event_id = f"certification:{cert.id}"
+            work.events.append(
+                f.SpiffEvent(
+                    event_id, cert.partner_id, f.SpiffKind.certification_earned, cert.earned_at
+                )
+            )
+            work.allowed.add((f"event:{event_id}", None))
+
+
+def _customer_history(
+    session: Session, works: dict[str, PartnerWork], month: Month, referrers: dict[str, set[str]]
+) -> None:
+    """First invoice, cancellation and referral pay so far, for referred customers."""
+    customers = {
+        cid for w in works.values() for cid in {i.customer_id for i in w.invoices.values()}
+    }
+    customers &= set(referrers)
+    first: dict[str, tuple[date, str]] = {}
+    ended: dict[str, date] = {}
+    paid: dict[tuple[str, str], int] = defaultdict(int)
+    for chunk in _chunks(customers):
+        for customer_id, day, invoice_id in session.execute(
+            select(m.Invoice.customer_id, m.Invoice.issue_date, m.Invoice.id).where(
+                m.Invoice.customer_id.in_(chunk)
+            )
+        ):
+            if customer_id not in first or (day, invoice_id) < first[customer_id]:
+                first[customer_id] = (day, invoice_id)
+        for customer_id, end in session.execute(
+            select(m.Cancellation.customer_id, func.min(m.Cancellation.end_date))
+            .where(
+                m.Cancellation.customer_id.in_(chunk),
+                m.Cancellation.subscription_id.is_(None),
+                m.Cancellation.accounting_period <= str(month),
+            )
+            .group_by(m.Cancellation.customer_id)
+        ):
+            ended[customer_id] = end
+        for payee_id, paid_customer_id, total in session.execute(
+            select(
+                LedgerEntry.partner_id, LedgerEntry.customer_id, func.sum(LedgerEntry.amount_minor)
+            )
+            .where(LedgerEntry.customer_id.in_(chunk), LedgerEntry.component_kind == "referral_fee")
+            .group_by(LedgerEntry.partner_id, LedgerEntry.customer_id)
+        ):
+            paid[(payee_id, paid_customer_id or "")] = int(total or 0)
+    for work in works.values():
+        for customer_id in sorted({i.customer_id for i in work.invoices.values()} & customers):
+            day, invoice_id = first[customer_id]
+            work.customers[customer_id] = f.CustomerHistory(
+                customer_id=customer_id,
+                first_invoice_date=day,
+                cancelled_on=ended.get(customer_id),
+                referral_paid_to_date=from_minor(
+                    paid[(work.partner_id, customer_id)], work.payout_currency
+                ),
+                first_invoice_id=invoice_id,
+            )
+
+
+def _paid_earnings(
+    session: Session, works: dict[str, PartnerWork], timeline: plan_book.PlanTimeline, period: str
+) -> None:
+    """What the ledger already paid on invoices being refunded or cancelled."""
+    wanted: dict[str, set[str]] = defaultdict(set)
+    for work in works.values():
+        for refund in work.refunds:
+            wanted[refund.invoice_id].add(work.partner_id)
+        cancelled = {c.customer_id for c in work.cancellations}
+        for invoice in work.invoices.values():
+            if invoice.customer_id in cancelled:
+                wanted[invoice.invoice_id].add(work.partner_id)
+    for chunk in _chunks(wanted):
+        query = select(LedgerEntry).where(
+            LedgerEntry.invoice_id.in_(chunk),
+            LedgerEntry.entry_kind.in_(("earning", "clawback", "adjustment")),
+            LedgerEntry.period < period,
+        )
+        for entry in session.scalars(query):
+            if entry.invoice_id is None or entry.partner_id not in wanted[entry.invoice_id]:
+                continue
+            plan_id = (entry.plan_label or "").split("@", 1)[0]
+            works[entry.partner_id].paid.append(
+                (
+                    plan_id,
+                    f.PaidEarning(
+                        entry.source_fact,
+                        entry.invoice_id,
+                        entry.component_id or "",
+                        from_minor(entry.amount_minor, entry.currency),
+                        entry.currency,
+                    ),
+                )
+            )
+
+
+def _tiers_and_rebates(
+    session: Session,
+    works: dict[str, PartnerWork],
+    timeline: plan_book.PlanTimeline,
+    in_force: dict[tuple[str, str, str], tiers.TierRecord],
+    month: Month,
+    rates: f.FxTable,
+    by_partner: dict[str, set[str]],
+) -> None:
+    for work in works.values():
+        for plan_id in by_partner.get(work.partner_id, ()):
+            plan = timeline.in_force(plan_id, month.end) or timeline.in_force(plan_id, month.start)
+            if plan is None:
+                continue
+            for component in plan.components:
+                if isinstance(component, TierRate):
+                    record = in_force.get((work.partner_id, plan_id, component.id))
+                    if record is not None and record.tier is not None:
+                        work.tiers[plan_id] = record.tier
+                    else:
+                        # Before the first evaluation: the metrics at the previous month end.
+                        as_of = month.start - timedelta(days=1)
+                        work.metrics[plan_id] = tiers.metrics_for(
+                            session,
+                            {work.partner_id},
+                            as_of,
+                            component.window_months,
+                            plan.currency,
+                            rates,
+                        )[work.partner_id]
+                if isinstance(component, VolumeRebate):
+                    start, end = rebate_period_bounds(component.period, month.end)
+                    if end == month.end:
+                        work.rebate_volume[plan_id] = _resale_volume(
+                            session, work.partner_id, start, end, plan.currency, rates
+                        )
+
+
+def _resale_volume(
+    session: Session, partner_id: str, start: date, end: date, currency: str, rates: f.FxTable
+) -> Decimal:
+    """Invoiced volume of deals the partner resold or sourced, net of refunds."""
+    query = (
+        select(m.Invoice.id, m.Invoice.issue_date, m.Invoice.amount_minor, m.Invoice.currency)
+        .join(m.DealRole, m.DealRole.deal_id == m.Invoice.deal_id)
+        .where(
+            m.DealRole.partner_id == partner_id,
+            m.DealRole.role.in_(RESALE_ROLES),
+            m.Invoice.issue_date >= start,
+            m.Invoice.issue_date <= end,
+        )
+        .distinct()
+    )
+    total = Decimal(0)
+    for _, day, amount_minor, ccy in session.execute(query):
+        amount = from_minor(amount_minor, ccy)
+        total += amount if ccy == currency else amount * rates(ccy, currency, day).rate
+    return total
+
+
+def _rep_credit(
+    session: Session,
+    closed_deals: list[m.Deal],
+    deals: dict[str, f.Deal],
+    timeline: plan_book.PlanTimeline,
+    assignments: list[plan_book.PlanAssignment],
+) -> list[RepLine]:
+    """Quota credit and commission of each deal's owner rep, under the program plan."""
+    program = sorted({a.plan_id for a in assignments if a.partner_id is None})
+    lines: list[RepLine] = []
+    for deal_row in sorted(closed_deals, key=lambda d: d.id):
+        deal = deals[deal_row.id]
+        for plan_id in program:
+            plan = timeline.in_force(plan_id, deal.close_date)
+            if plan is None or not any(isinstance(c, RepCreditRule) for c in plan.components):
+                continue
+            credit = rep_credit(plan, deal)
+            partners = sorted({r.partner_id for r in deal.roles})
+            lines.append(
+                RepLine(
+                    deal_id=deal.deal_id,
+                    rep_id=deal.owner_rep_id,
+                    partner_ids=",".join(partners) or None,
+                    via_partner=credit.via_partner,
+                    plan_label=timeline.label(plan),
+                    credit_basis=credit.credit_basis.value,
+                    credit=credit.credit,
+                    commission_rate=credit.commission_rate,
+                    commission=credit.commission,
+                    currency=credit.currency,
+                    explanation="\n".join(credit.explanation),
+                )
+            )
+            break
+    return lines

@@ -1,0 +1,56 @@
+"""Errors of the batch lifecycle, named after the situation."""
+
+from __future__ import annotations
+
+from payouts.errors import PayoutsError
+
+
+class BatchBusy(PayoutsError):
+    """Another run or close of the same period holds the period's lock."""
+
+    code = "batch-busy"
+    status = 409
+
+
+class BatchNotFound(PayoutsError):
+    code = "batch-not-found"
+    status = 404
+
+
+class PeriodClosed(PayoutsError):
+    code = "period-closed"
+    status = 409
+
+
+class EarlierPeriodOpen(PayoutsError):
+    code = "earlier-period-open"
+    status = 409
+
+
+class MakerCheckerViolation(PayoutsError):
+    """The person who calculated a batch may not approve it."""
+
+    code = "maker-checker"
+    status = 403
+
+
+class BatchNotApproved(PayoutsError):
+    code = "batch-not-approved"
+    status = 409
+
+
+class DraftChanged(PayoutsError):
+    """Facts arrived or lines changed since the draft was calculated or approved."""
+
+    code = "draft-changed"
+    status = 409
+
+
+class ExportUnavailable(PayoutsError):
+    code = "export-unavailable"
+    status = 422
+
+
+class PayoutResultsRefused(PayoutsError):
+    code = "payout-results-refused"
+    status = 422

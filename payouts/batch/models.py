@@ -1,0 +1,90 @@
+"""Batch state, draft lines, rep credit lines and payout instructions."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from payouts.base import Base, BigId, Currency, ExternalId
+from payouts.lines import LineColumns
+
+
+class Batch(Base):
+    """One per period. `draft_hash` binds an approval to the exact lines approved."""
+
+    __tablename__ = "batches"
+    __table_args__ = (
+        CheckConstraint("status IN ('draft', 'approved', 'closed')", name="status"),
+        CheckConstraint(
+            "approved_by IS NULL OR approved_by != calculated_by", name="maker_checker"
+        ),
+    )
+
+    period: Mapped[str] = mapped_column(String(7), ForeignKey("periods.period"), primary_key=True)
+    status: Mapped[str] = mapped_column(String(16))
+    draft_hash: Mapped[str] = mapped_column(String(64))
+    fact_revision: Mapped[int] = mapped_column(BigInteger)
+    line_count: Mapped[int] = mapped_column(BigInteger)
+    calculated_by: Mapped[str] = mapped_column(String(200))
+    calculated_at: Mapped[datetime]
+    approved_by: Mapped[str | None] = mapped_column(String(200))
+    approved_at: Mapped[datetime | None]
+    approved_hash: Mapped[str | None] = mapped_column(String(64))
+    closed_by: Mapped[str | None] = mapped_column(String(200))
+    closed_at: Mapped[datetime | None]
+
+
+class DraftLine(LineColumns, Base):
+    """A calculated line awaiting approval; replaced whole by every recalculation."""
+
+    __tablename__ = "draft_lines"
+    __table_args__ = (Index("uq_draft_lines_line", "period", "partner_id", "line_no", unique=True),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    payable: Mapped[bool] = mapped_column(doc="False for resale margin: shown, never paid.")
+
+
+class RepCreditLine(Base):
+    """Quota credit and commission of a deal's owner rep, per period."""
+
+    __tablename__ = "rep_credit_lines"
+    __table_args__ = (Index("uq_rep_credit_lines_deal", "period", "deal_id", unique=True),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    period: Mapped[str] = mapped_column(String(7), index=True)
+    rep_id: Mapped[str | None] = mapped_column(ExternalId, index=True)
+    deal_id: Mapped[str] = mapped_column(ExternalId)
+    partner_ids: Mapped[str | None] = mapped_column(String(400), doc="Partners on the deal.")
+    via_partner: Mapped[bool]
+    plan_label: Mapped[str] = mapped_column(String(120))
+    credit_basis: Mapped[str] = mapped_column(String(16))
+    credit_minor: Mapped[int] = mapped_column(BigInteger, doc="Quota credit, minor units.")
+    commission_rate: Mapped[str] = mapped_column(String(40))
+    commission_minor: Mapped[int] = mapped_column(BigInteger, doc="Rep commission, minor units.")
+    currency: Mapped[str] = mapped_column(Currency)
+    explanation: Mapped[str] = mapped_column(Text)
+
+
+class PayoutInstruction(Base):
+    """Money to send to a partner at close; its outcome is recorded by mark-paid."""
+
+    __tablename__ = "payout_instructions"
+    __table_args__ = (
+        CheckConstraint("status IN ('pending', 'paid', 'failed')", name="status"),
+        CheckConstraint("amount_minor > 0", name="positive"),
+        Index("uq_payout_instructions_partner", "period", "partner_id", unique=True),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    period: Mapped[str] = mapped_column(String(7), index=True)
+    partner_id: Mapped[str] = mapped_column(ForeignKey("partners.id"))
+    amount_minor: Mapped[int] = mapped_column(BigInteger, doc="Amount paid, minor units.")
+    currency: Mapped[str] = mapped_column(Currency)
+    end_to_end_id: Mapped[str] = mapped_column(String(35), doc="Reference the bank carries.")
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    bank_reference: Mapped[str | None] = mapped_column(String(100))
+    failure_reason: Mapped[str | None] = mapped_column(Text)
+    recorded_by: Mapped[str | None] = mapped_column(String(200))
+    recorded_at: Mapped[datetime | None]

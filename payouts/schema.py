@@ -6,6 +6,7 @@ Alembic's autogenerate and the model/migration agreement test both read it.
 from __future__ import annotations
 
 from payouts import audit as audit
+from payouts import issued as issued
 from payouts import ledger as ledger
 from payouts import periods as periods
 from payouts import plan_book as plan_book
@@ -22,6 +23,7 @@ __all__ = [
     "audit",
     "batch_models",
     "fact_models",
+    "issued",
     "ledger",
     "metadata",
     "periods",

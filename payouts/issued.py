@@ -1,0 +1,62 @@
+"""Issued statements: the content hash of each partner's statement of a closed period.
+
+`statements` builds the statement and computes its hash; this table keeps what was
+issued (append-only), so anyone can later recompute the statement from the ledger
+and compare.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Index, String, select
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from payouts.base import Base, BigId, utcnow
+
+
+class IssuedStatement(Base):
+    __tablename__ = "issued_statements"
+    __table_args__ = (
+        Index("uq_issued_statements_partner_period", "partner_id", "period", unique=True),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    partner_id: Mapped[str] = mapped_column(ForeignKey("partners.id"))
+    period: Mapped[str] = mapped_column(String(7), index=True)
+    content_hash: Mapped[str] = mapped_column(String(64), doc="SHA-256 of the canonical JSON.")
+    issued_by: Mapped[str] = mapped_column(String(200))
+    issued_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+def issued(session: Session, partner_id: str, period: str) -> IssuedStatement | None:
+    return session.scalars(
+        select(IssuedStatement).where(
+            IssuedStatement.partner_id == partner_id, IssuedStatement.period == period
+        )
+    ).first()
+
+
+def record(
+    session: Session, partner_id: str, period: str, content_hash: str, actor: str
+) -> IssuedStatement:
+    """Store an issued statement's hash once; issuing again must give the same hash."""
+    existing = issued(session, partner_id, period)
+    if existing is not None:
+        return existing
+    row = IssuedStatement(
+        partner_id=partner_id, period=period, content_hash=content_hash, issued_by=actor
+    )
+    session.add(row)
+    session.flush()
+    return row
+
+
+def periods_of(session: Session, partner_id: str) -> list[IssuedStatement]:
+    return list(
+        session.scalars(
+            select(IssuedStatement)
+            .where(IssuedStatement.partner_id == partner_id)
+            .order_by(IssuedStatement.period.desc())
+        )
+    )

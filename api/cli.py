@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from api.commands import db, facts, plans, tiers
+from api.commands import batch, db, facts, keys, plans, serve, statements, tiers
 from payouts.errors import PayoutsError
 from plans.errors import PlanInvalid, PlansError
 
@@ -20,7 +20,13 @@ app.add_typer(db.app, name="db")
 app.add_typer(facts.app, name="facts")
 app.add_typer(plans.app, name="plans")
 app.add_typer(tiers.app, name="tiers")
+app.add_typer(batch.app, name="batch")
+app.add_typer(batch.reps_app, name="reps")
+app.add_typer(statements.app, name="statements")
+app.add_typer(keys.app, name="keys")
+app.command("serve")(serve.serve)
 app.command("quote")(plans.quote_command)
+app.command("simulate")(batch.simulate_command)
 
 
 def main() -> None:

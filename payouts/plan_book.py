@@ -196,6 +196,16 @@ class PlanTimeline:
             query = query.where(PlanVersionRecord.plan_id.in_(sorted(set(plan_ids))))
         return cls(session.scalars(query))
 
+    def with_candidate(self, plan: PlanVersion) -> PlanTimeline:
+        """This timeline with an unsaved candidate on top of its plan's versions."""
+        copy = PlanTimeline([])
+        copy._by_plan = {k: list(v) for k, v in self._by_plan.items()}
+        versions = copy._by_plan.setdefault(plan.plan_id, [])
+        top = max((p.version for p, _ in versions), default=0) + 1
+        candidate = plan.model_copy(update={"version": top})
+        versions.insert(0, (candidate, f"{plan.plan_id}@candidate#{plan.content_hash()[:8]}"))
+        return copy
+
     def in_force(self, plan_id: str, day: date) -> PlanVersion | None:
         for plan, _ in self._by_plan.get(plan_id, []):
             if plan.in_effect_on(day):

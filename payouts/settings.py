@@ -18,6 +18,12 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", extra="ignore")
 
     database_url: str = DEFAULT_DATABASE_URL
+    payer_name: str = ""
+    """Name of the paying company, for SEPA credit transfer files (PAYER_NAME)."""
+    payer_iban: str = ""
+    """The account payouts are sent from (PAYER_IBAN)."""
+    payer_bic: str = ""
+    """The BIC of that account (PAYER_BIC)."""
 
 
 @lru_cache(maxsize=1)

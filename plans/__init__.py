@@ -9,6 +9,7 @@ from plans.components.deal_discount import PriceRule
 from plans.components.rep_credit import CreditBasis, RepCredit, rep_credit
 from plans.earnings import Earning, LineKind
 from plans.errors import (
+    InconsistentFacts,
     MarginBelowProtected,
     MissingFact,
     MissingFxRate,
@@ -26,6 +27,7 @@ __all__ = [
     "CreditBasis",
     "Earning",
     "FxDate",
+    "InconsistentFacts",
     "LineKind",
     "MarginBelowProtected",
     "MissingFact",

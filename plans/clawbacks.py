@@ -29,7 +29,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from plans.earnings import Earning, LineKind
-from plans.errors import MissingFact
+from plans.errors import InconsistentFacts, MissingFact
 from plans.facts import Invoice
 from plans.period import Period, show
 
@@ -42,7 +42,6 @@ class _Paid:
     gross: Decimal
     remaining: Decimal
     currency: str
-    source_facts: set[str]
 
 
 def clawbacks(plan: PlanVersion, period: Period) -> list[Earning]:
@@ -62,17 +61,16 @@ def clawbacks(plan: PlanVersion, period: Period) -> list[Earning]:
         entry = per_component.get(earning.component_id)
         if entry is None:
             entry = per_component[earning.component_id] = _Paid(
-                Decimal(0), Decimal(0), earning.currency, set()
+                Decimal(0), Decimal(0), earning.currency
             )
         if earning.currency != entry.currency:
-            raise MissingFact(
+            raise InconsistentFacts(
                 f"paid earnings of invoice {earning.invoice_id} / {earning.component_id} "
                 f"are in several currencies ({entry.currency}, {earning.currency})"
             )
         if earning.amount > 0:
             entry.gross += earning.amount
         entry.remaining += earning.amount
-        entry.source_facts.add(earning.source_fact)
 
     lines: list[Earning] = []
     refunds = sorted(
@@ -91,7 +89,7 @@ def clawbacks(plan: PlanVersion, period: Period) -> list[Earning]:
                 f"which was not supplied with the facts"
             )
         if refund.currency != invoice.currency:
-            raise MissingFact(
+            raise InconsistentFacts(
                 f"refund {refund.refund_id} is in {refund.currency} but invoice "
                 f"{invoice.invoice_id} is in {invoice.currency}"
             )

@@ -73,6 +73,12 @@ class MissingFact(PlansError):
     code = "missing-fact"
 
 
+class InconsistentFacts(PlansError):
+    """Facts contradict each other (e.g. a refund in another currency than its invoice)."""
+
+    code = "inconsistent-facts"
+
+
 class UnknownTier(PlansError):
     """The tier in force names no tier of the plan."""
 

@@ -59,7 +59,7 @@ class PlanVersion(Term):
     minimum_payout: Amount = Decimal(0)
     pay_terminated: bool = False
     clawback_window_days: Annotated[int, Field(ge=0, le=3660)] = 90
-    components: tuple[Component, ...] = ()
+    components: tuple[Component, ...]
 
     @field_validator("currency")
     @classmethod
@@ -71,6 +71,8 @@ class PlanVersion(Term):
     @field_validator("components")
     @classmethod
     def _unique_ids(cls, components: tuple[Component, ...]) -> tuple[Component, ...]:
+        if not components:
+            raise ValueError("a plan needs at least one component")
         problems = duplicate_ids([c.id for c in components])
         if problems:
             raise Problems(problems)

@@ -125,6 +125,7 @@ def format_amount(amount: Decimal) -> str:
     return f"{amount:,}"
 
 
+@lru_cache(maxsize=4096)
 def format_rate(rate: Decimal) -> str:
     """A fraction as a percentage without noise: ``0.08 -> "8%"``, ``0.125 -> "12.5%"``."""
     percent = (rate * _HUNDRED).normalize()

@@ -7,21 +7,21 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal
-from typing import TYPE_CHECKING, Any
+from functools import cached_property
+from operator import itemgetter
+from typing import TYPE_CHECKING
 
 from plans.earnings import Earning, LineKind
 from plans.facts import Deal, InfluenceKind, Invoice, PartnerFacts, Role
-from plans.money import Rounding, format_amount, format_rate, minor_quantum
+from plans.money import Rounding, minor_quantum
 
 if TYPE_CHECKING:
     from plans.model import PlanVersion
 
 _DECIMAL_ROUNDING = {Rounding.half_up: ROUND_HALF_UP, Rounding.half_even: ROUND_HALF_EVEN}
+_DATE_AND_ID = itemgetter(0, 1)
+_new_tuple = tuple.__new__
 _ROUNDING_TEXT = {Rounding.half_up: "half up", Rounding.half_even: "half even"}
-
-
-def _first_two(item: tuple[Any, ...]) -> tuple[Any, Any]:
-    return item[0], item[1]
 
 
 def show(amount: Decimal, currency: str) -> str:
@@ -69,23 +69,27 @@ class Period:
                 self.influence[deal_id] = kinds
 
         start, end = self.start, self.end
-        self.invoices_by_id: dict[str, Invoice] = {i.invoice_id: i for i in facts.invoices}
         invoiced = [
             (i.issue_date, i.invoice_id, i) for i in facts.invoices if start <= i.issue_date <= end
         ]
-        invoiced.sort(key=_first_two)
-        # (invoice, fact date, base amount), in (date, invoice id) order, per basis
+        invoiced.sort(key=_DATE_AND_ID)
+        # (invoice, fact date, base amount), in (date, invoice id) order
         self._invoiced = [(i, i.issue_date, i.amount) for _, _, i in invoiced]
+
+    @cached_property
+    def invoices_by_id(self) -> dict[str, Invoice]:
+        return {i.invoice_id: i for i in self.facts.invoices}
+
+    @cached_property
+    def _paid(self) -> list[tuple[Invoice, date, Decimal]]:
+        start, end = self.start, self.end
         paid: list[tuple[date, str, Invoice, Decimal]] = []
-        for i in facts.invoices:
-            if (
-                i.paid_date is not None
-                and i.paid_amount is not None
-                and start <= i.paid_date <= end
-            ):
-                paid.append((i.paid_date, i.invoice_id, i, i.paid_amount))
-        paid.sort(key=_first_two)
-        self._paid = [(i, day, amount) for day, _, i, amount in paid]
+        for i in self.facts.invoices:
+            day, amount = i.paid_date, i.paid_amount
+            if day is not None and amount is not None and start <= day <= end:
+                paid.append((day, i.invoice_id, i, amount))
+        paid.sort(key=_DATE_AND_ID)
+        return [(i, day, amount) for day, _, i, amount in paid]
 
     def in_period(self, day: date) -> bool:
         return self.start <= day <= self.end
@@ -241,35 +245,31 @@ class Period:
                 f"{noun} {invoice_id} {base:,} {currency} x {rate_text} = {unrounded:,} "
                 f"{currency}, rounded {self._rounding_text} to {amount:,} {currency}"
             )
-        return Earning(
-            self.partner_id,
-            self._plan_id,
-            self._version,
-            component_id,
-            component_kind,
-            LineKind.earning,
-            True,
-            "invoice:" + invoice_id,
-            fact_date,
-            invoice.customer_id,
-            invoice.deal_id,
-            invoice_id,
-            base,
-            currency,
-            rate,
-            None,
-            None,
-            None,
-            currency,
-            unrounded,
-            amount,
-            (*context, step),
+        # tuple.__new__ directly: the same Earning, without NamedTuple's Python-level __new__
+        return _new_tuple(
+            Earning,
+            (
+                self.partner_id,
+                self._plan_id,
+                self._version,
+                component_id,
+                component_kind,
+                LineKind.earning,
+                True,
+                "invoice:" + invoice_id,
+                fact_date,
+                invoice.customer_id,
+                invoice.deal_id,
+                invoice_id,
+                base,
+                currency,
+                rate,
+                None,
+                None,
+                None,
+                currency,
+                unrounded,
+                amount,
+                (*context, step),
+            ),
         )
-
-
-def rate_step(base_text: str, rate: Decimal) -> str:
-    """``"invoice INV-1 10,000.00 USD x 8%"``."""
-    return f"{base_text} x {format_rate(rate)}"
-
-
-__all__ = ["Period", "format_amount", "rate_step", "show"]

@@ -72,7 +72,11 @@ def quote(
             raise InvalidAmount("requested_price must be a Decimal")
         if requested_price < 0:
             raise InvalidAmount("requested_price must not be negative")
-        requested = round_money(requested_price, ccy, plan.rounding)
+        if requested_price != round_money(requested_price, ccy, plan.rounding):
+            raise InvalidAmount(
+                f"requested_price {requested_price} is not at {ccy}'s minor precision"
+            )
+        requested = requested_price
         base = pricing.base
         implied = (base - requested) / base if base else Decimal(0)
         text = (

@@ -65,6 +65,9 @@ class TierStatus:
     gap_text: str | None
     at_risk: bool
     """The metrics no longer meet the tier in force: the partner drops when grace runs out."""
+    risk_gaps: tuple[TierGap, ...]
+    risk_text: str | None
+    """When at risk, what it takes to keep the tier: "... to keep Gold"."""
     in_grace: bool
     periods_below: int
     reason: str
@@ -169,6 +172,12 @@ def tier_status(
         else:
             joiner = " or " if next_tier.combine is Combine.any else " and "
             gap_text = f"{joiner.join(g.text for g in gaps)} to reach {next_tier.name}"
+    risk_gaps: tuple[TierGap, ...] = ()
+    risk_text = None
+    if tier is not None and at_risk:
+        risk_gaps = _gaps(tier, metrics, plan.currency)
+        joiner = " or " if tier.combine is Combine.any else " and "
+        risk_text = f"{joiner.join(g.text for g in risk_gaps)} to keep {tier.name}"
     if tier is not None:
         reasons.append(f"rate {format_rate(tier.rate)}")
     return TierStatus(
@@ -180,6 +189,8 @@ def tier_status(
         gaps=gaps,
         gap_text=gap_text,
         at_risk=at_risk,
+        risk_gaps=risk_gaps,
+        risk_text=risk_text,
         in_grace=in_grace,
         periods_below=below,
         reason="; ".join(reasons),

@@ -12,11 +12,11 @@ import csv
 import io
 from decimal import Decimal
 
+from payouts.csvcells import FORMULA_TRIGGERS, safe_cell
 from statements.model import Statement, StatementLine
 
 __all__ = ["COLUMNS", "FORMULA_TRIGGERS", "TOTAL_ROW_ID", "render_csv", "safe_cell"]
 
-FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 """First characters that make a spreadsheet read a cell as a formula (or hide one)."""
 
 COLUMNS = (
@@ -39,22 +39,6 @@ COLUMNS = (
     "explanation",
 )
 TOTAL_ROW_ID = "TOTAL"
-
-
-def safe_cell(value: str | None) -> str:
-    """A text cell that no spreadsheet will run as a formula.
-
-    IMPORTANT: a customer name such as ``=HYPERLINK("http://evil","click")`` would
-    otherwise execute when the partner opens the file. Cells starting with
-    ``= + - @``, a tab or a carriage return get a leading apostrophe, which
-    spreadsheets show as text and do not evaluate. Apply to text, not to the
-    numeric amount columns (a negative amount is data, not a formula).
-    """
-    if value is None:
-        return ""
-    if value.startswith(FORMULA_TRIGGERS):
-        return "'" + value
-    return value
 
 
 def _number(value: Decimal | None) -> str:

@@ -161,7 +161,7 @@ class StatementLine:
     """In the statement's payout currency, already rounded to its minor unit."""
     payable: bool
     plan_version: str
-    """``reseller-2026@v2#ab12cd34``."""
+    """``reseller-2026@v2#ab12cd34``; empty for a line no plan produced (a returned payout)."""
     explanation: str
 
     def sort_key(self) -> tuple[_Date, str, str, str]:
@@ -310,7 +310,7 @@ class Statement:
             + sums[LineKind.payout]
         )
         payable = closing if closing > 0 and not holds else _zero(exponent)
-        versions = set(plan_versions) | {line.plan_version for line in ordered}
+        versions = set(plan_versions) | {line.plan_version for line in ordered if line.plan_version}
         return cls(
             partner_id=partner_id,
             partner_name=partner_name,
@@ -408,7 +408,7 @@ class Statement:
             problems.append("content_hash must be 64 lower-case hex digits")
         if self.tier is not None:
             problems.extend(_tier_problems(self.tier))
-        line_versions = {line.plan_version for line in self.lines}
+        line_versions = {line.plan_version for line in self.lines if line.plan_version}
         if missing := sorted(line_versions - set(self.plan_versions)):
             problems.append(f"plan_versions lacks versions named by lines: {missing}")
         if list(self.plan_versions) != sorted(set(self.plan_versions)):
@@ -438,7 +438,8 @@ class Statement:
                     )
             elif not _PERIOD.match(line.prior_period) or line.prior_period >= self.period:
                 problems.append(f"{where}: prior_period {line.prior_period!r} is not before")
-            for name in ("source_fact", "component", "component_kind", "plan_version"):
+            # plan_version may be empty: a returned payout is no plan's doing.
+            for name in ("source_fact", "component", "component_kind"):
                 if not getattr(line, name):
                     problems.append(f"{where}: {name} is empty")
         return problems

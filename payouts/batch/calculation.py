@@ -213,13 +213,19 @@ def _chunks(values: Iterable[str], size: int = 500) -> Iterable[list[str]]:
         yield ordered[start : start + size]
 
 
-def gather(session: Session, period: str, fact_revision: int) -> PeriodWork:
-    """Read the period's facts and their context; build one unit of work per partner."""
+def gather(
+    session: Session, period: str, fact_revision: int, candidate: PlanVersion | None = None
+) -> PeriodWork:
+    """Read the period's facts and their context; build one unit of work per partner.
+
+    `candidate` (what-if simulation) is an unsaved plan version put on top of its plan."""
     month = Month.parse(period)
     rates = fx.table(session)
     assignments = plan_book.assignments(session, date.min, month.end)
     plan_ids = {a.plan_id for a in assignments}
     timeline = plan_book.PlanTimeline.load(session, plan_ids)
+    if candidate is not None:
+        timeline = timeline.with_candidate(candidate)
 
     # Facts accounted in this period.
     invoices = list(session.scalars(select(m.Invoice).where(m.Invoice.accounting_period == period)))

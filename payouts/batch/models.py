@@ -88,3 +88,21 @@ class PayoutInstruction(Base):
     failure_reason: Mapped[str | None] = mapped_column(Text)
     recorded_by: Mapped[str | None] = mapped_column(String(200))
     recorded_at: Mapped[datetime | None]
+
+
+class PayoutHold(Base):
+    """Why a partner's positive or negative balance was not paid at a close (append-only).
+
+    Kept so that a closed statement can be rebuilt exactly, whatever happens to the
+    partner's status or plan afterwards."""
+
+    __tablename__ = "payout_holds"
+    __table_args__ = (Index("uq_payout_holds_partner", "period", "partner_id", unique=True),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    period: Mapped[str] = mapped_column(String(7), index=True)
+    partner_id: Mapped[str] = mapped_column(ForeignKey("partners.id"))
+    code: Mapped[str] = mapped_column(String(32), doc="below_minimum, partner_on_hold, ...")
+    reason: Mapped[str] = mapped_column(Text)
+    balance_minor: Mapped[int] = mapped_column(BigInteger, doc="Balance held, minor units.")
+    currency: Mapped[str] = mapped_column(Currency)

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import CursorResult, delete, insert, select, text
+from sqlalchemy import CursorResult, delete, func, insert, select, text
 from sqlalchemy.orm import Session
 
 from payouts import audit, fx, ledger, periods, plan_book
@@ -45,7 +45,7 @@ from payouts.batch.errors import (
     MakerCheckerViolation,
     PeriodClosed,
 )
-from payouts.batch.models import Batch, DraftLine, PayoutInstruction, RepCreditLine
+from payouts.batch.models import Batch, DraftLine, PayoutHold, PayoutInstruction, RepCreditLine
 from payouts.ledger import LedgerEntry
 from payouts.periods import Month, Period
 from payouts.reference.models import Partner
@@ -112,7 +112,7 @@ def _line_rows(period: str, work_lines: list[tuple[str, list[Line]]]) -> Iterato
                 "invoice_id": e.invoice_id,
                 "base_minor": _base_minor(e.base_amount, e.base_currency),
                 "base_currency": e.base_currency,
-                "rate": _text(e.rate if e.rate is not None else e.fixed_amount),
+                "rate": _text(e.rate),
                 "fx_rate": _text(e.fx_rate),
                 "fx_source": e.fx_source,
                 "unrounded": _text(e.unrounded),
@@ -319,17 +319,9 @@ def close(session: Session, period: str, *, actor: str) -> CloseResult:
     if _stored_digest(session, period) != batch.approved_hash:
         raise DraftChanged(f"the {period} draft lines differ from what was approved")
 
-    columns = ", ".join(LINE_FIELDS)
     now = utcnow()
-    posted_rows = session.execute(
-        text(
-            f"INSERT INTO ledger_entries ({columns}, posted_at, posted_by) "  # noqa: S608
-            f"SELECT {columns}, :now, :actor FROM draft_lines "
-            "WHERE period = :period AND payable ORDER BY partner_id, line_no"
-        ),
-        {"now": now, "actor": actor, "period": period},
-    )
-    posted = posted_rows.rowcount if isinstance(posted_rows, CursorResult) else 0
+    posted = _post_draft(session, period, actor, now)
+    columns = ", ".join(LINE_FIELDS)
     session.execute(
         text(
             f"INSERT INTO margin_lines ({columns}, posted_at) "  # noqa: S608
@@ -361,6 +353,45 @@ def close(session: Session, period: str, *, actor: str) -> CloseResult:
         },
     )
     return CloseResult(period, posted, len(payouts), dict(payable), held)
+
+
+def _post_draft(session: Session, period: str, actor: str, now: Any) -> int:
+    """Copy the approved payable draft lines into the ledger, in one statement.
+
+    A failed payout of an earlier month may already have put a reversal entry in this
+    period; then the draft's line numbers are shifted after it, partner by partner."""
+    columns = ", ".join(LINE_FIELDS)
+    taken: dict[str, int] = {
+        partner_id: int(last)
+        for partner_id, last in session.execute(
+            select(LedgerEntry.partner_id, func.max(LedgerEntry.line_no))
+            .where(LedgerEntry.period == period)
+            .group_by(LedgerEntry.partner_id)
+        )
+    }
+    if not taken:
+        result = session.execute(
+            text(
+                f"INSERT INTO ledger_entries ({columns}, posted_at, posted_by) "  # noqa: S608
+                f"SELECT {columns}, :now, :actor FROM draft_lines "
+                "WHERE period = :period AND payable ORDER BY partner_id, line_no"
+            ),
+            {"now": now, "actor": actor, "period": period},
+        )
+        return result.rowcount if isinstance(result, CursorResult) else 0
+    drafts = session.scalars(
+        select(DraftLine)
+        .where(DraftLine.period == period, DraftLine.payable)
+        .order_by(DraftLine.partner_id, DraftLine.line_no)
+    ).all()
+    rows = []
+    for draft in drafts:
+        row = {k: getattr(draft, k) for k in LINE_FIELDS}
+        row["line_no"] += taken.get(draft.partner_id, 0)
+        rows.append({**row, "posted_at": now, "posted_by": actor})
+    if rows:
+        session.execute(insert(LedgerEntry), rows)
+    return len(rows)
 
 
 def _minimums(
@@ -398,18 +429,37 @@ def _payouts(
         partner = partners[partner_id]
         if balance_minor == 0:
             continue
+
+        def hold(
+            code: str, reason: str, p: str = partner_id, c: str = currency, b: int = balance_minor
+        ) -> None:
+            held[p] = reason
+            session.add(
+                PayoutHold(
+                    period=period,
+                    partner_id=p,
+                    code=code,
+                    reason=reason,
+                    balance_minor=b,
+                    currency=c,
+                )
+            )
+
         amount = Decimal(balance_minor)
         if balance_minor < 0:
-            held[partner_id] = "negative balance carried forward"
+            hold("negative_balance", "negative balance carried forward")
             continue
         minimum, min_currency, pay_terminated = minimums.get(
             partner_id, (Decimal(0), currency, False)
         )
         if partner.status == "on_hold":
-            held[partner_id] = "partner on hold"
+            hold("partner_on_hold", "partner on hold")
             continue
         if partner.status == "terminated" and not pay_terminated:
-            held[partner_id] = "partner terminated; the plan does not pay terminated partners"
+            hold(
+                "partner_terminated",
+                "partner terminated; the plan does not pay terminated partners",
+            )
             continue
         if minimum and min_currency != currency:
             try:
@@ -418,7 +468,7 @@ def _payouts(
                 raise DraftChanged(f"cannot compare the minimum payout: {exc}") from None
         if amount < to_minor_exact(minimum, currency):
             shown = round_money(minimum, currency, Rounding.half_up)
-            held[partner_id] = f"below the minimum payout {shown:f} {currency}"
+            hold("below_minimum", f"below the minimum payout {shown:f} {currency}")
             continue
         line_no = ledger.next_line_no(session, period, partner_id)
         reference = f"PP-{period}-{partner_id}"[:35]

@@ -134,7 +134,7 @@ def price(
     margin = base - buy_price
     steps.append(
         f"{label} {show(base, deal.currency)} - {format_rate(discount)} = "
-        f"buy price {show(buy_price, deal.currency)}, margin {show(margin, deal.currency)}"
+        f"buy price {buy_price:,} {deal.currency}, margin {margin:,} {deal.currency}"
     )
     protected = component.protected_margin
     floor = discount if protected is None else min(protected, discount)
@@ -171,7 +171,7 @@ def earn(component: DealDiscount, period: Period) -> list[Earning]:
                 calculation=(
                     f"margin earned through the discount, not payable: "
                     f"{pricing.base_label} {show(pricing.base, deal.currency)} - buy price "
-                    f"{show(pricing.buy_price, deal.currency)}"
+                    f"{pricing.buy_price:,} {deal.currency}"
                 ),
                 context=pricing.steps[:-1],
                 rate=pricing.discount,

@@ -134,6 +134,8 @@ def earn(component: ReferralFee, period: Period) -> list[Earning]:
     else:
         term = "lifetime, while the customer stays"
 
+    rate_text = format_rate(component.rate) if component.rate is not None else ""
+    contexts: dict[str, tuple[str, ...]] = {}
     lines: list[Earning] = []
     for invoice, fact_date, base in candidates:
         customer = invoice.customer_id
@@ -158,36 +160,39 @@ def earn(component: ReferralFee, period: Period) -> list[Earning]:
             until = add_months(first_day, component.months)
             if invoice.issue_date >= until:
                 continue
+        context = contexts.get(customer)
+        if context is None:
+            context = contexts[customer] = (f"customer {customer} referred ({term})",)
         if component.rate is not None:
-            rate: Decimal | None = component.rate
-            fixed: Decimal | None = None
-            base_currency = invoice.currency
-            value = base * component.rate
-            calculation = (
-                f"{noun} {invoice.invoice_id} {base:,} {invoice.currency} x "
-                f"{format_rate(component.rate)}"
+            line = period.invoice_rate_line(
+                component.id,
+                component.kind,
+                noun,
+                invoice,
+                fact_date,
+                base,
+                component.rate,
+                rate_text,
+                context,
             )
         else:
-            assert component.fixed_amount is not None
-            rate, fixed, base_currency = None, component.fixed_amount, plan_currency
-            value = component.fixed_amount
-            calculation = f"fixed referral fee for {noun} {invoice.invoice_id}"
-        line = period.line(
-            component_id=component.id,
-            component_kind=component.kind,
-            source_fact=f"invoice:{invoice.invoice_id}",
-            fact_date=fact_date,
-            base_amount=base if rate is not None else value,
-            base_currency=base_currency,
-            value=value,
-            calculation=calculation,
-            context=(f"customer {customer} referred ({term})",),
-            rate=rate,
-            fixed_amount=fixed,
-            customer_id=customer,
-            deal_id=invoice.deal_id,
-            invoice_id=invoice.invoice_id,
-        )
+            fixed = component.fixed_amount
+            assert fixed is not None
+            line = period.line(
+                component_id=component.id,
+                component_kind=component.kind,
+                source_fact=f"invoice:{invoice.invoice_id}",
+                fact_date=fact_date,
+                base_amount=fixed,
+                base_currency=plan_currency,
+                value=fixed,
+                calculation=f"fixed referral fee for {noun} {invoice.invoice_id}",
+                context=context,
+                fixed_amount=fixed,
+                customer_id=customer,
+                deal_id=invoice.deal_id,
+                invoice_id=invoice.invoice_id,
+            )
         if component.cap is not None:
             cap = component.cap
             if plan_currency != period.currency:
@@ -202,7 +207,7 @@ def earn(component: ReferralFee, period: Period) -> list[Earning]:
             if line.amount > remaining:
                 line = line._replace(
                     unrounded=remaining,
-                    amount=remaining,
+                    amount=round_money(remaining, period.currency, period.plan.rounding),
                     explanation=(
                         *line.explanation,
                         f"capped at {show(cap, period.currency)} per customer: "

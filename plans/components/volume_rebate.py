@@ -125,7 +125,9 @@ def earn(component: VolumeRebate, period: Period) -> list[Earning]:
             base_amount=volume,
             base_currency=currency,
             value=value,
-            calculation=f"rebate on {label} volume {show(volume, currency)}",
+            calculation=(
+                f"{component.mode.value} rebate on {label} volume {show(volume, currency)}"
+            ),
             context=tuple(steps),
             rate=rate,
         )

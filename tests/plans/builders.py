@@ -10,13 +10,13 @@ from typing import Any
 
 from plans import PlanVersion, load_plan
 from plans.facts import (
+    NO_FX,
     Deal,
     DealRole,
     FxLookup,
     Independence,
     InfluenceKind,
     Invoice,
-    NO_FX,
     PartnerFacts,
     PartnerMetrics,
     Registration,

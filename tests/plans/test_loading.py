@@ -210,7 +210,9 @@ components:
 
 
 def test_the_content_hash_ignores_how_a_rate_is_written() -> None:
-    assert parse_plan(BASE).content_hash() == parse_plan(BASE.replace("10%", "0.100")).content_hash()
+    assert (
+        parse_plan(BASE).content_hash() == parse_plan(BASE.replace("10%", "0.100")).content_hash()
+    )
     assert parse_plan(BASE).content_hash() != parse_plan(BASE.replace("10%", "11%")).content_hash()
 
 
@@ -225,3 +227,9 @@ def test_plan_versions_are_immutable() -> None:
     plan = parse_plan(BASE)
     with pytest.raises(ValueError, match="frozen"):
         plan.name = "changed"  # type: ignore[misc]
+
+
+def test_a_plan_without_components_is_rejected() -> None:
+    assert errors_of(BASE.split("components:")[0] + "components: []\n") == [
+        PlanError("components", "a plan needs at least one component")
+    ]

@@ -1,0 +1,179 @@
+"""`payouts batch ...`, `payouts reps report` and `payouts simulate`: finance's month."""
+
+from __future__ import annotations
+
+import csv
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from api.commands.common import Actor, actor_or_default, fail
+from payouts.batch import exports, payments, review, service, simulate
+from payouts.batch import reps as rep_report
+from payouts.db import unit_of_work
+from payouts.settings import get_settings
+from plans.loading import load_plan
+from plans.money import from_minor
+from statements.issue import close_and_issue
+
+app = typer.Typer(help="The monthly payout batch.", no_args_is_help=True)
+
+Period = Annotated[str, typer.Argument(help="YYYY-MM")]
+
+
+@app.command("run")
+def run(
+    period: Period,
+    actor: Actor = "",
+    workers: Annotated[int, typer.Option(help="Processes for the calculation")] = min(
+        2, os.cpu_count() or 1
+    ),
+) -> None:
+    """Calculate (or recalculate) the period's draft."""
+    with unit_of_work() as session:
+        result = service.run(session, period, actor=actor_or_default(actor), workers=workers)
+    voided = " (the earlier approval is void)" if result.voided_approval else ""
+    typer.echo(
+        f"{result.period}: draft of {result.lines} line(s) for {result.partners} "
+        f"partner(s), hash {result.draft_hash[:16]}{voided}"
+    )
+
+
+@app.command("review")
+def show_review(period: Period) -> None:
+    """Totals per partner and component, and the change against the previous period."""
+    with unit_of_work() as session:
+        r = review.review(session, period)
+    typer.echo(
+        f"{r.period} {r.status}: hash {r.draft_hash[:16]}, calculated by "
+        f"{r.calculated_by}" + (f", approved by {r.approved_by}" if r.approved_by else "")
+    )
+    typer.echo("partner\tcurrency\tpayable\tmargin\tprevious\tchange\tlines")
+    for p in r.partners:
+        typer.echo(
+            f"{p.partner_id}\t{p.currency}\t{p.payable}\t{p.margin}\t{p.previous}\t"
+            f"{p.change:+}\t{p.lines}"
+        )
+    typer.echo("component\tkind\tcurrency\tamount\tlines")
+    for c in r.components:
+        typer.echo(f"{c.component_id}\t{c.component_kind}\t{c.currency}\t{c.amount}\t{c.lines}")
+    for currency, total in sorted(r.totals.items()):
+        typer.echo(f"total payable lines {currency}: {total}")
+
+
+@app.command("approve")
+def approve(period: Period, actor: Actor = "") -> None:
+    """Approve the draft (refused to whoever ran it)."""
+    with unit_of_work() as session:
+        batch = service.approve(session, period, actor=actor_or_default(actor))
+    typer.echo(f"{batch.period}: approved by {batch.approved_by}, hash {batch.draft_hash[:16]}")
+
+
+@app.command("close")
+def close(period: Period, actor: Actor = "") -> None:
+    """Post the approved draft to the ledger, decide payouts, issue statements, freeze."""
+    with unit_of_work() as session:
+        result = close_and_issue(session, period, actor=actor_or_default(actor))
+    payable = ", ".join(
+        f"{amount} {currency}" for currency, amount in sorted(_decimal(result.payable).items())
+    )
+    typer.echo(
+        f"{result.period}: closed; {result.posted} line(s) posted, {result.payouts} "
+        f"payout(s) ({payable or 'nothing'}), {len(result.held)} held"
+    )
+    for partner_id, reason in sorted(result.held.items()):
+        typer.echo(f"  held {partner_id}: {reason}")
+
+
+def _decimal(minor: dict[str, int]) -> dict[str, str]:
+    return {c: str(from_minor(v, c)) for c, v in minor.items()}
+
+
+@app.command("export")
+def export(
+    period: Period,
+    fmt: Annotated[str, typer.Option("--format", help="csv or sepa")] = "csv",
+    out: Annotated[Path | None, typer.Option(help="File or directory (default: .)")] = None,
+    actor: Actor = "",
+) -> None:
+    """Write the payout file: CSV for any bank, or SEPA pain.001 for EUR."""
+    settings = get_settings()
+    payer = exports.Payer(settings.payer_name, settings.payer_iban, settings.payer_bic)
+    with unit_of_work() as session:
+        result = exports.export(session, period, fmt, actor=actor_or_default(actor), payer=payer)
+    target = out or Path(".")
+    path = target / result.filename if target.is_dir() else target
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(path.name + ".partial")
+    temporary.write_bytes(result.content)
+    temporary.replace(path)  # never a half-written payout file
+    totals = ", ".join(f"{v} {c}" for c, v in result.totals.items()) or "nothing"
+    typer.echo(f"{path}: {result.count} payout(s), {totals}")
+    for note in result.skipped:
+        typer.echo(f"  skipped {note}")
+
+
+@app.command("mark-paid")
+def mark_paid(
+    period: Period,
+    file: Annotated[
+        Path, typer.Option("--file", help="CSV: end_to_end_id,status,bank_reference,reason")
+    ],
+    actor: Actor = "",
+) -> None:
+    """Record the bank's results; a failed payout returns to the partner's balance."""
+    try:
+        text = file.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        fail(f"cannot read {file}: {exc}")
+    reader = csv.DictReader(text.splitlines())
+    missing = {"end_to_end_id", "status"} - set(reader.fieldnames or [])
+    if missing:
+        fail(f"{file}: missing column(s) {', '.join(sorted(missing))}")
+    rows = [dict(r) for r in reader]
+    with unit_of_work() as session:
+        result = payments.mark_paid(session, period, rows, actor=actor_or_default(actor))
+    typer.echo(
+        f"{result.period}: {len(result.paid)} paid, {len(result.failed)} failed, "
+        f"{len(result.unchanged)} unchanged"
+    )
+    if result.failed:
+        typer.echo(f"  failed payouts return to the balance in {result.reversal_period}")
+
+
+reps_app = typer.Typer(help="Internal rep credit.", no_args_is_help=True)
+
+
+@reps_app.command("report")
+def reps_report(
+    period: Period,
+    out: Annotated[Path | None, typer.Option(help="CSV file (default: stdout)")] = None,
+) -> None:
+    """Quota credit and commission per deal and rep, as CSV."""
+    with unit_of_work() as session:
+        text = rep_report.report_csv(session, period)
+    if out is None:
+        typer.echo(text, nl=False)
+        return
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(text, encoding="utf-8")
+    typer.echo(f"{out}: {text.count(chr(10)) - 1} rep credit line(s)")
+
+
+def simulate_command(
+    period: Period,
+    plan: Annotated[Path, typer.Option("--plan", help="Candidate plan YAML")],
+) -> None:
+    """Recalculate PERIOD under a candidate plan; writes nothing."""
+    candidate = load_plan(plan)
+    with unit_of_work() as session:
+        result = simulate.simulate(session, period, candidate)
+        session.rollback()
+    typer.echo(
+        f"{result.period} under candidate {result.plan_id}, compared with {result.compared_with}:"
+    )
+    typer.echo("partner\tcurrency\tcurrent\tcandidate\tdifference")
+    for p in result.partners:
+        typer.echo(f"{p.partner_id}\t{p.currency}\t{p.current}\t{p.candidate}\t{p.difference:+}")

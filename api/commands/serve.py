@@ -1,0 +1,17 @@
+"""`payouts serve`: run the HTTP API with uvicorn."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+import uvicorn
+
+
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port")] = 8000,
+    workers: Annotated[int, typer.Option(help="Worker processes")] = 1,
+) -> None:
+    """Serve the HTTP API (OpenAPI docs at /docs) on the configured database."""
+    uvicorn.run("api.app:create_app", factory=True, host=host, port=port, workers=workers)

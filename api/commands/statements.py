@@ -1,0 +1,50 @@
+"""`payouts statements`: render a period's statements and verify issued ones."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from api.commands.common import fail, progress
+from payouts.db import unit_of_work
+from statements import issue, rendering
+
+app = typer.Typer(help="Partner statements: render and verify.", no_args_is_help=True)
+
+
+@app.command("render")
+def render(
+    period: Annotated[str, typer.Argument(help="YYYY-MM")],
+    out: Annotated[Path, typer.Option(help="Directory for the PDF and CSV files")],
+    partner: Annotated[str | None, typer.Option(help="Only this partner")] = None,
+    workers: Annotated[int, typer.Option(help="Processes drawing PDFs")] = min(
+        2, os.cpu_count() or 1
+    ),
+) -> None:
+    """Write every partner's statement of PERIOD as PDF and CSV."""
+    with progress() as bar, unit_of_work() as session:
+        task = bar.add_task(f"statements {period}", total=None)
+
+        def advance(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        rendered = rendering.render_period(
+            session, period, out, partner_id=partner, workers=workers, progress=advance
+        )
+    typer.echo(f"{len(rendered)} statement(s) of {period} written to {out}")
+
+
+@app.command("verify")
+def verify(partner: str, period: str) -> None:
+    """Rebuild PARTNER's statement of PERIOD from the ledger and compare its hash."""
+    with unit_of_work() as session:
+        result = issue.verify(session, partner, period)
+    if not result.match:
+        fail(
+            f"MISMATCH for {partner} {result.period}: issued {result.stored_hash}, "
+            f"ledger gives {result.computed_hash}"
+        )
+    typer.echo(f"match: {partner} {result.period} {result.computed_hash}")

@@ -1,0 +1,132 @@
+"""Recording what the bank did with the payout file.
+
+A paid payout gets the bank's reference. A failed payout returns to the partner's
+balance: a `payout_reversal` entry in the next open month (a closed month never
+changes), so it is paid again at the next close. Results are all-or-nothing and
+idempotent: the same outcome twice is a no-op, a contradicting one is refused.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from payouts import audit, ledger, periods
+from payouts.base import utcnow
+from payouts.batch.errors import PayoutResultsRefused
+from payouts.batch.models import PayoutInstruction
+from payouts.ledger import LedgerEntry
+from payouts.periods import Month
+
+RESULT_COLUMNS = ("end_to_end_id", "status", "bank_reference", "reason")
+
+
+@dataclass
+class MarkPaidResult:
+    period: str
+    paid: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    reversal_period: str | None = None
+
+
+def mark_paid(
+    session: Session, period: str, rows: list[dict[str, str]], *, actor: str
+) -> MarkPaidResult:
+    period = str(Month.parse(period))
+    instructions = {
+        i.end_to_end_id: i
+        for i in session.scalars(
+            select(PayoutInstruction).where(PayoutInstruction.period == period)
+        )
+    }
+    problems: list[str] = []
+    plan: list[tuple[PayoutInstruction, dict[str, str]]] = []
+    seen: set[str] = set()
+    for number, row in enumerate(rows, start=1):
+        ref = (row.get("end_to_end_id") or "").strip()
+        status = (row.get("status") or "").strip().lower()
+        where = f"row {number}" + (f" ({ref})" if ref else "")
+        instruction = instructions.get(ref)
+        if instruction is None:
+            problems.append(f"{where}: no payout {ref!r} in {period}")
+            continue
+        if ref in seen:
+            problems.append(f"{where}: appears twice")
+            continue
+        seen.add(ref)
+        if status not in ("paid", "failed"):
+            problems.append(f"{where}: status must be paid or failed, not {status!r}")
+            continue
+        if status == "failed" and not (row.get("reason") or "").strip():
+            problems.append(f"{where}: a failed payout needs a reason")
+            continue
+        if instruction.status not in ("pending", status):
+            problems.append(f"{where}: already recorded as {instruction.status}")
+            continue
+        plan.append((instruction, {**row, "status": status}))
+    if problems:
+        raise PayoutResultsRefused(
+            f"{len(problems)} payout result(s) refused, nothing recorded: " + "; ".join(problems)
+        )
+    result = MarkPaidResult(period)
+    reversal_period: str | None = None
+    for instruction, row in plan:
+        if instruction.status == row["status"]:
+            result.unchanged.append(instruction.end_to_end_id)
+            continue
+        instruction.status = row["status"]
+        instruction.bank_reference = (row.get("bank_reference") or "").strip() or None
+        instruction.failure_reason = (row.get("reason") or "").strip() or None
+        instruction.recorded_by = actor
+        instruction.recorded_at = utcnow()
+        if row["status"] == "paid":
+            result.paid.append(instruction.end_to_end_id)
+            continue
+        if reversal_period is None:
+            months = {str(Month.parse(period).next())}
+            reversal_period = periods.assign_accounting_periods(session, months).popitem()[1]
+        session.add(
+            LedgerEntry(
+                period=reversal_period,
+                partner_id=instruction.partner_id,
+                line_no=ledger.next_line_no(session, reversal_period, instruction.partner_id),
+                entry_kind="payout_reversal",
+                prior_period=period,
+                plan_label=None,
+                component_id=None,
+                component_kind=None,
+                source_fact=f"payout:{instruction.end_to_end_id}",
+                fact_date=Month.parse(reversal_period).start,
+                customer_id=None,
+                deal_id=None,
+                invoice_id=None,
+                base_minor=instruction.amount_minor,
+                base_currency=instruction.currency,
+                rate=None,
+                fx_rate=None,
+                fx_source=None,
+                unrounded=str(instruction.amount_minor),
+                amount_minor=instruction.amount_minor,
+                currency=instruction.currency,
+                explanation=(
+                    f"payout {instruction.end_to_end_id} of {period} failed "
+                    f"({instruction.failure_reason}); the amount returns to the balance"
+                ),
+                posted_by=actor,
+            )
+        )
+        session.flush()
+        result.failed.append(instruction.end_to_end_id)
+    result.reversal_period = reversal_period
+    audit.record(
+        session,
+        actor=actor,
+        action="batch.mark_paid",
+        subject_type="batch",
+        subject_id=period,
+        after={"paid": result.paid, "failed": result.failed},
+    )
+    return result

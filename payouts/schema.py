@@ -5,6 +5,7 @@ Alembic's autogenerate and the model/migration agreement test both read it.
 
 from __future__ import annotations
 
+from payouts import access as access
 from payouts import audit as audit
 from payouts import issued as issued
 from payouts import ledger as ledger
@@ -20,6 +21,7 @@ from payouts.reference import models as reference_models
 metadata = Base.metadata
 
 __all__ = [
+    "access",
     "audit",
     "batch_models",
     "fact_models",

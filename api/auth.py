@@ -1,0 +1,214 @@
+"""API keys: created with a role, stored hashed, checked on every request.
+
+A token reads `ppk_<key id>_<secret>`. Only the SHA-256 of the secret is stored;
+the key id finds the row and `hmac.compare_digest` compares the digests. The key's
+identity, `key:<id>:<name>`, is the actor of everything done with it.
+
+Roles: `finance` may do everything; `billing` ingests facts and asks for quotes;
+`partner` sees its own partner record, statements and tier status (another
+partner's resources answer 404, so a partner cannot even learn they exist);
+`sales_ops` reads rep credit.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from enum import StrEnum
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+
+from api.errors import Forbidden, NotAuthenticated, NotFound
+from payouts import audit
+from payouts.access import ApiKey
+from payouts.base import utcnow
+from payouts.db import unit_of_work
+from payouts.errors import PayoutsError
+from payouts.reference.models import Partner
+
+TOKEN_PREFIX = "ppk"
+
+
+class Role(StrEnum):
+    FINANCE = "finance"
+    BILLING = "billing"
+    PARTNER = "partner"
+    SALES_OPS = "sales_ops"
+
+
+class KeyRefused(PayoutsError):
+    """A key cannot be created or revoked as asked."""
+
+    code = "api-key-refused"
+    status = 422
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """Who is calling: the authenticated key."""
+
+    key_id: str
+    name: str
+    role: Role
+    partner_id: str | None
+
+    @property
+    def actor(self) -> str:
+        return f"key:{self.key_id}:{self.name}"
+
+
+@dataclass(frozen=True, slots=True)
+class CreatedKey:
+    key: ApiKey
+    token: str
+
+
+def digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def create_key(
+    session: Session,
+    *,
+    role: str,
+    name: str,
+    partner_id: str | None = None,
+    expires_days: int | None = None,
+    actor: str,
+) -> CreatedKey:
+    """Store a new key and return it with its token (the only time the token exists)."""
+    try:
+        parsed = Role(role)
+    except ValueError:
+        roles = ", ".join(r.value for r in Role)
+        raise KeyRefused(f"unknown role {role!r}; roles: {roles}") from None
+    if parsed is Role.PARTNER and not partner_id:
+        raise KeyRefused("a partner key needs the partner it speaks for (--partner)")
+    if parsed is not Role.PARTNER and partner_id:
+        raise KeyRefused(f"a {parsed.value} key speaks for no partner; omit --partner")
+    if partner_id and session.get(Partner, partner_id) is None:
+        raise KeyRefused(f"no partner {partner_id!r}")
+    if expires_days is not None and expires_days <= 0:
+        raise KeyRefused("--expires-days must be positive")
+    if not name.strip() or ":" in name:
+        raise KeyRefused("a key name must be non-empty and contain no ':'")
+    key_id = secrets.token_hex(8)
+    secret = secrets.token_urlsafe(32)
+    now = utcnow()
+    key = ApiKey(
+        id=key_id,
+        name=name.strip(),
+        role=parsed.value,
+        partner_id=partner_id,
+        secret_hash=digest(secret),
+        created_by=actor,
+        created_at=now,
+        expires_at=now + timedelta(days=expires_days) if expires_days else None,
+    )
+    session.add(key)
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="api_key.create",
+        subject_type="api_key",
+        subject_id=key_id,
+        after={"name": key.name, "role": key.role, "partner_id": partner_id},
+    )
+    return CreatedKey(key, f"{TOKEN_PREFIX}_{key_id}_{secret}")
+
+
+def revoke_key(session: Session, key_id: str, *, actor: str) -> ApiKey:
+    key = session.get(ApiKey, key_id)
+    if key is None:
+        raise KeyRefused(f"no API key {key_id!r}")
+    if key.revoked_at is None:
+        key.revoked_at = utcnow()
+        session.flush()
+        audit.record(
+            session,
+            actor=actor,
+            action="api_key.revoke",
+            subject_type="api_key",
+            subject_id=key_id,
+        )
+    return key
+
+
+def _parse(token: str) -> tuple[str, str] | None:
+    prefix, _, rest = token.partition("_")
+    key_id, _, secret = rest.partition("_")
+    if prefix != TOKEN_PREFIX or not key_id or not secret:
+        return None
+    return key_id, secret
+
+
+def principal_for(session: Session, token: str) -> Principal:
+    """The key a token belongs to, if it is known, unexpired and not revoked."""
+    parsed = _parse(token)
+    if parsed is None:
+        raise NotAuthenticated("the API key is malformed")
+    key_id, secret = parsed
+    key = session.get(ApiKey, key_id) if len(key_id) <= 32 else None
+    # Compare even when the key is unknown, so timing does not tell which ids exist.
+    stored = key.secret_hash if key is not None else digest("")
+    if not hmac.compare_digest(stored, digest(secret)) or key is None:
+        raise NotAuthenticated("the API key is not valid")
+    if key.revoked_at is not None:
+        raise NotAuthenticated("the API key has been revoked")
+    if key.expires_at is not None and key.expires_at <= utcnow():
+        raise NotAuthenticated("the API key has expired")
+    return Principal(key.id, key.name, Role(key.role), key.partner_id)
+
+
+bearer = HTTPBearer(auto_error=False, description="An API key: `Authorization: Bearer ppk_...`")
+
+
+def engine_of(request: Request) -> Engine:
+    engine: Engine = request.app.state.engine
+    return engine
+
+
+def authenticate(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+) -> Principal:
+    if credentials is None or not credentials.credentials:
+        raise NotAuthenticated("an API key is required: Authorization: Bearer <key>")
+    with unit_of_work(engine_of(request)) as session:
+        return principal_for(session, credentials.credentials)
+
+
+def allow(*roles: Role) -> Callable[..., Principal]:
+    """A dependency that lets only the given roles (and always finance) through."""
+    allowed = {Role.FINANCE, *roles}
+
+    def check(principal: Annotated[Principal, Depends(authenticate)]) -> Principal:
+        if principal.role not in allowed:
+            raise Forbidden(f"a {principal.role.value} key may not do this")
+        return principal
+
+    return check
+
+
+def own_partner(principal: Principal, partner_id: str) -> None:
+    """A partner key sees only its own partner: anything else is simply not found.
+
+    The answer never repeats the id asked for, so it reveals nothing about others.
+    """
+    if principal.role is Role.PARTNER and principal.partner_id != partner_id:
+        raise NotFound("no such partner")
+
+
+Finance = Annotated[Principal, Depends(allow())]
+Billing = Annotated[Principal, Depends(allow(Role.BILLING))]
+PartnerReader = Annotated[Principal, Depends(allow(Role.PARTNER))]
+SalesOps = Annotated[Principal, Depends(allow(Role.SALES_OPS))]

@@ -1,0 +1,239 @@
+"""The one place where errors become HTTP responses: RFC 9457 problem+json.
+
+Every domain error carries a stable `code`; its problem `type` is
+`https://partner-payouts.dev/problems/<code>`. Validation problems list every error
+of the request at once (with the record index and id, or the path), never only the
+first.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from payouts.errors import PayoutsError
+from payouts.facts.ingest import FactsRefused
+from plans.errors import MarginBelowProtected, PlanInvalid, PlansError
+
+PROBLEM_BASE = "https://partner-payouts.dev/problems/"
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+
+log = logging.getLogger(__name__)
+
+
+class ProblemDetail(BaseModel):
+    """One error of a request: where (record index and id, or a path) and what."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    message: str
+    index: int | None = Field(default=None, description="Position of the record, from 1.")
+    id: str | None = Field(default=None, description="The record's id, when it has one.")
+    path: str | None = Field(default=None, description="Where in the request, e.g. body.amount.")
+    conflict: bool | None = Field(default=None, description="The id exists with other content.")
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    errors: list[ProblemDetail] = Field(default_factory=list)
+
+
+class ApiError(Exception):
+    """An error of the API layer itself (authentication, roles, limits, idempotency)."""
+
+    code = "api-error"
+    status = 400
+    title = "Bad request"
+
+    def __init__(self, message: str, headers: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.headers = headers
+
+
+class NotAuthenticated(ApiError):
+    code = "not-authenticated"
+    status = 401
+    title = "Not authenticated"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, headers={"WWW-Authenticate": "Bearer"})
+
+
+class Forbidden(ApiError):
+    code = "forbidden"
+    status = 403
+    title = "Forbidden"
+
+
+class NotFound(ApiError):
+    code = "not-found"
+    status = 404
+    title = "Not found"
+
+
+class IdempotencyKeyReused(ApiError):
+    code = "idempotency-key-reused"
+    status = 409
+    title = "Idempotency key reused"
+
+
+class PayloadTooLarge(ApiError):
+    code = "payload-too-large"
+    status = 413
+    title = "Payload too large"
+
+
+class UnsupportedMediaType(ApiError):
+    code = "unsupported-media-type"
+    status = 415
+    title = "Unsupported media type"
+
+
+# Plans errors carry no HTTP status; all are problems with the request's content.
+PLANS_STATUS: dict[type[PlansError], int] = {PlanInvalid: 422, MarginBelowProtected: 422}
+
+
+def _title(code: str) -> str:
+    return code.replace("-", " ").capitalize()
+
+
+def problem(
+    code: str,
+    status: int,
+    detail: str,
+    *,
+    title: str | None = None,
+    errors: list[ProblemDetail] | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> JSONResponse:
+    body = Problem(
+        type=PROBLEM_BASE + code,
+        title=title or _title(code),
+        status=status,
+        detail=detail,
+        errors=errors or [],
+    )
+    return JSONResponse(
+        body.model_dump(mode="json", exclude_none=True),
+        status_code=status,
+        media_type=PROBLEM_MEDIA_TYPE,
+        headers=headers,
+    )
+
+
+def _record_errors(exc: FactsRefused) -> list[ProblemDetail]:
+    out: list[ProblemDetail] = []
+    for error in exc.errors:
+        for message in error.messages:
+            field, sep, rest = message.partition(": ")
+            path = field if sep and " " not in field else None
+            out.append(
+                ProblemDetail(
+                    index=error.index,
+                    id=error.id,
+                    path=path,
+                    message=rest if path else message,
+                    conflict=error.conflict,
+                )
+            )
+    return out
+
+
+def _payouts_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, PayoutsError)
+    errors = _record_errors(exc) if isinstance(exc, FactsRefused) else []
+    return problem(exc.code, exc.status, exc.message, errors=errors)
+
+
+def _plans_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, PlansError)
+    status = PLANS_STATUS.get(type(exc), 422)
+    if isinstance(exc, PlanInvalid):
+        errors = [ProblemDetail(path=e.path or None, message=e.message) for e in exc.errors]
+        return problem(
+            exc.code, status, f"the plan is invalid ({len(errors)} error(s))", errors=errors
+        )
+    return problem(exc.code, status, str(exc))
+
+
+def _api_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, ApiError)
+    return problem(exc.code, exc.status, exc.message, title=exc.title, headers=exc.headers)
+
+
+def _validation_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = []
+    for item in exc.errors():
+        loc: tuple[Any, ...] = tuple(item.get("loc", ()))
+        errors.append(
+            ProblemDetail(
+                path=".".join(str(part) for part in loc) or None,
+                message=str(item.get("msg", "invalid")).removeprefix("Value error, "),
+            )
+        )
+    return problem(
+        "request-invalid",
+        422,
+        f"the request is invalid ({len(errors)} error(s))",
+        title="Request invalid",
+        errors=errors,
+    )
+
+
+def _http_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    codes = {404: "not-found", 405: "method-not-allowed", 413: "payload-too-large"}
+    code = codes.get(exc.status_code, f"http-{exc.status_code}")
+    return problem(code, exc.status_code, str(exc.detail), headers=exc.headers)
+
+
+def _unexpected(_: Request, exc: Exception) -> JSONResponse:
+    log.exception("unhandled error", exc_info=exc)
+    return problem("internal-error", 500, "an unexpected error happened; it has been logged")
+
+
+def install(app: FastAPI) -> None:
+    app.add_exception_handler(PayoutsError, _payouts_error)
+    app.add_exception_handler(PlansError, _plans_error)
+    app.add_exception_handler(ApiError, _api_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(Exception, _unexpected)
+
+
+PROBLEM_RESPONSE: dict[str, Any] = {
+    "model": Problem,
+    "content": {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+}
+
+
+def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses` entries for the problems a route may answer."""
+    descriptions = {
+        400: "Bad request",
+        401: "Missing, unknown, expired or revoked API key",
+        403: "The key's role may not do this",
+        404: "Not found (also: another partner's resource)",
+        409: "Conflict",
+        413: "Request body too large",
+        415: "Unsupported media type",
+        422: "Every validation error of the request",
+    }
+    return {
+        status: {"description": descriptions.get(status, "Problem"), **PROBLEM_RESPONSE}
+        for status in statuses
+    }

@@ -1,0 +1,110 @@
+"""Helpers for API tests: a migrated scratch database, the app on it, and keys.
+
+Requests go through HTTP against the ASGI app (Starlette's TestClient, on httpx),
+and every request commits for real, so these tests use their own databases rather
+than the rolled-back session of the other suites.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, create_engine, text
+
+from api.app import create_app
+from api.auth import create_key
+from payouts import migrations
+from payouts.db import make_engine, normalise_url, unit_of_work
+from tests.conftest import BACKEND_URL, ON_POSTGRES
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLES = ROOT / "plans" / "examples"
+
+
+@contextmanager
+def scratch_url(directory: Path) -> Iterator[str]:
+    """An empty database of the active backend, dropped afterwards."""
+    if not ON_POSTGRES:
+        yield f"sqlite:///{directory / f'api-{uuid.uuid4().hex[:8]}.db'}"
+        return
+    name = f"pp_api_{uuid.uuid4().hex[:12]}"
+    admin_url = normalise_url(BACKEND_URL).set(database="postgres")
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield normalise_url(BACKEND_URL).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@dataclass
+class Api:
+    """The app on a migrated database, with a client per key."""
+
+    engine: Engine
+    client: TestClient
+    tokens: dict[str, str] = field(default_factory=dict)
+    key_ids: dict[str, str] = field(default_factory=dict)
+
+    def key(self, label: str, role: str, partner_id: str | None = None) -> str:
+        with unit_of_work(self.engine) as session:
+            created = create_key(
+                session, role=role, name=label, partner_id=partner_id, actor="test"
+            )
+        self.tokens[label] = created.token
+        self.key_ids[label] = created.key.id
+        return created.token
+
+    def headers(self, label: str | None, **extra: str) -> dict[str, str]:
+        out = dict(extra)
+        if label is not None:
+            out["Authorization"] = f"Bearer {self.tokens[label]}"
+        return out
+
+    def request(self, label: str | None, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        headers = {**self.headers(label), **kwargs.pop("headers", {})}
+        return self.client.request(method, path, headers=headers, **kwargs)
+
+    def get(self, label: str | None, path: str, **kwargs: Any) -> httpx.Response:
+        return self.request(label, "GET", path, **kwargs)
+
+    def post(self, label: str | None, path: str, **kwargs: Any) -> httpx.Response:
+        return self.request(label, "POST", path, **kwargs)
+
+    def ok(self, label: str | None, method: str, path: str, **kwargs: Any) -> Any:
+        response = self.request(label, method, path, **kwargs)
+        assert response.status_code < 300, (method, path, response.status_code, response.text)
+        return response.json()
+
+
+@contextmanager
+def running_api(directory: Path) -> Iterator[Api]:
+    with scratch_url(directory) as url:
+        engine = make_engine(url)
+        migrations.upgrade(url, engine=engine)
+        try:
+            with TestClient(create_app(engine), raise_server_exceptions=False) as client:
+                yield Api(engine, client)
+        finally:
+            engine.dispose()
+
+
+def seed_program(api: Api, as_key: str) -> None:
+    """Reference data and a January deal through the API: customers, a rep, partners."""
+    api.ok(
+        as_key,
+        "POST",
+        "/facts/customers/bulk",
+        json=[{"id": "C-1", "name": "Customer One"}, {"id": "C-2", "name": "Customer Two"}],
+    )
+    api.ok(as_key, "POST", "/facts/reps", json={"id": "R-1", "name": "Rita", "currency": "USD"})

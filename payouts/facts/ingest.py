@@ -23,6 +23,7 @@ from typing import Any
 
 from pydantic import ValidationError
 from sqlalchemy import insert, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from payouts import audit, periods
@@ -392,6 +393,10 @@ def _money_checks(kind: str, rec: Any, row: Row, invoices: _Invoices, problems: 
         ledger[rec.invoice_id] += row["amount_minor"]
 
 
+class _Raced(Exception):
+    """Another transaction inserted one of our ids between our check and our insert."""
+
+
 def ingest(
     session: Session,
     kind_name: str,
@@ -404,7 +409,27 @@ def ingest(
 
     Raises FactsRefused (or FactConflict) listing every refused record; the caller's
     transaction must then be rolled back (nothing has been written before the raise).
+    Concurrent ingestion of the same ids is safe: the loser of the race re-reads what
+    the winner stored and reports it as unchanged (or as a conflict).
     """
+    for _ in range(3):
+        try:
+            return _ingest_once(session, kind_name, raw_records, actor=actor, amend=amend)
+        except _Raced:
+            continue
+    raise FactConflict(
+        kind_name, [RecordError(0, None, ("concurrent writes kept colliding",), conflict=True)]
+    )
+
+
+def _ingest_once(
+    session: Session,
+    kind_name: str,
+    raw_records: Sequence[object],
+    *,
+    actor: str,
+    amend: bool,
+) -> IngestResult:
     kind = kind_named(kind_name)
     errors: list[RecordError] = []
     parsed: list[tuple[int, r.FactRecord, Row]] = []
@@ -577,8 +602,14 @@ def _write(
                 day = days[rec.id]
                 assert day is not None  # kinds with an accounting period always carry its day
                 row["accounting_period"] = mapping[str(Month.of(day))]
-        for start in range(0, len(rows), 5_000):
-            session.execute(insert(kind.model), rows[start : start + 5_000])
+        try:
+            with session.begin_nested():
+                for start in range(0, len(rows), 5_000):
+                    session.execute(insert(kind.model), rows[start : start + 5_000])
+        except IntegrityError as exc:
+            if _is_duplicate(exc):
+                raise _Raced from exc
+            raise
         result.inserted.extend(row["id"] for row in rows)
     for obj, row in to_amend:
         before = {k: _jsonable(getattr(obj, k)) for k in row if k != "fingerprint"}
@@ -609,6 +640,11 @@ def _write(
                 "unchanged": len(result.unchanged),
             },
         )
+
+
+def _is_duplicate(exc: IntegrityError) -> bool:
+    text = str(exc.orig).lower()
+    return "unique" in text or "duplicate" in text
 
 
 def _jsonable(value: Any) -> Any:

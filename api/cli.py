@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from api.commands import batch, db, facts, keys, plans, serve, statements, tiers
+from api.commands import batch, db, demo, facts, keys, plans, serve, statements, tiers
 from payouts.errors import PayoutsError
 from plans.errors import PlanInvalid, PlansError
 
@@ -24,25 +24,35 @@ app.add_typer(batch.app, name="batch")
 app.add_typer(batch.reps_app, name="reps")
 app.add_typer(statements.app, name="statements")
 app.add_typer(keys.app, name="keys")
+app.add_typer(demo.app, name="demo")
 app.command("serve")(serve.serve)
 app.command("quote")(plans.quote_command)
 app.command("simulate")(batch.simulate_command)
+
+
+def error_lines(exc: BaseException) -> list[str] | None:
+    """What the command line prints for an expected failure (None: a real bug)."""
+    if isinstance(exc, PlanInvalid):
+        return [f"error: plan is invalid ({len(exc.errors)} error(s))"] + [
+            f"  - {error}" for error in exc.errors
+        ]
+    if isinstance(exc, PayoutsError):
+        return [f"error: {exc.message}"]
+    if isinstance(exc, PlansError):
+        return [f"error: {exc}"]
+    return None
 
 
 def main() -> None:
     """Entry point: domain errors become one line on stderr and exit status 1."""
     try:
         app(standalone_mode=True)
-    except PlanInvalid as exc:
-        typer.echo(f"error: plan is invalid ({len(exc.errors)} error(s))", err=True)
-        for error in exc.errors:
-            typer.echo(f"  - {error}", err=True)
-        sys.exit(1)
-    except PayoutsError as exc:
-        typer.echo(f"error: {exc.message}", err=True)
-        sys.exit(1)
-    except PlansError as exc:
-        typer.echo(f"error: {exc}", err=True)
+    except Exception as exc:
+        lines = error_lines(exc)
+        if lines is None:
+            raise
+        for line in lines:
+            typer.echo(line, err=True)
         sys.exit(1)
 
 

@@ -565,7 +565,11 @@ def _customer_history(
             select(
                 LedgerEntry.partner_id, LedgerEntry.customer_id, func.sum(LedgerEntry.amount_minor)
             )
-            .where(LedgerEntry.customer_id.in_(chunk), LedgerEntry.component_kind == "referral_fee")
+            .where(
+                LedgerEntry.customer_id.in_(chunk),
+                LedgerEntry.component_kind == "referral_fee",
+                LedgerEntry.period < str(month),
+            )
             .group_by(LedgerEntry.partner_id, LedgerEntry.customer_id)
         ):
             paid[(payee_id, paid_customer_id or "")] = int(total or 0)

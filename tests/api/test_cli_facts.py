@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.api.cli import ROOT, payouts
+from tests.api.cli import ROOT, payouts, payouts_process
 
 EXAMPLES = ROOT / "plans" / "examples"
 
@@ -76,7 +76,7 @@ def test_a_malformed_csv_gets_one_clear_line_and_changes_nothing(
 ) -> None:
     path = tmp_path / "bad.csv"
     path.write_bytes(content)
-    run = payouts("facts", "import", "customers", path, database_url=migrated)
+    run = payouts_process("facts", "import", "customers", path, database_url=migrated)
     assert run.code == 1
     assert message in run.err
     assert len(run.err.strip().splitlines()) == 1
@@ -126,7 +126,7 @@ def test_an_invalid_plan_lists_every_error_and_stores_nothing(
 
 
 def test_a_bad_database_url_is_one_line_and_a_non_zero_exit() -> None:
-    run = payouts("db", "upgrade", database_url="postgresql://postgres@127.0.0.1:1/none")
+    run = payouts_process("db", "upgrade", database_url="postgresql://postgres@127.0.0.1:1/none")
     assert run.code == 1
     assert run.err.startswith("error: cannot reach the database")
     assert len(run.err.strip().splitlines()) == 1

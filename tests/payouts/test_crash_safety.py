@@ -1,0 +1,223 @@
+"""Crash safety: SIGKILL the batch at random points, restart, finish, lose nothing.
+
+Each command is one transaction (and the payout file is written to a temporary name
+and renamed), so a process killed anywhere leaves either nothing or everything; the
+rerun then finishes the month exactly as an uninterrupted run does.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import closing
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, select, text
+
+from payouts import migrations
+from payouts.batch.models import Batch
+from payouts.db import make_engine, normalise_url, unit_of_work
+from payouts.facts.ingest import ingest
+from payouts.ledger import LedgerEntry
+from tests.api.cli import ROOT, payouts
+from tests.conftest import BACKEND_URL, ON_POSTGRES
+from tests.payouts.program import Program
+
+pytestmark = pytest.mark.slow
+PERIOD = "2026-01"
+KILLS_PER_STEP = 7  # x 3 steps = 21 kill points
+
+
+def seed(url: str) -> None:
+    engine = make_engine(url)
+    migrations.upgrade(url, engine=engine)
+    with unit_of_work(engine) as session:
+        program = Program(session)
+        plan = program.plan("referral", minimum_payout="0")
+        customers = [{"id": f"CX-{n}", "name": f"Customer {n}"} for n in range(60)]
+        ingest(session, "customers", customers, actor="crm")
+        for n in range(60):
+            program.partner(f"P-{n:02d}", plan, kind="referral")
+            program.deal(f"P-{n:02d}", "referral", day="2026-01-01", customer=f"CX-{n}")
+        invoices = [
+            {
+                "id": f"INV-{n}-{k}",
+                "customer_id": f"CX-{n}",
+                "issue_date": f"2026-01-{k + 1:02d}",
+                "amount": f"{100 + n * 7 + k}.25",
+                "currency": "USD",
+            }
+            for n in range(60)
+            for k in range(25)
+        ]
+        ingest(session, "invoices", invoices, actor="billing")
+    engine.dispose()
+
+
+class Databases:
+    """Copies of seeded databases at each stage of the month (seeded, approved, closed)."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.names: list[str] = []
+        self.stages: dict[str, str] = {}
+
+    def _url(self, name: str) -> str:
+        return normalise_url(BACKEND_URL).set(database=name).render_as_string(False)
+
+    def _admin(self, sql: str) -> None:
+        admin = create_engine(self._url("postgres"), isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text(sql))
+        admin.dispose()
+
+    def empty(self) -> str:
+        name = f"pp_crash_{uuid.uuid4().hex[:10]}"
+        if ON_POSTGRES:
+            self._admin(f'CREATE DATABASE "{name}"')
+            self.names.append(name)
+            return self._url(name)
+        return f"sqlite:///{self.root / name}.db"
+
+    def keep(self, stage: str, url: str) -> None:
+        self.stages[stage] = url
+
+    def copy(self, stage: str) -> str:
+        source = self.stages[stage]
+        name = f"pp_crash_{uuid.uuid4().hex[:10]}"
+        if ON_POSTGRES:
+            template = normalise_url(source).database
+            self._admin(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+            self.names.append(name)
+            return self._url(name)
+        path = self.root / f"{name}.db"
+        # The backup API copies what is committed, WAL included (a file copy would not).
+        with (
+            closing(sqlite3.connect(normalise_url(source).database or "")) as src,
+            closing(sqlite3.connect(path)) as dst,
+        ):
+            src.backup(dst)
+        return f"sqlite:///{path}"
+
+    def drop(self) -> None:
+        for name in reversed(self.names):
+            self._admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="module")
+def databases(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Databases]:
+    dbs = Databases(tmp_path_factory.mktemp("crash"))
+    yield dbs
+    dbs.drop()
+
+
+RUN = ("batch", "run", PERIOD, "--as", "alice", "--workers", "1")
+APPROVE = ("batch", "approve", PERIOD, "--as", "bob")
+CLOSE = ("batch", "close", PERIOD, "--as", "bob")
+EXPORT = ("batch", "export", PERIOD, "--format", "csv", "--out", "{out}")
+
+
+def start(step: tuple[str, ...], url: str, out: Path) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "DATABASE_URL": url}
+    args = [sys.executable, "-m", "api.cli", *(a.format(out=out) for a in step)]
+    return subprocess.Popen(
+        args, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
+
+
+def step_in_process(step: tuple[str, ...], url: str, out: Path) -> None:
+    run = payouts(*(a.format(out=out) for a in step), database_url=url)
+    assert run.code == 0, run.err
+
+
+def finish(url: str, out: Path) -> None:
+    """Complete the month from wherever a crash left it."""
+    engine = make_engine(url)
+    with engine.connect() as conn:
+        status = conn.execute(select(Batch.status).where(Batch.period == PERIOD)).scalar()
+    engine.dispose()
+    remaining = {
+        None: (RUN, APPROVE, CLOSE, EXPORT),
+        "draft": (APPROVE, CLOSE, EXPORT),
+        "approved": (CLOSE, EXPORT),
+        "closed": (EXPORT,),
+    }[status]
+    for step in remaining:
+        step_in_process(step, url, out)
+
+
+def snapshot(url: str) -> list[tuple[object, ...]]:
+    engine = make_engine(url)
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(
+                LedgerEntry.period,
+                LedgerEntry.partner_id,
+                LedgerEntry.line_no,
+                LedgerEntry.entry_kind,
+                LedgerEntry.source_fact,
+                LedgerEntry.amount_minor,
+            ).order_by(LedgerEntry.partner_id, LedgerEntry.line_no)
+        ).all()
+    engine.dispose()
+    return [tuple(r) for r in rows]
+
+
+def timed(step: tuple[str, ...], url: str, out: Path) -> float:
+    out.mkdir(parents=True, exist_ok=True)
+    begin = time.perf_counter()
+    process = start(step, url, out)
+    _, err = process.communicate(timeout=300)
+    assert process.returncode == 0, err.decode()
+    return time.perf_counter() - begin
+
+
+def test_a_month_killed_at_random_points_finishes_as_if_never_interrupted(
+    databases: Databases, tmp_path: Path
+) -> None:
+    seeded = databases.empty()
+    seed(seeded)
+    databases.keep("seeded", seeded)
+    approved = databases.copy("seeded")
+    for step in (RUN, APPROVE):
+        step_in_process(step, approved, tmp_path)
+    databases.keep("approved", approved)
+    closed = databases.copy("approved")
+    step_in_process(CLOSE, closed, tmp_path)
+    databases.keep("closed", closed)
+
+    reference_out = tmp_path / "reference"
+    reference_out.mkdir()
+    reference = databases.copy("seeded")
+    finish(reference, reference_out)
+    expected_ledger = snapshot(reference)
+    expected_file = (reference_out / f"payouts-{PERIOD}.csv").read_bytes()
+    assert len(expected_ledger) > 1500
+    assert expected_file.count(b"\n") == 61
+
+    startup = timed(("--help",), seeded, tmp_path)
+    rng = random.Random(20261123)
+    killed = 0
+    for stage, step in (("seeded", RUN), ("approved", CLOSE), ("closed", EXPORT)):
+        duration = timed(step, databases.copy(stage), tmp_path / "timing")
+        for _ in range(KILLS_PER_STEP):
+            url = databases.copy(stage)
+            out = tmp_path / f"crash-{killed}"
+            out.mkdir()
+            process = start(step, url, out)
+            time.sleep(rng.uniform(startup * 0.8, duration))
+            process.send_signal(signal.SIGKILL)
+            process.wait(timeout=60)
+            killed += 1
+            finish(url, out)
+            assert snapshot(url) == expected_ledger
+            assert (out / f"payouts-{PERIOD}.csv").read_bytes() == expected_file
+    assert killed >= 20

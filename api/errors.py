@@ -16,6 +16,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.exc import DataError, IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from payouts.errors import PayoutsError
@@ -201,6 +202,26 @@ def _http_error(_: Request, exc: Exception) -> JSONResponse:
     return problem(code, exc.status_code, str(exc.detail), headers=exc.headers)
 
 
+def _unstorable(_: Request, exc: Exception) -> JSONResponse:
+    # The database refused a value the validation let through (a NUL character in
+    # text on PostgreSQL, a number beyond 64 bits): a problem with the input, not a crash.
+    log.info("value refused by the database: %s", exc)
+    return problem(
+        "value-not-storable",
+        422,
+        "a value of the request cannot be stored (a NUL character, or a number too large)",
+    )
+
+
+def _write_conflict(_: Request, exc: Exception) -> JSONResponse:
+    log.info("write conflict: %s", exc)
+    return problem(
+        "write-conflict",
+        409,
+        "another request changed the same records at the same time; retry the request",
+    )
+
+
 def _unexpected(_: Request, exc: Exception) -> JSONResponse:
     log.exception("unhandled error", exc_info=exc)
     return problem("internal-error", 500, "an unexpected error happened; it has been logged")
@@ -212,6 +233,9 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(ApiError, _api_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(DataError, _unstorable)
+    app.add_exception_handler(OverflowError, _unstorable)
+    app.add_exception_handler(IntegrityError, _write_conflict)
     app.add_exception_handler(Exception, _unexpected)
 
 

@@ -22,8 +22,12 @@ DECIMAL_PATTERN = r"^-?[0-9]+(\.[0-9]+)?$"
 DecimalString = Annotated[
     str, StringConstraints(pattern=DECIMAL_PATTERN, max_length=40), Field(examples=["60.00"])
 ]
+# Years 2000-2999: the accounting periods this service can hold (and a guard against
+# year 0, which `Month.parse` accepts but `date` cannot represent).
 PeriodPath = Annotated[
-    str, StringConstraints(pattern=r"^[0-9]{4}-(0[1-9]|1[0-2])$"), Field(examples=["2026-01"])
+    str,
+    StringConstraints(pattern=r"^2[0-9]{3}-(0[1-9]|1[0-2])$"),
+    Field(examples=["2026-01"], description="An accounting month, YYYY-MM."),
 ]
 MAX_PAGE = 500
 

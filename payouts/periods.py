@@ -21,7 +21,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from payouts.base import Base
 from payouts.errors import PayoutsError
 
-PERIOD_PATTERN = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+PERIOD_PATTERN = re.compile(r"^([12]\d{3})-(0[1-9]|1[0-2])$")
 
 
 class InvalidPeriod(PayoutsError):
@@ -49,7 +49,7 @@ class Month:
     def parse(cls, text: str) -> Month:
         match = PERIOD_PATTERN.match(text.strip())
         if not match:
-            raise InvalidPeriod(f"period {text!r} is not of the form YYYY-MM")
+            raise InvalidPeriod(f"period {text!r} is not a month of the form YYYY-MM (1000-2999)")
         return cls(int(match.group(1)), int(match.group(2)))
 
     @classmethod

@@ -118,7 +118,7 @@ def list_plans(_: Finance, session: DbSession, paging: Paging) -> Page[PlanSumma
     response_model=SaveOut,
     responses={
         200: {"model": SaveOut, "description": "Same content as a saved version: unchanged"},
-        **problem_responses(401, 403, 413, 415, 422),
+        **problem_responses(401, 403, 409, 413, 415, 422),
     },
     openapi_extra={
         "requestBody": {

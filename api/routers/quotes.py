@@ -48,7 +48,7 @@ class QuoteOut(BaseModel):
 @router.post(
     "/quotes",
     response_model=QuoteOut,
-    responses=problem_responses(401, 403, 404, 413, 422),
+    responses=problem_responses(401, 403, 404, 409, 413, 422),
     summary="Quote the partner's buy price on a deal",
 )
 def post_quote(body: QuoteRequest, principal: Billing, idem: Idem) -> Response:

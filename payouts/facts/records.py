@@ -56,11 +56,25 @@ def _currency(value: Any) -> str:
 ExactDecimal = Annotated[Decimal, BeforeValidator(_exact_decimal)]
 IsoDate = Annotated[date, BeforeValidator(_iso_date)]
 CurrencyCode = Annotated[str, BeforeValidator(_currency)]
+# No control characters anywhere: PostgreSQL refuses NUL in text, SQLite would keep it.
 SourceId = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64, pattern=r"^[^\s]+$")
+    str,
+    StringConstraints(
+        strip_whitespace=True, min_length=1, max_length=64, pattern=r"^[^\s\x00-\x1f\x7f]+$"
+    ),
 ]
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+Name = Annotated[
+    str,
+    StringConstraints(
+        strip_whitespace=True, min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]+$"
+    ),
+]
+ShortText = Annotated[
+    str,
+    StringConstraints(
+        strip_whitespace=True, min_length=1, max_length=100, pattern=r"^[^\x00-\x1f\x7f]+$"
+    ),
+]
 Country = Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")]
 
 

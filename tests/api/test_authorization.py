@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -100,7 +99,7 @@ def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
 
 
 def expect(anonymous: int = 401, others: int = 403, **allowed: int) -> dict[str, int]:
-    out = {role: others for role in ROLES}
+    out = dict.fromkeys(ROLES, others)
     out["anonymous"] = anonymous
     out.update(allowed)
     return out
@@ -132,7 +131,7 @@ def routes(api: Api) -> list[tuple[str, str, dict[str, Any], dict[str, int]]]:
     var_yaml = (EXAMPLES / "var.yaml").read_text(encoding="utf-8")
     customer = {"id": "C-M1", "name": "Matrix Customer"}
     table: list[tuple[str, str, dict[str, Any], dict[str, int]]] = [
-        ("GET", "/health", {}, {role: 200 for role in ROLES}),
+        ("GET", "/health", {}, dict.fromkeys(ROLES, 200)),
         # Ingestion: billing stores, finance then finds it unchanged.
         ("POST", "/facts/customers", {"json": customer}, expect(billing=201, finance=200)),
         ("POST", "/facts/customers/bulk", {"json": [customer]}, expect(billing=200, finance=200)),

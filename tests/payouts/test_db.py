@@ -126,3 +126,11 @@ def test_sqlite_writers_queue_instead_of_failing(tmp_path: Path) -> None:
     assert errors == []
     with engine.connect() as conn:
         assert conn.exec_driver_sql("SELECT n FROM counter").scalar_one() == 50
+
+
+@pytest.mark.parametrize("text", ["0000-01", "2026-13", "2026-1", "26-01", " "])
+def test_a_period_outside_the_calendar_is_refused(text: str) -> None:
+    from payouts.periods import InvalidPeriod, Month
+
+    with pytest.raises(InvalidPeriod):
+        Month.parse(text)

@@ -12,6 +12,7 @@ from payouts import audit, periods
 from payouts.facts import models as m
 from payouts.facts.ingest import FactConflict, FactsRefused, ingest
 from payouts.periods import Period
+from payouts.reference.models import Customer
 
 PARTNERS = [
     {"id": "P-1", "name": "Acme Resellers", "type": "reseller", "payout_currency": "USD"},
@@ -219,3 +220,10 @@ def test_an_fx_rate_for_a_pair_and_day_exists_once(session: Session) -> None:
     ingest(session, "fx_rates", [rate], actor="finance")
     with pytest.raises(FactsRefused, match="EUR->USD rate for 2026-01-31 already exists"):
         ingest(session, "fx_rates", [{**rate, "id": "FX-2", "rate": "1.09"}], actor="finance")
+
+
+def test_control_characters_are_refused_on_every_backend(session: Session) -> None:
+    """A NUL in a name was stored by SQLite and crashed PostgreSQL; now both refuse it."""
+    with pytest.raises(FactsRefused, match="name"):
+        ingest(session, "customers", [{"id": "C-9", "name": "bad\x00name"}], actor="crm")
+    assert session.get(Customer, "C-9") is None

@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import BigInteger, CheckConstraint, String, select, update
+from sqlalchemy import BigInteger, CheckConstraint, String, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Mapped, Session, mapped_column
@@ -91,24 +91,31 @@ def ensure(session: Session, periods: set[str]) -> None:
 def assign_accounting_periods(session: Session, months: set[str]) -> dict[str, str]:
     """Map each fact month to the month it is accounted in: itself, or the next open one.
 
-    Each period row is locked before its status is read (FOR UPDATE on PostgreSQL;
-    SQLite's BEGIN IMMEDIATE already serialises writers), so a concurrent batch close
-    cannot close a month between this check and the commit of the facts put in it.
-    The target months' `fact_revision` is bumped, which voids drafts computed before.
+    One statement per month creates the period row if needed, bumps its
+    `fact_revision` (which voids drafts calculated before) and returns its status,
+    holding the row lock until commit; so a concurrent batch close, which locks the
+    same row, cannot close a month between this check and the commit of the facts
+    put in it. (Bumping a closed month's revision is harmless: nothing reads it.)
     """
+    dialect = session.get_bind().dialect.name
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
     mapping: dict[str, str] = {}
     for fact_month in sorted(months):
         month = Month.parse(fact_month)
         while True:
-            ensure(session, {str(month)})
-            status = session.execute(
-                select(Period.status).where(Period.period == str(month)).with_for_update()
-            ).scalar_one()
-            if status != "closed":
+            statement = (
+                insert(Period)
+                .values(period=str(month), status="open", fact_revision=1)
+                .on_conflict_do_update(
+                    index_elements=["period"],
+                    set_={"fact_revision": Period.fact_revision + 1},
+                )
+                .returning(Period.status)
+            )
+            if session.execute(statement).scalar_one() != "closed":
                 break
             month = month.next()
         mapping[fact_month] = str(month)
-    bump_revisions(session, set(mapping.values()))
     return mapping
 
 

@@ -55,8 +55,8 @@ def setup() -> None:
 
 
 def demo(args: list[str]) -> None:
-    run(BIN / "payouts", "db", "upgrade")
-    run(BIN / "payouts", "db", "check")
+    """The README's first command: a seeded year of a synthetic program, end to end."""
+    run(BIN / "payouts", "demo", *args)
 
 
 def test(args: list[str]) -> None:

@@ -392,15 +392,19 @@ def gather(
 
     # Plans in force for each partner; segments by month and version.
     by_partner: dict[str, set[str]] = defaultdict(set)
+    # Indexed once: scanning every assignment for every partner and day was quadratic.
+    by_pair: dict[tuple[str, str], list[plan_book.PlanAssignment]] = defaultdict(list)
     for a in assignments:
         if a.partner_id is not None:
             by_partner[a.partner_id].add(a.plan_id)
+            by_pair[(a.partner_id, a.plan_id)].append(a)
     for work in works.values():
         months = _fact_months(work, month)
         for plan_id in sorted(by_partner.get(work.partner_id, ())):
+            own = by_pair[(work.partner_id, plan_id)]
             for fact_month in months:
                 m_ = Month.parse(fact_month)
-                work.segments.extend(_segments(timeline, assignments, work.partner_id, plan_id, m_))
+                work.segments.extend(_segments(timeline, own, work.partner_id, plan_id, m_))
     in_force = tiers.in_force(session, period)
     _tiers_and_rebates(session, works, timeline, in_force, month, rates, by_partner)
 
@@ -632,6 +636,9 @@ def _tiers_and_rebates(
     rates: f.FxTable,
     by_partner: dict[str, set[str]],
 ) -> None:
+    # Partners without a tier record yet get metrics at the previous month end; they
+    # are read for all of them at once (one query set per plan, not per partner).
+    pending: dict[tuple[str, int, str], list[PartnerWork]] = defaultdict(list)
     for work in works.values():
         for plan_id in by_partner.get(work.partner_id, ()):
             plan = timeline.in_force(plan_id, month.end) or timeline.in_force(plan_id, month.start)
@@ -643,22 +650,21 @@ def _tiers_and_rebates(
                     if record is not None and record.tier is not None:
                         work.tiers[plan_id] = record.tier
                     else:
-                        # Before the first evaluation: the metrics at the previous month end.
-                        as_of = month.start - timedelta(days=1)
-                        work.metrics[plan_id] = tiers.metrics_for(
-                            session,
-                            {work.partner_id},
-                            as_of,
-                            component.window_months,
-                            plan.currency,
-                            rates,
-                        )[work.partner_id]
+                        key = (plan_id, component.window_months, plan.currency)
+                        pending[key].append(work)
                 if isinstance(component, VolumeRebate):
                     start, end = rebate_period_bounds(component.period, month.end)
                     if end == month.end:
                         work.rebate_volume[plan_id] = _resale_volume(
                             session, work.partner_id, start, end, plan.currency, rates
                         )
+    as_of = month.start - timedelta(days=1)
+    for (plan_id, window, currency), waiting in sorted(pending.items(), key=lambda i: i[0]):
+        found = tiers.metrics_for(
+            session, {w.partner_id for w in waiting}, as_of, window, currency, rates
+        )
+        for work in waiting:
+            work.metrics[plan_id] = found[work.partner_id]
 
 
 def _resale_volume(

@@ -160,7 +160,8 @@ def test_the_statement_pdf_shows_every_line_and_the_hash(program: Program) -> No
     program.invoice(deal, "10000.00", "2026-04-10")
     close(program, "2026-04")
     statement = build(program.session, "P-GOLD", "2026-04")
-    assert statement.tier is not None and statement.tier.current_tier == "Gold"
+    assert statement.tier is not None
+    assert statement.tier.current_tier == "Gold"
     reader = pypdf.PdfReader(io.BytesIO(render_pdf(statement)))
     words = "\n".join(page.extract_text() for page in reader.pages)
     assert "Société Générale Ünïcode" in words

@@ -1,0 +1,309 @@
+"""Every benchmark of the issues in one command, with a table of figure, baseline and ratio.
+
+    .venv/bin/python bench/run.py                 # full scale (minutes; for humans)
+    .venv/bin/python bench/run.py --scale 0.1     # a tenth of everything
+    .venv/bin/python bench/run.py --smoke         # tiny, < 60 s: what CI runs
+    .venv/bin/python bench/run.py --only batch    # one benchmark
+
+| benchmark   | scale 1                                         | target                   |
+|-------------|-------------------------------------------------|--------------------------|
+| calculator  | 1,000,000 invoices through the pure calculator  | < 10 s                   |
+| batch       | 10,000 partners, 1,000,000 invoices, one month,  | batch run within 10x the |
+|             | PostgreSQL; baseline: INSERT ... SELECT amount  | flat-rate SQL baseline   |
+|             | * rate over the same rows, measured in the run  |                          |
+| statements  | 200 PDF statements vs bare reportlab pages      | ratio >= 0.3             |
+| ingestion   | 1,000 API requests vs a trivial endpoint        | ratio >= 0.3             |
+
+Why a runner: one table answers "are we within budget?", and the smoke run in CI
+keeps every benchmark working. A missed target is printed, never a failure; only
+an error (a benchmark that cannot run) fails the command. The batch benchmark needs
+PostgreSQL: it creates and drops a scratch database on the server of BENCH_DATABASE_URL
+(or DATABASE_URL when it is PostgreSQL, else postgresql://postgres@127.0.0.1:5432/postgres).
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import math
+import os
+import sys
+import time
+import traceback
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+for path in (ROOT, ROOT / "bench"):
+    if str(path) not in sys.path:
+        sys.path.insert(0, str(path))
+
+from sqlalchemy import create_engine, text  # noqa: E402
+
+DEFAULT_SERVER = "postgresql://postgres@127.0.0.1:5432/postgres"
+BATCH_PARTNERS = 10_000
+BATCH_INVOICES = 1_000_000
+CALCULATOR_INVOICES = 1_000_000
+BATCH_TARGET = 10.0
+CALCULATOR_TARGET_SECONDS = 10.0
+
+
+@dataclass
+class Row:
+    name: str
+    figure: str
+    baseline: str
+    ratio: str
+    target: str
+    met: bool | None
+    note: str = ""
+
+
+# Calculator ------------------------------------------------------------------------
+
+
+def calculator(invoices: int) -> list[Row]:
+    """The pure calculator over `invoices` invoice facts (bench_calculator's data)."""
+    import bench_calculator as calc
+
+    plan = calc.parse_plan(calc.MIXED_PLAN)
+    per_partner = min(1_000, invoices)
+    partners = max(1, invoices // per_partner)
+    batch = calc.build(partners, per_partner)
+    gc.collect()
+    gc.freeze()  # as a batch worker would: long-lived facts out of the collector's way
+    try:
+        start = time.perf_counter()
+        lines = calc.run(plan, batch)
+        seconds = time.perf_counter() - start
+    finally:
+        gc.unfreeze()
+        del batch
+        gc.collect()
+    total = partners * per_partner
+    target = CALCULATOR_TARGET_SECONDS * total / CALCULATOR_INVOICES
+    return [
+        Row(
+            f"calculator: {total:,} invoices -> {lines:,} lines",
+            f"{seconds:.2f} s ({total / seconds:,.0f} invoices/s)",
+            "-",
+            "-",
+            f"< {target:.3g} s",
+            seconds < target,
+        )
+    ]
+
+
+# Batch run against a flat-rate SQL baseline ----------------------------------------------
+
+
+def _server_url() -> str:
+    for name in ("BENCH_DATABASE_URL", "DATABASE_URL"):
+        value = os.environ.get(name, "").strip()
+        if value.startswith(("postgresql", "postgres://")):
+            return value
+    return DEFAULT_SERVER
+
+
+def _with_database(url: str, database: str) -> str:
+    from payouts.db import normalise_url
+
+    return normalise_url(url).set(database=database).render_as_string(hide_password=False)
+
+
+BASELINE_SQL = """
+INSERT INTO bench_flat_rate (invoice_id, partner_id, amount_minor, currency, commission_minor)
+SELECT i.id, r.partner_id, i.amount_minor, i.currency, ROUND(i.amount_minor * 0.05)
+FROM invoices i JOIN deal_roles r ON r.deal_id = i.deal_id
+WHERE i.accounting_period = :period
+"""
+
+
+def batch(partners: int, invoices: int, workers: int) -> list[Row]:
+    """`batch run` of one month against INSERT ... SELECT amount * rate on the same rows."""
+    from payouts import demo, migrations
+    from payouts.batch import service
+    from payouts.db import make_engine, unit_of_work
+
+    server = _server_url()
+    name = f"pp_bench_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(_with_database(server, "postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = _with_database(server, name)
+    engine = make_engine(url)
+    try:
+        migrations.upgrade(url, engine=engine)
+        # Size the program: about `invoices` invoice lines over the deals of one month.
+        deal_rate = max(1.0, invoices / partners / 12)
+        probe = demo.build(partners, 1, seed=11, deal_rate=deal_rate)
+        lines = max(1, round(invoices / max(1, probe.count("deals"))))
+        start = time.perf_counter()
+        with unit_of_work(engine) as session:
+            program = demo.generate(
+                session, partners, 1, seed=11, bulk=True, deal_rate=deal_rate, invoice_lines=lines
+            )
+        with engine.connect() as conn:
+            conn.execution_options(isolation_level="AUTOCOMMIT").execute(text("ANALYZE"))
+        loaded = time.perf_counter() - start
+        period = program.periods[0]
+        count = program.count("invoices")
+        print(
+            f"  batch: loaded {partners:,} partners, {count:,} invoices in {loaded:.0f} s "
+            f"(not timed)",
+            flush=True,
+        )
+
+        with engine.begin() as conn:
+            conn.execute(
+                text(
+                    "CREATE TABLE bench_flat_rate (invoice_id text, partner_id text, "
+                    "amount_minor bigint, currency text, commission_minor bigint)"
+                )
+            )
+        start = time.perf_counter()
+        with engine.begin() as conn:
+            baseline_rows = conn.execute(text(BASELINE_SQL), {"period": period}).rowcount
+        baseline = time.perf_counter() - start
+
+        start = time.perf_counter()
+        with unit_of_work(engine) as session:
+            result = service.run(session, period, actor="bench", workers=workers)
+        seconds = time.perf_counter() - start
+    finally:
+        engine.dispose()
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+    ratio = seconds / baseline
+    return [
+        Row(
+            f"batch run: {partners:,} partners, {count:,} invoices -> {result.lines:,} lines",
+            f"{seconds:.2f} s",
+            f"{baseline:.2f} s (flat-rate INSERT ... SELECT, {baseline_rows:,} rows)",
+            f"{ratio:.1f}x",
+            f"<= {BATCH_TARGET:.0f}x",
+            ratio <= BATCH_TARGET,
+            f"workers={workers}",
+        )
+    ]
+
+
+# Statements and ingestion: the benchmarks of their own issues -------------------------
+
+
+def _from_module(module: str, scale: float) -> list[Row]:
+    bench = __import__(module)
+    rows: list[Row] = []
+    for item in bench.run(scale):
+        ratio = float(item["ratio"])
+        target = float(item["target_ratio"])
+        rows.append(
+            Row(
+                str(item["name"]),
+                f"{item['figure']}/s",
+                f"{item['baseline']}/s ({item['baseline_name']})",
+                f"{ratio:.3f}",
+                f">= {target}",
+                ratio >= target,
+            )
+        )
+    return rows
+
+
+def statements(scale: float) -> list[Row]:
+    return _from_module("bench_statements", scale)
+
+
+def ingestion(scale: float) -> list[Row]:
+    if not (ROOT / "bench" / "bench_ingestion.py").exists():
+        return [Row("ingestion", "-", "-", "-", "-", None, "bench_ingestion.py not present")]
+    return _from_module("bench_ingestion", scale)
+
+
+# The runner ------------------------------------------------------------------------
+
+
+def plan(scale: float, smoke: bool, workers: int) -> dict[str, Callable[[], list[Row]]]:
+    if smoke:
+        return {
+            "calculator": lambda: calculator(20_000),
+            "batch": lambda: batch(200, 20_000, workers),
+            "statements": lambda: statements(0.025),
+            "ingestion": lambda: ingestion(0.05),
+        }
+    return {
+        "calculator": lambda: calculator(max(1_000, round(CALCULATOR_INVOICES * scale))),
+        "batch": lambda: batch(
+            max(20, round(BATCH_PARTNERS * scale)),
+            max(1_000, round(BATCH_INVOICES * scale)),
+            workers,
+        ),
+        "statements": lambda: statements(scale),
+        "ingestion": lambda: ingestion(scale),
+    }
+
+
+def _table(rows: list[Row]) -> str:
+    header = ("benchmark", "figure", "baseline", "ratio", "target", "")
+    body = [
+        (
+            r.name,
+            r.figure,
+            r.baseline,
+            r.ratio,
+            r.target,
+            ("ok" if r.met else "MISSED" if r.met is not None else "")
+            + (f" {r.note}" if r.note else ""),
+        )
+        for r in rows
+    ]
+    widths = [max(len(str(line[i])) for line in (header, *body)) for i in range(len(header))]
+    out = []
+    for number, line in enumerate((header, *body)):
+        out.append("  ".join(str(cell).ljust(widths[i]) for i, cell in enumerate(line)).rstrip())
+        if number == 0:
+            out.append("  ".join("-" * w for w in widths))
+    return "\n".join(out)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--scale", type=float, default=1.0, help="1.0 is the issues' full scale")
+    parser.add_argument("--smoke", action="store_true", help="tiny sizes for CI (< 60 s)")
+    parser.add_argument("--only", action="append", help="run only these benchmarks")
+    parser.add_argument(
+        "--workers", type=int, default=min(2, os.cpu_count() or 1), help="batch run processes"
+    )
+    args = parser.parse_args(argv)
+    if not args.smoke and not (args.scale > 0 and math.isfinite(args.scale)):
+        parser.error("--scale must be a positive number")
+    benches = plan(args.scale, args.smoke, args.workers)
+    unknown = set(args.only or ()) - set(benches)
+    if unknown:
+        parser.error(f"unknown benchmark(s) {', '.join(sorted(unknown))}: {', '.join(benches)}")
+    rows: list[Row] = []
+    errors = 0
+    began = time.perf_counter()
+    for name, bench in benches.items():
+        if args.only and name not in args.only:
+            continue
+        print(f"running {name} ...", flush=True)
+        start = time.perf_counter()
+        try:
+            rows.extend(bench())
+        except Exception as exc:
+            errors += 1
+            traceback.print_exc()
+            rows.append(Row(name, "ERROR", "-", "-", "-", None, f"{type(exc).__name__}: {exc}"))
+        print(f"  {name}: {time.perf_counter() - start:.1f} s", flush=True)
+    label = "smoke" if args.smoke else f"scale {args.scale:g}"
+    print(f"\nbenchmarks ({label}, {time.perf_counter() - began:.0f} s in all)\n")
+    print(_table(rows))
+    return 1 if errors else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

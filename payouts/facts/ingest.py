@@ -468,12 +468,15 @@ def _ingest_once(
     for index, (ident, _, messages) in unparsed.items():
         errors.append(RecordError(index, ident, tuple(messages)))
 
+    stored = _stored(session, kind.model, {rec.id for _, rec, _ in parsed})
     if kind.name in ("payments", "refunds"):
+        # Only new money counts against what remains of the invoice: a repeat of a
+        # stored payment or refund is already in the invoice's totals.
         invoices = _Invoices(session, {rec.invoice_id for _, rec, _ in parsed})  # type: ignore[attr-defined]
         for index, rec, row in parsed:
-            _money_checks(kind.name, rec, row, invoices, problems[index])
+            if rec.id not in stored:
+                _money_checks(kind.name, rec, row, invoices, problems[index])
 
-    stored = _stored(session, kind.model, {rec.id for _, rec, _ in parsed})
     result = IngestResult(kind.name)
     to_insert: list[tuple[r.FactRecord, Row]] = []
     to_amend: list[tuple[Any, Row]] = []

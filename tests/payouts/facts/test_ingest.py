@@ -227,3 +227,28 @@ def test_control_characters_are_refused_on_every_backend(session: Session) -> No
     with pytest.raises(FactsRefused, match="name"):
         ingest(session, "customers", [{"id": "C-9", "name": "bad\x00name"}], actor="crm")
     assert session.get(Customer, "C-9") is None
+
+
+def test_the_same_refund_and_payment_twice_are_unchanged_not_over_the_invoice(
+    seeded: Session,
+) -> None:
+    """Found by the demo: a repeated full refund was checked against itself and refused."""
+    ingest(seeded, "invoices", [invoice("INV-1", "100.00")], actor="billing")
+    refund = {
+        "id": "R-1",
+        "invoice_id": "INV-1",
+        "refund_date": "2026-02-01",
+        "amount": "100.00",
+        "currency": "USD",
+    }
+    payment = {
+        "id": "PAY-1",
+        "invoice_id": "INV-1",
+        "paid_date": "2026-01-20",
+        "amount": "100.00",
+        "currency": "USD",
+    }
+    for kind, record in (("refunds", refund), ("payments", payment)):
+        ingest(seeded, kind, [record], actor="billing")
+        again = ingest(seeded, kind, [record], actor="billing")
+        assert again.unchanged == [record["id"]]

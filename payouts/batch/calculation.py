@@ -19,6 +19,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -228,30 +229,28 @@ def gather(
         timeline = timeline.with_candidate(candidate)
 
     # Facts accounted in this period.
-    invoices = list(session.scalars(select(m.Invoice).where(m.Invoice.accounting_period == period)))
-    payments = list(session.scalars(select(m.Payment).where(m.Payment.accounting_period == period)))
-    refunds = list(session.scalars(select(m.Refund).where(m.Refund.accounting_period == period)))
-    cancellations = list(
-        session.scalars(select(m.Cancellation).where(m.Cancellation.accounting_period == period))
-    )
-    closed_deals = list(session.scalars(select(m.Deal).where(m.Deal.accounting_period == period)))
+    # Plain rows, not ORM objects: a month can hold a million invoices.
+    invoices = _rows(session, m.Invoice, m.Invoice.accounting_period == period)
+    payments = _rows(session, m.Payment, m.Payment.accounting_period == period)
+    refunds = _rows(session, m.Refund, m.Refund.accounting_period == period)
+    cancellations = _rows(session, m.Cancellation, m.Cancellation.accounting_period == period)
+    closed_deals = _rows(session, m.Deal, m.Deal.accounting_period == period)
 
     # Context invoices: refunded or paid ones from earlier months, cancelled customers'.
     invoice_rows = {i.id: i for i in invoices}
     wanted = {r.invoice_id for r in refunds} | {p.invoice_id for p in payments}
     for chunk in _chunks(wanted - set(invoice_rows)):
-        invoice_rows.update(
-            {i.id: i for i in session.scalars(select(m.Invoice).where(m.Invoice.id.in_(chunk)))}
-        )
+        invoice_rows.update({i.id: i for i in _rows(session, m.Invoice, m.Invoice.id.in_(chunk))})
     cancelled_customers = {c.customer_id for c in cancellations}
     for chunk in _chunks(cancelled_customers):
         invoice_rows.update(
             {
                 i.id: i
-                for i in session.scalars(
-                    select(m.Invoice).where(
-                        m.Invoice.customer_id.in_(chunk), m.Invoice.accounting_period <= period
-                    )
+                for i in _rows(
+                    session,
+                    m.Invoice,
+                    m.Invoice.customer_id.in_(chunk),
+                    m.Invoice.accounting_period <= period,
                 )
             }
         )
@@ -280,7 +279,7 @@ def gather(
         repository.deals(session, {d for ids in referral_deals.values() for d in ids} - set(deals))
     )
 
-    def partners_of(invoice: m.Invoice) -> set[str]:
+    def partners_of(invoice: Any) -> set[str]:
         found = set(referrers.get(invoice.customer_id, ()))
         if invoice.deal_id and invoice.deal_id in deals:
             found.update(r.partner_id for r in deals[invoice.deal_id].roles)
@@ -304,21 +303,30 @@ def gather(
             )
         return work
 
-    def add_invoice(work: PartnerWork, row: m.Invoice) -> None:
+    records: dict[str, f.Invoice] = {}
+
+    def invoice_record(row: Any) -> f.Invoice:
+        """One immutable record per invoice, shared by every partner it concerns."""
+        record = records.get(row.id)
+        if record is None:
+            paid = paid_on.get(row.id)
+            record = records[row.id] = f.Invoice(
+                invoice_id=row.id,
+                customer_id=row.customer_id,
+                issue_date=row.issue_date,
+                amount=from_minor(row.amount_minor, row.currency),
+                currency=row.currency,
+                deal_id=row.deal_id,
+                subscription_id=row.subscription_id,
+                paid_date=paid[0] if paid else None,
+                paid_amount=from_minor(paid[1], row.currency) if paid else None,
+            )
+        return record
+
+    def add_invoice(work: PartnerWork, row: Any) -> None:
         if row.id in work.invoices:
             return
-        paid = paid_on.get(row.id)
-        work.invoices[row.id] = f.Invoice(
-            invoice_id=row.id,
-            customer_id=row.customer_id,
-            issue_date=row.issue_date,
-            amount=from_minor(row.amount_minor, row.currency),
-            currency=row.currency,
-            deal_id=row.deal_id,
-            subscription_id=row.subscription_id,
-            paid_date=paid[0] if paid else None,
-            paid_amount=from_minor(paid[1], row.currency) if paid else None,
-        )
+        work.invoices[row.id] = invoice_record(row)
         if row.deal_id and row.deal_id in deals:
             work.deals[row.deal_id] = deals[row.deal_id]
         for deal_id in referral_deals.get((row.customer_id, work.partner_id), ()):
@@ -354,7 +362,7 @@ def gather(
                     )
                 )
                 work.allowed.add((f"refund:{refund.id}", None))
-    customer_invoices: dict[str, list[m.Invoice]] = defaultdict(list)
+    customer_invoices: dict[str, list[Any]] = defaultdict(list)
     for row in invoice_rows.values():
         customer_invoices[row.customer_id].append(row)
     for cancellation in cancellations:
@@ -411,6 +419,11 @@ def gather(
     rep_lines = _rep_credit(session, closed_deals, deals, timeline, assignments)
     ordered = [works[p] for p in sorted(works) if works[p].segments]
     return PeriodWork(period, fact_revision, ordered, rep_lines)
+
+
+def _rows(session: Session, model: type[Any], *where: Any) -> list[Any]:
+    """The table's rows as plain named tuples (attribute access by column name)."""
+    return list(session.execute(select(model.__table__).where(*where)))
 
 
 def _fact_months(work: PartnerWork, month: Month) -> list[str]:
@@ -476,7 +489,7 @@ def _spiff_events(
     session: Session,
     month: Month,
     deals: dict[str, f.Deal],
-    closed_deals: list[m.Deal],
+    closed_deals: list[Any],
     work_for: object,
 ) -> None:
     """New logos, registrations approved and certifications earned in the month."""
@@ -691,7 +704,7 @@ def _resale_volume(
 
 def _rep_credit(
     session: Session,
-    closed_deals: list[m.Deal],
+    closed_deals: list[Any],
     deals: dict[str, f.Deal],
     timeline: plan_book.PlanTimeline,
     assignments: list[plan_book.PlanAssignment],

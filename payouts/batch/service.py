@@ -22,9 +22,10 @@ from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from operator import itemgetter
+from typing import Any, cast
 
-from sqlalchemy import CursorResult, delete, func, insert, select, text
+from sqlalchemy import CursorResult, Table, delete, func, insert, select, text
 from sqlalchemy.orm import Session
 
 from payouts import audit, fx, ledger, periods, plan_book
@@ -134,18 +135,19 @@ def _text(value: Decimal | None) -> str | None:
 
 
 def line_digest(rows: list[dict[str, Any]], rep_rows: list[dict[str, Any]]) -> str:
-    """SHA-256 over every draft line and rep credit line, in their stored order."""
+    """SHA-256 over every draft line and rep credit line, in their stored order.
+
+    Each line contributes the repr of its field tuple (strings, integers, dates,
+    booleans, None: all with exact, stable reprs), so the same lines always give the
+    same digest whether they come from a calculation or back from the database."""
     digest = hashlib.sha256()
+    fields = itemgetter(*LINE_FIELDS, "payable")
     for row in rows:
-        digest.update(
-            "|".join(
-                "" if row[k] is None else str(row[k]) for k in (*LINE_FIELDS, "payable")
-            ).encode()
-        )
+        digest.update(repr(fields(row)).encode())
         digest.update(b"\n")
     digest.update(b"--rep credit--\n")
     for row in rep_rows:
-        digest.update("|".join("" if v is None else str(v) for v in row.values()).encode())
+        digest.update(repr(tuple(row.values())).encode())
         digest.update(b"\n")
     return digest.hexdigest()
 
@@ -203,7 +205,7 @@ def run(session: Session, period: str, *, actor: str, workers: int = 1) -> RunRe
     session.execute(delete(RepCreditLine).where(RepCreditLine.period == period))
     _insert_lines(session, rows)
     if rep_rows:
-        session.execute(insert(RepCreditLine), rep_rows)
+        session.execute(insert(cast(Table, RepCreditLine.__table__)), rep_rows)
 
     batch = session.get(Batch, period)
     voided = batch is not None and batch.status == "approved"
@@ -240,7 +242,7 @@ def _insert_lines(session: Session, rows: list[dict[str, Any]]) -> None:
     sends one statement per row (most of a large run's time went there)."""
     if session.get_bind().dialect.name != "postgresql" or len(rows) < 1_000:
         for start in range(0, len(rows), 10_000):
-            session.execute(insert(DraftLine), rows[start : start + 10_000])
+            session.execute(insert(cast(Table, DraftLine.__table__)), rows[start : start + 10_000])
         return
     columns = (*LINE_FIELDS, "payable")
     cursor = session.connection().connection.dbapi_connection.cursor()  # type: ignore[union-attr]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -24,13 +25,17 @@ def _chunks(values: Iterable[str]) -> Iterable[list[str]]:
 
 def deals(session: Session, deal_ids: Iterable[str]) -> dict[str, f.Deal]:
     """Deals with their partner roles and their approved registration (if any)."""
-    rows: dict[str, m.Deal] = {}
+    rows: dict[str, Any] = {}  # plain rows: this reads thousands of deals
     roles: dict[str, list[f.DealRole]] = defaultdict(list)
     registrations: dict[str, f.Registration] = {}
     for chunk in _chunks(deal_ids):
-        rows.update({d.id: d for d in session.scalars(select(m.Deal).where(m.Deal.id.in_(chunk)))})
-        for role in session.scalars(
-            select(m.DealRole).where(m.DealRole.deal_id.in_(chunk)).order_by(m.DealRole.id)
+        rows.update(
+            {d.id: d for d in session.execute(select(m.Deal.__table__).where(m.Deal.id.in_(chunk)))}
+        )
+        for role in session.execute(
+            select(m.DealRole.__table__)
+            .where(m.DealRole.deal_id.in_(chunk))
+            .order_by(m.DealRole.id)
         ):
             roles[role.deal_id].append(
                 f.DealRole(
@@ -41,8 +46,8 @@ def deals(session: Session, deal_ids: Iterable[str]) -> dict[str, f.Deal]:
                     else None,
                 )
             )
-        for reg in session.scalars(
-            select(m.DealRegistration).where(
+        for reg in session.execute(
+            select(m.DealRegistration.__table__).where(
                 m.DealRegistration.deal_id.in_(chunk), m.DealRegistration.status == "approved"
             )
         ):
@@ -59,7 +64,7 @@ def deals(session: Session, deal_ids: Iterable[str]) -> dict[str, f.Deal]:
     }
 
 
-def to_deal(row: m.Deal, roles: list[f.DealRole], registration: f.Registration | None) -> f.Deal:
+def to_deal(row: Any, roles: list[f.DealRole], registration: f.Registration | None) -> f.Deal:
     return f.Deal(
         deal_id=row.id,
         customer_id=row.customer_id,

@@ -714,6 +714,8 @@ def _rep_credit(
     lines: list[RepLine] = []
     for deal_row in sorted(closed_deals, key=lambda d: d.id):
         deal = deals[deal_row.id]
+        if deal.owner_rep_id is None:
+            continue  # no rep to credit
         for plan_id in program:
             plan = timeline.in_force(plan_id, deal.close_date)
             if plan is None or not any(isinstance(c, RepCreditRule) for c in plan.components):

@@ -36,6 +36,8 @@ def payouts(*args: str | Path, database_url: str) -> Run:
     result = runner.invoke(
         app, [str(a) for a in args], env={"DATABASE_URL": database_url, "COLUMNS": "200"}
     )
+    engine_for(database_url).dispose()  # close pooled connections: tests copy databases
+    engine_for.cache_clear()
     get_settings.cache_clear()
     err = result.stderr
     code = result.exit_code

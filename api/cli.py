@@ -27,6 +27,7 @@ app.add_typer(keys.app, name="keys")
 app.add_typer(demo.app, name="demo")
 app.command("serve")(serve.serve)
 app.command("quote")(plans.quote_command)
+app.command("margin-exception")(plans.margin_exception_command)
 app.command("simulate")(batch.simulate_command)
 
 

@@ -151,3 +151,29 @@ def quote_command(
     )
     for step in q.explanation:
         typer.echo(f"  {step}")
+
+
+def margin_exception_command(
+    exception_id: Annotated[str, typer.Option("--id", help="Exception id")],
+    deal: Annotated[str, typer.Option(help="Deal id")],
+    partner: Annotated[str, typer.Option(help="Partner id")],
+    lowest_price: Annotated[str, typer.Option(help="Lowest partner buy price allowed")],
+    reason: Annotated[str, typer.Option(help="Why the margin may be cut")],
+    actor: Actor = "",
+) -> None:
+    """Record an approved exception to the protected margin (who and why)."""
+    price = parse_decimal(lowest_price, "lowest price")
+    with unit_of_work() as session:
+        exception = quotes.approve_exception(
+            session,
+            exception_id=exception_id,
+            deal_id=deal,
+            partner_id=partner,
+            lowest_price=price,
+            reason=reason,
+            approved_by=actor_or_default(actor),
+        )
+    typer.echo(
+        f"margin exception {exception.id} for {deal}/{partner} down to {price} "
+        f"{exception.currency}, approved by {exception.approved_by}"
+    )

@@ -122,6 +122,42 @@ def test_finance_runs_reviews_approves_closes_pays_and_renders_a_month(
 
     candidate = tmp / "referral-20.yaml"
     candidate.write_text((EXAMPLES / "referral.yaml").read_text().replace("rate: 10%", "rate: 20%"))
+    exception = payouts(
+        "margin-exception",
+        "--id",
+        "EXC-1",
+        "--deal",
+        "D-1",
+        "--partner",
+        "P-1",
+        "--lowest-price",
+        "7500.00",
+        "--reason",
+        "strategic logo",
+        "--as",
+        "vp-sales",
+        database_url=url,
+    )
+    assert exception.code == 0, exception.err
+    refused_quote = payouts(
+        "quote", "--deal", "D-1", "--partner", "P-1", "--price", "7500.00", database_url=url
+    )
+    assert refused_quote.code == 1
+    quoted = payouts(
+        "quote",
+        "--deal",
+        "D-1",
+        "--partner",
+        "P-1",
+        "--price",
+        "7500.00",
+        "--exception",
+        "EXC-1",
+        database_url=url,
+    )
+    assert quoted.code == 0, quoted.err
+    assert "buy price 7500.00 USD, margin 2500.00 USD" in quoted.out
+
     what_if = payouts("simulate", "2026-01", "--plan", candidate, database_url=url)
     assert what_if.code == 0, what_if.err
     assert "P-2\tUSD\t260.00\t270.00\t+10.00" in what_if.out

@@ -108,3 +108,56 @@ def test_two_concurrent_closes_give_exactly_one_close(engine_with_month: Any) ->
 
         lines = session.scalar(select(func.count()).select_from(LedgerEntry))
     assert lines == closed[0] + 1  # the posted lines and one payout
+
+
+def test_ingestion_during_a_batch_run_is_either_in_the_draft_or_voids_it(
+    engine_with_month: Any,
+) -> None:
+    """The run locks the month: a fact lands before it (and is calculated) or after it
+    (and the draft is stale: approval is refused). Never half in, never lost."""
+    from payouts.batch.errors import DraftChanged
+    from payouts.batch.models import Batch, DraftLine
+    from payouts.periods import Period
+
+    def work(i: int) -> object:
+        if i == 0:
+            with unit_of_work(engine_with_month) as session:
+                return batch.run(session, "2026-01", actor="alice").lines
+        for n in range(15):
+            with unit_of_work(engine_with_month) as session:
+                ingest(
+                    session,
+                    "invoices",
+                    [
+                        {
+                            "id": f"INV-LIVE-{n}",
+                            "customer_id": "C-2",
+                            "issue_date": "2026-01-29",
+                            "amount": "10.00",
+                            "currency": "USD",
+                        }
+                    ],
+                    actor="billing",
+                )
+        return "ingested"
+
+    results = at_once(2, work)
+    assert not [r for r in results if isinstance(r, Exception)]
+    with unit_of_work(engine_with_month) as session:
+        draft = session.get(Batch, "2026-01")
+        period = session.get(Period, "2026-01")
+        assert draft is not None
+        assert period is not None
+        in_draft = set(
+            session.scalars(
+                select(DraftLine.invoice_id).where(DraftLine.invoice_id.like("INV-LIVE-%"))
+            )
+        )
+        stored = set(session.scalars(select(m.Invoice.id).where(m.Invoice.id.like("INV-LIVE-%"))))
+        assert len(stored) == 15
+        if period.fact_revision == draft.fact_revision:
+            assert in_draft == stored
+        else:
+            assert in_draft < stored
+            with pytest.raises(DraftChanged):
+                batch.approve(session, "2026-01", actor="bob")

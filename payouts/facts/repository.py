@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
-from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import select
@@ -76,16 +75,4 @@ def to_deal(row: Any, roles: list[f.DealRole], registration: f.Registration | No
         owner_rep_id=row.owner_rep_id,
         roles=tuple(roles),
         registration=registration,
-    )
-
-
-def to_invoice(row: m.Invoice, paid_date: object = None, paid: Decimal | None = None) -> f.Invoice:
-    return f.Invoice(
-        invoice_id=row.id,
-        customer_id=row.customer_id,
-        issue_date=row.issue_date,
-        amount=from_minor(row.amount_minor, row.currency),
-        currency=row.currency,
-        deal_id=row.deal_id,
-        subscription_id=row.subscription_id,
     )

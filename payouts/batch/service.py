@@ -290,14 +290,15 @@ def approve(session: Session, period: str, *, actor: str) -> Batch:
 
 def _stored_digest(session: Session, period: str) -> str:
     columns = [getattr(DraftLine, k) for k in (*LINE_FIELDS, "payable")]
-    rows = [
-        dict(zip((*LINE_FIELDS, "payable"), r, strict=True))
-        for r in session.execute(
-            select(*columns)
-            .where(DraftLine.period == period)
-            .order_by(DraftLine.partner_id, DraftLine.line_no)
-        )
-    ]
+    # Sorted here, not by ORDER BY: the database's collation may order partner ids
+    # differently from Python, and the digest must not depend on the server's locale.
+    rows = sorted(
+        (
+            dict(zip((*LINE_FIELDS, "payable"), r, strict=True))
+            for r in session.execute(select(*columns).where(DraftLine.period == period))
+        ),
+        key=itemgetter("partner_id", "line_no"),
+    )
     rep_columns = [c for c in RepCreditLine.__table__.c if c.name != "id"]
     rep_rows = [
         dict(zip([c.name for c in rep_columns], r, strict=True))

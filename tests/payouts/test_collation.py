@@ -1,0 +1,60 @@
+"""Draft hashes must not depend on the PostgreSQL server's collation."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from payouts import migrations
+from payouts.db import make_engine, normalise_url, unit_of_work
+from tests.conftest import BACKEND_URL
+from tests.payouts.program import Program
+
+pytestmark = pytest.mark.postgres_only
+
+
+def _url(name: str) -> str:
+    return normalise_url(BACKEND_URL).set(database=name).render_as_string(False)
+
+
+@pytest.fixture
+def icu_url() -> Iterator[str]:
+    """A database whose text ordering is en-US ("acme" < "Beta"), unlike Python's."""
+    name = f"pp_icu_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(_url("postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(
+            text(
+                f'CREATE DATABASE "{name}" TEMPLATE template0 LOCALE_PROVIDER icu '
+                "ICU_LOCALE 'en-US' LOCALE 'C.UTF-8'"
+            )
+        )
+    try:
+        yield _url(name)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def test_a_month_closes_when_the_server_orders_ids_differently(icu_url: str) -> None:
+    engine = make_engine(icu_url)
+    migrations.upgrade(icu_url, engine=engine)
+    with unit_of_work(engine) as session:
+        program = Program(session)
+        plan = program.plan("referral", minimum_payout="0")
+        for partner, customer in (
+            ("acme", "C-1"),
+            ("Beta", "C-2"),
+            ("P-10", "C-3"),
+            ("P-9", "C-4"),
+        ):
+            program.partner(partner, plan, kind="referral")
+            program.deal(partner, "referral", day="2026-01-02", customer=customer)
+            program.invoice(None, "100.00", "2026-01-15", customer=customer)
+        result = program.close_month("2026-01")
+    engine.dispose()
+    assert result.payouts == 4

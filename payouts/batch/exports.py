@@ -66,7 +66,8 @@ def _instructions(session: Session, period: str) -> list[tuple[PayoutInstruction
         .where(PayoutInstruction.period == batch.period)
         .order_by(PayoutInstruction.partner_id)
     )
-    return [(i, p) for i, p in rows]
+    # Ordered in Python: a file's bytes must not depend on the server's collation.
+    return sorted(((i, p) for i, p in rows), key=lambda pair: pair[0].partner_id)
 
 
 def export(

@@ -33,10 +33,9 @@ class RepCreditRow:
 
 def report(session: Session, period: str) -> list[RepCreditRow]:
     period = str(Month.parse(period))
-    rows = session.scalars(
-        select(RepCreditLine)
-        .where(RepCreditLine.period == period)
-        .order_by(RepCreditLine.rep_id, RepCreditLine.deal_id)
+    rows = sorted(
+        session.scalars(select(RepCreditLine).where(RepCreditLine.period == period)),
+        key=lambda r: (r.rep_id or "", r.deal_id),  # Python's order, not the collation's
     )
     return [
         RepCreditRow(

@@ -183,7 +183,7 @@ def authenticate(
 ) -> Principal:
     if credentials is None or not credentials.credentials:
         raise NotAuthenticated("an API key is required: Authorization: Bearer <key>")
-    with unit_of_work(engine_of(request)) as session:
+    with unit_of_work(engine_of(request), read_only=True) as session:
         return principal_for(session, credentials.credentials)
 
 

@@ -23,6 +23,7 @@ from payouts.errors import DatabaseUnavailable
 from payouts.settings import get_settings
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+READ_ONLY = "payouts_read_only"
 
 
 def normalise_url(raw: str) -> URL:
@@ -75,7 +76,9 @@ def _install_sqlite_behaviour(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # A read-only unit of work needs no write lock; everything else takes it up front.
+        deferred = connection.get_execution_options().get(READ_ONLY, False)
+        connection.exec_driver_sql("BEGIN" if deferred else "BEGIN IMMEDIATE")
 
 
 def make_engine(raw_url: str) -> Engine:
@@ -112,15 +115,23 @@ def session_factory(engine: Engine | None = None) -> sessionmaker[Session]:
 
 
 @contextmanager
-def unit_of_work(engine: Engine | None = None) -> Iterator[Session]:
+def unit_of_work(engine: Engine | None = None, *, read_only: bool = False) -> Iterator[Session]:
     """One transaction at a command or request boundary: commit on success, else roll back.
 
-    Services never commit; the edge that started the work does, here.
+    Services never commit; the edge that started the work does, here. A `read_only`
+    unit (e.g. checking an API key) is always rolled back and, on SQLite, does not
+    take the write lock, so it never queues behind a writer.
     """
-    session = session_factory(engine)()
+    bound = engine or default_engine()
+    if read_only:
+        bound = bound.execution_options(**{READ_ONLY: True})
+    session = session_factory(bound)()
     try:
         yield session
-        session.commit()
+        if read_only:
+            session.rollback()
+        else:
+            session.commit()
     except BaseException:
         session.rollback()
         raise

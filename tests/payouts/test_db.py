@@ -134,3 +134,24 @@ def test_a_period_outside_the_calendar_is_refused(text: str) -> None:
 
     with pytest.raises(InvalidPeriod):
         Month.parse(text)
+
+
+@pytest.mark.skipif(ON_POSTGRES, reason="SQLite write locking")
+def test_a_read_only_unit_of_work_does_not_wait_for_a_writer(tmp_path: Path) -> None:
+    import time
+
+    from payouts.db import unit_of_work
+
+    url = f"sqlite:///{tmp_path / 'reader.db'}"
+    engine = make_engine(url)
+    with engine.begin() as conn:
+        conn.exec_driver_sql("CREATE TABLE t (n INTEGER)")
+        conn.exec_driver_sql("INSERT INTO t VALUES (1)")
+    with engine.connect() as writer:
+        writer.begin()
+        writer.exec_driver_sql("INSERT INTO t VALUES (2)")  # holds the write lock
+        started = time.perf_counter()
+        with unit_of_work(engine, read_only=True) as session:
+            assert session.execute(text("SELECT count(*) FROM t")).scalar_one() == 1
+        assert time.perf_counter() - started < 1.0
+        writer.rollback()

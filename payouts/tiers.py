@@ -202,12 +202,11 @@ def evaluate(session: Session, period: str, *, actor: str) -> list[Evaluation]:
     month = Month.parse(period)
     as_of = month.end
     rates = fx.table(session)
-    plan_ids = {a.plan_id for a in plan_book.assignments(session, as_of, as_of) if a.partner_id}
-    timeline = plan_book.PlanTimeline.load(session, plan_ids)
     by_plan: dict[str, set[str]] = defaultdict(set)
     for assignment in plan_book.assignments(session, as_of, as_of):
         if assignment.partner_id is not None:
             by_plan[assignment.plan_id].add(assignment.partner_id)
+    timeline = plan_book.PlanTimeline.load(session, by_plan)
     results: list[Evaluation] = []
     for plan_id in sorted(by_plan):
         plan = timeline.in_force(plan_id, as_of)

@@ -15,7 +15,7 @@ period produce lines; older facts are context (a January invoice for a March ref
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
@@ -93,12 +93,14 @@ class PartnerWork:
 
 
 def _allowed(line: Earning, allowed: set[tuple[str, date | None]]) -> bool:
-    kind = line.source_fact.split(":", 1)[0]
-    if kind == "rebate":
-        return True
-    if kind == "invoice":
-        return (line.source_fact, line.fact_date) in allowed
-    return (line.source_fact, None) in allowed
+    """Whether a line comes from a fact accounted in this period (invoices by their
+    basis date, other facts by id); rebates belong to the period that ends them."""
+    source = line.source_fact
+    return (
+        (source, line.fact_date) in allowed
+        or (source, None) in allowed
+        or source.startswith("rebate:")
+    )
 
 
 def calculate_partner(work: PartnerWork) -> list[Line]:
@@ -495,10 +497,9 @@ def _spiff_events(
     month: Month,
     deals: dict[str, f.Deal],
     closed_deals: list[Any],
-    work_for: object,
+    work_for: Callable[[str], PartnerWork | None],
 ) -> None:
     """New logos, registrations approved and certifications earned in the month."""
-    assert callable(work_for)
     earlier_customers = set(
         session.scalars(
             select(m.Deal.customer_id).where(m.Deal.close_date < month.start).distinct()

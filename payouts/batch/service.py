@@ -181,15 +181,6 @@ def _rep_rows(period: str, lines: list[RepLine]) -> list[dict[str, Any]]:
     ]
 
 
-def calculate_period(
-    session: Session, period: str, workers: int = 1
-) -> tuple[PeriodWork, list[tuple[str, list[Line]]]]:
-    """The period's lines without writing anything (also used by what-if simulation)."""
-    row = session.get(Period, period)
-    work = gather(session, period, row.fact_revision if row else 0)
-    return work, _compute(work, workers)
-
-
 def run(session: Session, period: str, *, actor: str, workers: int = 1) -> RunResult:
     """Calculate the period's draft, replacing any earlier draft."""
     period = str(Month.parse(period))

@@ -19,7 +19,7 @@ from payouts.batch.models import DraftLine
 from payouts.ledger import LedgerEntry
 from payouts.periods import Month, Period
 from plans.model import PlanVersion
-from plans.money import from_minor, minor_exponent
+from plans.money import from_minor, to_minor
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,9 +51,7 @@ def simulate(session: Session, period: str, candidate: PlanVersion) -> Simulatio
         for line in calculate_partner(partner):
             e = line.earning
             if e.payable:
-                proposed[(partner.partner_id, e.currency)] += int(
-                    e.amount.scaleb(minor_exponent(e.currency))
-                )
+                proposed[(partner.partner_id, e.currency)] += to_minor(e.amount, e.currency)
     current: dict[tuple[str, str], int] = defaultdict(int)
     if row is not None and row.status == "closed":
         compared = "closed ledger"

@@ -119,6 +119,62 @@ def unfreeze_closed_periods(op: Operations, table: str, verbs: tuple[str, ...]) 
         op.execute(f"DROP TRIGGER IF EXISTS {table}_closed_{verb.lower()}")
 
 
+PG_CLOSED_STATEMENT_FUNCTION = f"""
+CREATE OR REPLACE FUNCTION refuse_closed_period_rows() RETURNS trigger
+LANGUAGE plpgsql AS $$
+DECLARE
+    target text;
+BEGIN
+    SELECT c.period INTO target
+    FROM changed_rows c JOIN periods p ON p.period = c.period
+    WHERE p.status = 'closed'
+    LIMIT 1;
+    IF target IS NOT NULL THEN
+        RAISE EXCEPTION '{REFUSAL_MARKER} table %: period % is closed, % refused',
+            TG_TABLE_NAME, target, TG_OP USING ERRCODE = 'restrict_violation';
+    END IF;
+    RETURN NULL;
+END
+$$;
+"""
+
+
+def freeze_closed_periods_per_statement(op: Operations, table: str, verbs: tuple[str, ...]) -> None:
+    """Like `freeze_closed_periods`, but on PostgreSQL INSERT and DELETE are checked once
+    per statement over its transition table instead of once per row.
+
+    Why: a batch writes (and replaces) a million draft lines; a row trigger ran a query
+    per line, a third of the time of storing them. UPDATE stays a row trigger (a
+    transition-table trigger covers one event, and drafts are never updated). A no-op
+    on SQLite, which has only row triggers: `freeze_closed_periods` installs those."""
+    if op.get_bind().dialect.name != "postgresql":
+        return
+    op.execute(PG_CLOSED_FUNCTION)
+    op.execute(PG_CLOSED_STATEMENT_FUNCTION)
+    for verb in verbs:
+        if verb == "UPDATE":
+            op.execute(
+                f"CREATE TRIGGER {table}_closed_update BEFORE UPDATE ON {table} "
+                "FOR EACH ROW EXECUTE FUNCTION refuse_closed_period_change()"
+            )
+            continue
+        rows = "OLD" if verb == "DELETE" else "NEW"
+        op.execute(
+            f"CREATE TRIGGER {table}_closed_{verb.lower()} AFTER {verb} ON {table} "
+            f"REFERENCING {rows} TABLE AS changed_rows "
+            "FOR EACH STATEMENT EXECUTE FUNCTION refuse_closed_period_rows()"
+        )
+
+
+def unfreeze_closed_periods_per_statement(
+    op: Operations, table: str, verbs: tuple[str, ...]
+) -> None:
+    if op.get_bind().dialect.name != "postgresql":
+        return
+    for verb in verbs:
+        op.execute(f"DROP TRIGGER IF EXISTS {table}_closed_{verb.lower()} ON {table}")
+
+
 def freeze_columns(op: Operations, table: str, columns: tuple[str, ...]) -> None:
     """Refuse any UPDATE that changes one of `columns` (the money of a record)."""
     changed = " OR ".join(f"NEW.{c} IS DISTINCT FROM OLD.{c}" for c in columns)

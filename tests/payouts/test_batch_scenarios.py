@@ -261,6 +261,17 @@ def test_posted_entries_and_closed_periods_refuse_changes_in_raw_sql(program: Pr
         "posted_at, posted_by) VALUES ('2026-01', 'P-1', 99, 'adjustment', 'manual:1', "
         "'2026-01-31', 0, 'USD', '1', 100, 'USD', 'sneaky', '2026-02-01', 'mallory')",
         "DELETE FROM draft_lines WHERE period = '2026-01'",
+        "UPDATE draft_lines SET explanation = 'rewritten' WHERE period = '2026-01'",
+        # Many rows in one statement (checked per statement on PostgreSQL).
+        "INSERT INTO draft_lines (period, partner_id, line_no, entry_kind, source_fact, "
+        "fact_date, base_minor, base_currency, unrounded, amount_minor, currency, explanation, "
+        "payable) SELECT period, partner_id, line_no + 1000, entry_kind, source_fact, fact_date, "
+        "base_minor, base_currency, unrounded, amount_minor, currency, explanation, payable "
+        "FROM draft_lines WHERE period = '2026-01'",
+        "INSERT INTO margin_lines (period, partner_id, line_no, entry_kind, source_fact, "
+        "fact_date, base_minor, base_currency, unrounded, amount_minor, currency, explanation, "
+        "posted_at) VALUES ('2026-01', 'P-1', 99, 'margin', 'manual:1', '2026-01-31', 0, "
+        "'USD', '1', 100, 'USD', 'sneaky', '2026-02-01')",
     ):
         savepoint = program.session.begin_nested()
         with pytest.raises(DBAPIError, match="append-only"):

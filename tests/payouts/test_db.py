@@ -88,6 +88,21 @@ def test_audit_log_refuses_update_and_delete_even_in_raw_sql(session: Session) -
     assert [e.actor for e in audit.history(session, "partner", "P-1")] == ["alice"]
 
 
+def test_an_appended_audit_entry_reads_back_like_a_recorded_one(session: Session) -> None:
+    fields = {"actor": "key:k1:billing", "subject_type": "facts", "subject_id": "invoices"}
+    audit.record(session, action="one", after={"inserted": 1}, **fields)
+    audit.append(session, action="two", after={"inserted": 1}, **fields)
+    audit.append(session, action="three", before={"status": "pending"}, **fields)
+    one, two, three = audit.history(session, "facts", "invoices")
+    assert [e.action for e in (one, two, three)] == ["one", "two", "three"]
+    assert (two.actor, two.before, two.after) == (one.actor, one.before, one.after)
+    assert (three.before, three.after) == ({"status": "pending"}, None)
+    assert one.at <= two.at <= three.at
+    assert two.at.tzinfo is not None
+    raw = "SELECT before IS NULL FROM audit_log WHERE action IN ('one', 'two') ORDER BY id"
+    assert len({row[0] for row in session.execute(text(raw))}) == 1
+
+
 @pytest.mark.skipif(ON_POSTGRES, reason="SQLite connection behaviour")
 def test_sqlite_connections_enforce_foreign_keys_and_use_wal(engine: Engine) -> None:
     with engine.connect() as connection:

@@ -12,11 +12,14 @@ import calendar
 import re
 from dataclasses import dataclass
 from datetime import date
+from functools import cache
+from typing import cast
 
-from sqlalchemy import BigInteger, CheckConstraint, String, update
+from sqlalchemy import BigInteger, CheckConstraint, String, Table, bindparam, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy.sql.dml import Insert
 
 from payouts.base import Base
 from payouts.errors import PayoutsError
@@ -88,6 +91,22 @@ def ensure(session: Session, periods: set[str]) -> None:
     session.execute(insert(Period).values(rows).on_conflict_do_nothing(index_elements=["period"]))
 
 
+@cache
+def _account_in(dialect: str) -> Insert:
+    """Create-or-bump one period row and return its status (built once per dialect)."""
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    table = cast(Table, Period.__table__)
+    return (
+        insert(table)
+        .values(period=bindparam("period"), status="open", fact_revision=1)
+        .on_conflict_do_update(
+            index_elements=["period"],
+            set_={"fact_revision": table.c.fact_revision + 1},
+        )
+        .returning(table.c.status)
+    )
+
+
 def assign_accounting_periods(session: Session, months: set[str]) -> dict[str, str]:
     """Map each fact month to the month it is accounted in: itself, or the next open one.
 
@@ -97,22 +116,12 @@ def assign_accounting_periods(session: Session, months: set[str]) -> dict[str, s
     same row, cannot close a month between this check and the commit of the facts
     put in it. (Bumping a closed month's revision is harmless: nothing reads it.)
     """
-    dialect = session.get_bind().dialect.name
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    statement = _account_in(session.get_bind().dialect.name)
     mapping: dict[str, str] = {}
     for fact_month in sorted(months):
         month = Month.parse(fact_month)
         while True:
-            statement = (
-                insert(Period)
-                .values(period=str(month), status="open", fact_revision=1)
-                .on_conflict_do_update(
-                    index_elements=["period"],
-                    set_={"fact_revision": Period.fact_revision + 1},
-                )
-                .returning(Period.status)
-            )
-            if session.execute(statement).scalar_one() != "closed":
+            if session.execute(statement, {"period": str(month)}).scalar_one() != "closed":
                 break
             month = month.next()
         mapping[fact_month] = str(month)

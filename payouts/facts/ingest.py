@@ -19,10 +19,11 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from functools import cache
+from typing import Any, cast
 
 from pydantic import ValidationError
-from sqlalchemy import insert, select
+from sqlalchemy import Select, Table, bindparam, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -340,20 +341,53 @@ def _chunks(values: Sequence[str]) -> Iterable[Sequence[str]]:
         yield values[start : start + CHUNK]
 
 
+@cache
+def _by_ids(table: Table, *columns: str) -> Select[Any]:
+    """`SELECT columns (all when none) FROM table WHERE id IN :ids`, built once.
+
+    A statement built per call costs more than running it: building the IN clause
+    and the statement's cache key dominate a one-record request.
+    """
+    selected = [table.c[c] for c in columns] if columns else [table]
+    return select(*selected).where(table.c.id.in_(bindparam("ids", expanding=True)))
+
+
 def _existing_ids(session: Session, model: type[Base], ids: set[str]) -> set[str]:
     found: set[str] = set()
-    column = model.__table__.c.id
+    statement = _by_ids(cast(Table, model.__table__), "id")
     for chunk in _chunks(sorted(ids)):
-        found.update(session.scalars(select(column).where(column.in_(chunk))))
+        found.update(session.scalars(statement, {"ids": chunk}))
     return found
 
 
 def _stored(session: Session, model: type[Base], ids: set[str]) -> dict[str, Any]:
+    """The stored objects with these ids (ORM instances: an amendment changes them)."""
     column = model.__table__.c.id
     out: dict[str, Any] = {}
     for chunk in _chunks(sorted(ids)):
         for obj in session.scalars(select(model).where(column.in_(chunk))):
             out[obj.id] = obj  # type: ignore[attr-defined]
+    return out
+
+
+def _stored_fingerprints(session: Session, kind: Kind, ids: set[str]) -> dict[str, str]:
+    """The content fingerprint of each stored record with one of these ids.
+
+    Read as plain rows: comparing content needs no ORM objects (only an amendment
+    does, and it loads them itself).
+    """
+    table = cast(Table, kind.model.__table__)
+    out: dict[str, str] = {}
+    if "fingerprint" in table.c:
+        statement = _by_ids(table, "id", "fingerprint")
+        for chunk in _chunks(sorted(ids)):
+            for ident, digest in session.execute(statement, {"ids": chunk}):
+                out[ident] = digest
+        return out
+    statement = _by_ids(table)
+    for chunk in _chunks(sorted(ids)):
+        for row in session.execute(statement, {"ids": chunk}).mappings():
+            out[row["id"]] = fingerprint({c: v for c, v in row.items() if c != "created_at"})
     return out
 
 
@@ -431,6 +465,9 @@ def _ingest_once(
     amend: bool,
 ) -> IngestResult:
     kind = kind_named(kind_name)
+    # The reads below are plain statements, which do not autoflush: make whatever the
+    # caller added to the session visible to them first.
+    session.flush()
     errors: list[RecordError] = []
     parsed: list[tuple[int, r.FactRecord, Row]] = []
     unparsed: dict[int, tuple[str | None, Mapping[str, Any], list[str]]] = {}
@@ -468,7 +505,7 @@ def _ingest_once(
     for index, (ident, _, messages) in unparsed.items():
         errors.append(RecordError(index, ident, tuple(messages)))
 
-    stored = _stored(session, kind.model, {rec.id for _, rec, _ in parsed})
+    stored = _stored_fingerprints(session, kind, {rec.id for _, rec, _ in parsed})
     if kind.name in ("payments", "refunds"):
         # Only new money counts against what remains of the invoice: a repeat of a
         # stored payment or refund is already in the invoice's totals.
@@ -479,7 +516,7 @@ def _ingest_once(
 
     result = IngestResult(kind.name)
     to_insert: list[tuple[r.FactRecord, Row]] = []
-    to_amend: list[tuple[Any, Row]] = []
+    to_amend: list[Row] = []
     seen: dict[str, str] = {}
     conflicts: set[int] = set()
     for index, rec, row in parsed:
@@ -495,10 +532,10 @@ def _ingest_once(
         if existing is None:
             to_insert.append((rec, row_with_fp))
             continue
-        if _current_fingerprint(kind, existing) == digest:
+        if existing == digest:
             result.unchanged.append(rec.id)
         elif amend and kind.amendable:
-            to_amend.append((existing, row_with_fp))
+            to_amend.append(row_with_fp)
         else:
             hint = " (this kind accepts an explicit amendment)" if kind.amendable else ""
             problems[index].append(f"id {rec.id!r} already exists with different content{hint}")
@@ -526,14 +563,6 @@ def _ingest_once(
 
 def _has_fingerprint(kind: Kind) -> bool:
     return "fingerprint" in kind.model.__table__.c
-
-
-def _current_fingerprint(kind: Kind, obj: Any) -> str:
-    if _has_fingerprint(kind):
-        return str(obj.fingerprint)
-    columns = [c.name for c in kind.model.__table__.c]
-    row = {c: getattr(obj, c) for c in columns if c not in ("created_at",)}
-    return fingerprint(row)
 
 
 def _one_approved_per_deal(
@@ -590,7 +619,7 @@ def _write(
     session: Session,
     kind: Kind,
     to_insert: list[tuple[r.FactRecord, Row]],
-    to_amend: list[tuple[Any, Row]],
+    to_amend: list[Row],
     actor: str,
     result: IngestResult,
 ) -> None:
@@ -608,13 +637,15 @@ def _write(
         try:
             with session.begin_nested():
                 for start in range(0, len(rows), 5_000):
-                    session.execute(insert(kind.model), rows[start : start + 5_000])
+                    session.execute(insert(cast(Table, table)), rows[start : start + 5_000])
         except IntegrityError as exc:
             if _is_duplicate(exc):
                 raise _Raced from exc
             raise
         result.inserted.extend(row["id"] for row in rows)
-    for obj, row in to_amend:
+    objects = _stored(session, kind.model, {row["id"] for row in to_amend}) if to_amend else {}
+    for row in to_amend:
+        obj = objects[row["id"]]
         before = {k: _jsonable(getattr(obj, k)) for k in row if k != "fingerprint"}
         for key, value in row.items():
             setattr(obj, key, value)
@@ -631,7 +662,7 @@ def _write(
         result.amended.append(row["id"])
     session.flush()
     if result.inserted or result.amended:
-        audit.record(
+        audit.append(
             session,
             actor=actor,
             action=f"{kind.name}.ingest",

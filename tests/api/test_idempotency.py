@@ -124,3 +124,19 @@ def test_a_failed_request_is_not_stored_so_its_key_can_be_retried(api: Api) -> N
         headers={"Idempotency-Key": "k-5"},
     )
     assert retried.status_code == 201
+
+
+def test_an_ingestion_is_audited_under_its_key_and_a_refused_one_writes_nothing(
+    api: Api,
+) -> None:
+    ingests = select(AuditEntry).where(AuditEntry.action == "invoices.ingest")
+    refused = api.post("billing", "/facts/invoices", json={**INVOICE, "customer_id": "C-404"})
+    assert refused.status_code == 422
+    assert count(api, select(func.count()).select_from(Invoice)) == 0
+    assert count(api, select(func.count()).select_from(ingests.subquery())) == 0
+
+    assert api.post("billing", "/facts/invoices", json=INVOICE).status_code == 201
+    with unit_of_work(api.engine) as session:
+        [entry] = session.scalars(ingests)
+    assert entry.actor == f"key:{api.key_ids['billing']}:billing"
+    assert entry.after == {"inserted": 1, "amended": 0, "unchanged": 0}

@@ -23,14 +23,14 @@ from typing import Annotated, cast
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy import Engine, Table, bindparam, select
+from sqlalchemy import Connection, Engine, Table, bindparam, select
 from sqlalchemy.orm import Session
 
 from api.errors import Forbidden, NotAuthenticated, NotFound
 from payouts import audit
 from payouts.access import ApiKey
 from payouts.base import utcnow
-from payouts.db import unit_of_work
+from payouts.db import read_only_connection
 from payouts.errors import PayoutsError
 from payouts.reference.models import Partner
 
@@ -163,7 +163,7 @@ _KEY_BY_ID = select(
 ).where(_KEYS.c.id == bindparam("key_id"))
 
 
-def principal_for(session: Session, token: str) -> Principal:
+def principal_for(db: Connection | Session, token: str) -> Principal:
     """The key a token belongs to, if it is known, unexpired and not revoked."""
     parsed = _parse(token)
     if parsed is None:
@@ -172,7 +172,7 @@ def principal_for(session: Session, token: str) -> Principal:
     key = None
     if len(key_id) <= 32:
         # The columns as a plain row: a request needs no ORM object for its key.
-        key = session.execute(_KEY_BY_ID, {"key_id": key_id}).first()
+        key = db.execute(_KEY_BY_ID, {"key_id": key_id}).first()
     # Compare even when the key is unknown, so timing does not tell which ids exist.
     stored = key.secret_hash if key is not None else digest("")
     if not hmac.compare_digest(stored, digest(secret)) or key is None:
@@ -198,8 +198,8 @@ def authenticate(
 ) -> Principal:
     if credentials is None or not credentials.credentials:
         raise NotAuthenticated("an API key is required: Authorization: Bearer <key>")
-    with unit_of_work(engine_of(request), read_only=True) as session:
-        return principal_for(session, credentials.credentials)
+    with read_only_connection(engine_of(request)) as connection:
+        return principal_for(connection, credentials.credentials)
 
 
 def allow(*roles: Role) -> Callable[..., Awaitable[Principal]]:

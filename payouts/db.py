@@ -14,7 +14,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 from sqlalchemy.orm import Session
@@ -115,8 +115,8 @@ def unit_of_work(engine: Engine | None = None, *, read_only: bool = False) -> It
     """One transaction at a command or request boundary: commit on success, else roll back.
 
     Services never commit; the edge that started the work does, here. A `read_only`
-    unit (e.g. checking an API key) is always rolled back and, on SQLite, does not
-    take the write lock, so it never queues behind a writer.
+    unit is always rolled back and, on SQLite, does not take the write lock, so it
+    never queues behind a writer.
     """
     # A plain Session, not a sessionmaker: building a sessionmaker makes a new Session
     # subclass (and its event dispatch) every time, which costs more than the unit of
@@ -138,3 +138,20 @@ def unit_of_work(engine: Engine | None = None, *, read_only: bool = False) -> It
         raise
     finally:
         session.close()
+
+
+@contextmanager
+def read_only_connection(engine: Engine | None = None) -> Iterator[Connection]:
+    """A read-only transaction on a plain connection (no ORM), always rolled back.
+
+    For the few Core queries of a request's edge, e.g. checking an API key on every
+    request, where an ORM session would cost more than the query. Like a read-only
+    `unit_of_work`, it never takes SQLite's write lock.
+    """
+    with (engine or default_engine()).connect() as connection:
+        connection.execution_options(**{READ_ONLY: True})
+        connection.begin()
+        try:
+            yield connection
+        finally:
+            connection.rollback()

@@ -155,7 +155,7 @@ def test_a_period_outside_the_calendar_is_refused(text: str) -> None:
 def test_a_read_only_unit_of_work_does_not_wait_for_a_writer(tmp_path: Path) -> None:
     import time
 
-    from payouts.db import unit_of_work
+    from payouts.db import read_only_connection, unit_of_work
 
     url = f"sqlite:///{tmp_path / 'reader.db'}"
     engine = make_engine(url)
@@ -168,5 +168,11 @@ def test_a_read_only_unit_of_work_does_not_wait_for_a_writer(tmp_path: Path) -> 
         started = time.perf_counter()
         with unit_of_work(engine, read_only=True) as session:
             assert session.execute(text("SELECT count(*) FROM t")).scalar_one() == 1
+        with read_only_connection(engine) as connection:
+            assert connection.execute(text("SELECT count(*) FROM t")).scalar_one() == 1
         assert time.perf_counter() - started < 1.0
         writer.rollback()
+    with read_only_connection(engine) as connection:  # and it is never committed
+        connection.exec_driver_sql("INSERT INTO t VALUES (3)")
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("SELECT count(*) FROM t").scalar_one() == 1

@@ -73,10 +73,14 @@ def to_minor(amount: Decimal, currency: str) -> int:
 
     Raises ``InvalidAmount`` rather than silently rounding or truncating.
     """
-    exponent = minor_exponent(currency)
-    if not amount.is_finite() or amount != amount.quantize(minor_quantum(currency)):
+    scaled = amount.scaleb(minor_exponent(currency))
+    try:
+        units = int(scaled)  # truncates: compared below, so never silently
+    except (ValueError, OverflowError):  # NaN, infinity
+        units = None
+    if units is None or units != scaled:
         raise InvalidAmount(f"{amount} {currency} is not at the currency's minor precision")
-    return int(amount.scaleb(exponent))
+    return units
 
 
 def from_minor(units: int, currency: str) -> Decimal:

@@ -6,7 +6,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
 
 from payouts.facts import models as m
@@ -24,39 +24,50 @@ def _chunks(values: Iterable[str]) -> Iterable[list[str]]:
 
 def deals(session: Session, deal_ids: Iterable[str]) -> dict[str, f.Deal]:
     """Deals with their partner roles and their approved registration (if any)."""
+    found: dict[str, f.Deal] = {}
+    for chunk in _chunks(deal_ids):
+        found.update(deals_where(session, m.Deal.id.in_(chunk)))
+    return found
+
+
+def deals_where(session: Session, *which: ColumnElement[bool]) -> dict[str, f.Deal]:
+    """The deals matching `which` (conditions on deals), read in three queries.
+
+    A batch passes a subquery ("deals of the invoices accounted in this month") rather
+    than a hundred thousand ids in chunks of 500."""
+    ids = select(m.Deal.id).where(*which)
     rows: dict[str, Any] = {}  # plain rows: this reads thousands of deals
     roles: dict[str, list[f.DealRole]] = defaultdict(list)
     registrations: dict[str, f.Registration] = {}
-    for chunk in _chunks(deal_ids):
-        rows.update(
-            {d.id: d for d in session.execute(select(m.Deal.__table__).where(m.Deal.id.in_(chunk)))}
+    rows.update({d.id: d for d in session.execute(select(m.Deal.__table__).where(*which))})
+    kinds = {k.value: k for k in f.Role}
+    influence = {k.value: k for k in f.InfluenceKind}
+    for deal_id, partner_id, role, influence_kind in session.execute(
+        select(
+            m.DealRole.deal_id, m.DealRole.partner_id, m.DealRole.role, m.DealRole.influence_kind
         )
-        for role in session.execute(
-            select(m.DealRole.__table__)
-            .where(m.DealRole.deal_id.in_(chunk))
-            .order_by(m.DealRole.id)
-        ):
-            roles[role.deal_id].append(
-                f.DealRole(
-                    partner_id=role.partner_id,
-                    role=f.Role(role.role),
-                    influence_kind=f.InfluenceKind(role.influence_kind)
-                    if role.influence_kind
-                    else None,
-                )
+        .where(m.DealRole.deal_id.in_(ids))
+        .order_by(m.DealRole.id)
+    ):
+        roles[deal_id].append(
+            f.DealRole(
+                partner_id=partner_id,
+                role=kinds[role],
+                influence_kind=influence[influence_kind] if influence_kind else None,
             )
-        for reg in session.execute(
-            select(m.DealRegistration.__table__).where(
-                m.DealRegistration.deal_id.in_(chunk), m.DealRegistration.status == "approved"
-            )
-        ):
-            registrations[reg.deal_id] = f.Registration(
-                registration_id=reg.id,
-                partner_id=reg.partner_id,
-                status=f.RegistrationStatus(reg.status),
-                approved_at=reg.approved_at,
-                expires_at=reg.expires_at,
-            )
+        )
+    for reg in session.execute(
+        select(m.DealRegistration.__table__).where(
+            m.DealRegistration.deal_id.in_(ids), m.DealRegistration.status == "approved"
+        )
+    ):
+        registrations[reg.deal_id] = f.Registration(
+            registration_id=reg.id,
+            partner_id=reg.partner_id,
+            status=f.RegistrationStatus(reg.status),
+            approved_at=reg.approved_at,
+            expires_at=reg.expires_at,
+        )
     return {
         deal_id: to_deal(row, roles[deal_id], registrations.get(deal_id))
         for deal_id, row in rows.items()

@@ -1,0 +1,270 @@
+"""The draft of a period: calculated lines as stored rows, their digest, and storing them.
+
+A month can hold a million lines, so this module is built for that:
+
+- partners are calculated in slices; with several workers the slices run in processes
+  forked after the facts were gathered, so the gathered facts are inherited, never
+  pickled, and only bytes come back: the rows in PostgreSQL's COPY text format;
+- the parent hashes and COPYs slice after slice while the workers go on;
+- the digest of the draft is SHA-256 over that same text, rows in stored order (the
+  encoding is exact and unambiguous: typed columns, escaped text, \\N for NULL). It
+  is computed here from the calculation and again by `stored_digest` from what the
+  database returns; the two must agree (the approval is bound to it, and a close
+  refuses a draft that changed).
+"""
+
+from __future__ import annotations
+
+import gc
+import hashlib
+import multiprocessing
+from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from decimal import Decimal
+from operator import itemgetter
+from typing import Any, cast
+
+from sqlalchemy import Table, insert, select
+from sqlalchemy.orm import Session
+
+from payouts.batch.calculation import Line, PartnerWork, PeriodWork, calculate_partner
+from payouts.batch.models import DraftLine, RepCreditLine
+from plans.money import Rounding, round_money, to_minor
+
+LINE_FIELDS = (
+    "period", "partner_id", "line_no", "entry_kind", "prior_period", "plan_label",
+    "component_id", "component_kind", "source_fact", "fact_date", "customer_id", "deal_id",
+    "invoice_id", "base_minor", "base_currency", "rate", "fx_rate", "fx_source", "unrounded",
+    "amount_minor", "currency", "explanation",
+)  # fmt: skip
+"""The columns a draft line shares with a ledger entry (what a close posts)."""
+
+COLUMNS = (*LINE_FIELDS, "payable")
+"""A stored draft row, in this order: what is hashed and what is copied."""
+
+REP_COLUMNS = tuple(c.name for c in RepCreditLine.__table__.c if c.name != "id")
+REP_SEPARATOR = b"--rep credit--\n"
+SLICE_PARTNERS = 250
+
+Row = tuple[Any, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Slice:
+    """Some partners' draft rows in stored order: their COPY text, and the rows
+    themselves when they are to be inserted rather than copied."""
+
+    partners: int
+    lines: int
+    text: bytes
+    rows: list[Row]
+
+
+def rows_of(period: str, partner_id: str, lines: list[Line]) -> list[Row]:
+    """One partner's lines as stored rows (COLUMNS order), numbered from 1."""
+    rows: list[Row] = []
+    for number, line in enumerate(lines, start=1):
+        e = line.earning
+        rows.append(
+            (
+                period,
+                partner_id,
+                number,
+                line.entry_kind,
+                line.prior_period,
+                line.plan_label,
+                e.component_id,
+                e.component_kind,
+                e.source_fact,
+                e.fact_date,
+                e.customer_id,
+                e.deal_id,
+                e.invoice_id,
+                _base_minor(e.base_amount, e.base_currency),
+                e.base_currency,
+                _text(e.rate),
+                _text(e.fx_rate),
+                e.fx_source,
+                _text(e.unrounded),
+                to_minor(e.amount, e.currency),
+                e.currency,
+                "\n".join(e.explanation),
+                e.payable,
+            )
+        )
+    return rows
+
+
+def _base_minor(amount: Decimal, currency: str) -> int:
+    # A base (e.g. a pro-rata share or a converted volume) may carry more digits than
+    # the currency; the exact value lives in the explanation, the column keeps cents.
+    return to_minor(round_money(amount, currency, Rounding.half_up), currency)
+
+
+def _text(value: Decimal | None) -> str | None:
+    return None if value is None else f"{value.normalize():f}"
+
+
+# PostgreSQL COPY text format: tab-separated, \N for NULL, backslash escapes.
+_NULL = "\\N"
+
+
+def _escape(value: str | None) -> str:
+    """A text value for COPY (the common case, nothing to escape, costs four scans)."""
+    if value is None:
+        return _NULL
+    if "\\" in value or "\t" in value or "\n" in value or "\r" in value:
+        return (
+            value.replace("\\", "\\\\")
+            .replace("\t", "\\t")
+            .replace("\n", "\\n")
+            .replace("\r", "\\r")
+        )
+    return value
+
+
+def _plain(value: object) -> str:
+    """A value that never needs escaping (int, date, decimal text, code), or NULL."""
+    return _NULL if value is None else str(value)
+
+
+def copy_text(rows: Iterable[Row]) -> bytes:
+    """Draft rows (COLUMNS order) in PostgreSQL's COPY text format, UTF-8.
+
+    Written out column by column: a generic per-value formatter was most of the time
+    of storing a large draft. Free text (ids, labels, explanations) is escaped;
+    periods, numbers, dates, currency codes and decimal text never need it."""
+    e, p = _escape, _plain
+    return "".join(
+        [
+            f"{r[0]}\t{e(r[1])}\t{r[2]}\t{r[3]}\t{p(r[4])}\t{e(r[5])}\t{e(r[6])}\t{e(r[7])}\t"
+            f"{e(r[8])}\t{r[9]}\t{e(r[10])}\t{e(r[11])}\t{e(r[12])}\t{r[13]}\t{r[14]}\t"
+            f"{p(r[15])}\t{p(r[16])}\t{e(r[17])}\t{r[18]}\t{r[19]}\t{r[20]}\t{e(r[21])}\t"
+            f"{'t' if r[22] else 'f'}\n"
+            for r in rows
+        ]
+    ).encode()
+
+
+def rep_copy_text(rows: Iterable[Row]) -> bytes:
+    """Rep credit rows (REP_COLUMNS order) in COPY text format."""
+    e, p = _escape, _plain
+    return "".join(
+        [
+            f"{r[0]}\t{e(r[1])}\t{e(r[2])}\t{e(r[3])}\t{'t' if r[4] else 'f'}\t{e(r[5])}\t"
+            f"{e(r[6])}\t{r[7]}\t{p(r[8])}\t{r[9]}\t{r[10]}\t{e(r[11])}\n"
+            for r in rows
+        ]
+    ).encode()
+
+
+def calculate_slice(period: str, partners: Sequence[PartnerWork], as_copy: bool) -> Slice:
+    rows: list[Row] = []
+    for work in partners:
+        rows.extend(rows_of(period, work.partner_id, calculate_partner(work)))
+    return Slice(len(partners), len(rows), copy_text(rows), [] if as_copy else rows)
+
+
+# Set in the parent just before forking; the forked workers read it, nothing else.
+_FORKED: tuple[PeriodWork, bool] | None = None
+
+
+def _forked_slice(bounds: tuple[int, int]) -> Slice:
+    assert _FORKED is not None, "only called in a worker forked by calculate"
+    work, as_copy = _FORKED
+    return calculate_slice(work.period, work.partners[bounds[0] : bounds[1]], as_copy)
+
+
+def calculate(
+    work: PeriodWork, *, workers: int, as_copy: bool, slice_size: int = SLICE_PARTNERS
+) -> Iterator[Slice]:
+    """Every partner's draft rows, slice by slice in partner order.
+
+    With `workers` > 1 (and fork available) the slices are calculated by forked
+    processes while the caller stores the ones already done. Slices hold at least
+    `slice_size` partners (fewer, larger slices when there are many partners)."""
+    count = len(work.partners)
+    size = max(slice_size, -(-count // max(1, workers * 8)))
+    bounds = [(start, min(start + size, count)) for start in range(0, count, size)]
+    if workers <= 1 or len(bounds) < 2 or "fork" not in multiprocessing.get_all_start_methods():
+        for start, stop in bounds:
+            yield calculate_slice(work.period, work.partners[start:stop], as_copy)
+        return
+    global _FORKED
+    _FORKED = (work, as_copy)
+    # The gathered facts live in the parent for the whole run: out of the collector's
+    # way, so the workers' collections neither walk nor copy those pages.
+    gc.freeze()
+    try:
+        context = multiprocessing.get_context("fork")
+        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+            yield from pool.map(_forked_slice, bounds)
+    finally:
+        _FORKED = None
+        gc.unfreeze()
+
+
+def store(session: Session, slices: Iterable[Slice], *, as_copy: bool) -> tuple[int, int, Any]:
+    """Store the draft rows of `slices`; return (partners, lines, running digest).
+
+    COPY on PostgreSQL (an executemany INSERT sends one statement per row)."""
+    digest = hashlib.sha256()
+    partners = lines = 0
+    if as_copy:
+        cursor = session.connection().connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        with cursor.copy(f"COPY draft_lines ({', '.join(COLUMNS)}) FROM STDIN") as copy:
+            for part in slices:
+                digest.update(part.text)
+                copy.write(part.text)
+                partners += part.partners
+                lines += part.lines
+        return partners, lines, digest
+    table = cast(Table, DraftLine.__table__)
+    for part in slices:
+        digest.update(part.text)
+        for start in range(0, len(part.rows), 10_000):
+            chunk = part.rows[start : start + 10_000]
+            session.execute(insert(table), [dict(zip(COLUMNS, r, strict=True)) for r in chunk])
+        partners += part.partners
+        lines += part.lines
+    return partners, lines, digest
+
+
+def store_rep_rows(session: Session, rows: list[Row], *, as_copy: bool) -> None:
+    if not rows:
+        return
+    if as_copy:
+        cursor = session.connection().connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        with cursor.copy(f"COPY rep_credit_lines ({', '.join(REP_COLUMNS)}) FROM STDIN") as copy:
+            copy.write(rep_copy_text(rows))
+        return
+    session.execute(
+        insert(cast(Table, RepCreditLine.__table__)),
+        [dict(zip(REP_COLUMNS, r, strict=True)) for r in rows],
+    )
+
+
+def finish_digest(digest: Any, rep_rows: list[Row]) -> str:
+    digest.update(REP_SEPARATOR)
+    digest.update(rep_copy_text(rep_rows))
+    return str(digest.hexdigest())
+
+
+def stored_digest(session: Session, period: str) -> str:
+    """The digest of the draft as stored: must equal the one computed when it was run."""
+    columns = [getattr(DraftLine, k) for k in COLUMNS]
+    # Sorted here, not by ORDER BY: the database's collation may order partner ids
+    # differently from Python, and the digest must not depend on the server's locale.
+    rows = sorted(
+        (tuple(r) for r in session.execute(select(*columns).where(DraftLine.period == period))),
+        key=itemgetter(1, 2),
+    )
+    rep_columns = [getattr(RepCreditLine, k) for k in REP_COLUMNS]
+    rep_rows = [
+        tuple(r)
+        for r in session.execute(
+            select(*rep_columns).where(RepCreditLine.period == period).order_by(RepCreditLine.id)
+        )
+    ]
+    return finish_digest(hashlib.sha256(copy_text(rows)), rep_rows)

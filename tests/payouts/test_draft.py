@@ -1,0 +1,78 @@
+"""The draft's storage: forked workers, COPY text, and the digest a close checks."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from payouts.batch import draft
+from payouts.batch import service as batch
+from payouts.batch.calculation import gather
+from payouts.batch.models import DraftLine
+from payouts.ledger import LedgerEntry
+from tests.conftest import ON_POSTGRES
+from tests.payouts.program import Program
+
+# Backslashes are legal in ids; "\N" is COPY's NULL and "\t" its separator once unescaped.
+TRICKY = ("P\\N", "P\\t\\\\", "P-plain")
+
+
+@pytest.fixture
+def program(session: Session) -> Program:
+    program = Program(session)
+    plan = program.plan("referral", minimum_payout="0")
+    for number, partner_id in enumerate(TRICKY, start=1):
+        program.partner(partner_id, plan, kind="referral")
+        program.deal(partner_id, "referral", day="2026-01-02", customer=f"C-{number}")
+        program.invoice(None, f"{number}00.00", "2026-01-15", customer=f"C-{number}")
+        program.invoice(None, f"{number}0.00", "2026-01-20", customer=f"C-{number}")
+    return program
+
+
+def test_forked_workers_give_the_same_rows_and_text_as_one_process(program: Program) -> None:
+    work = gather(program.session, "2026-01", 0)
+    assert len(work.partners) == 3
+    one = list(draft.calculate(work, workers=1, as_copy=False, slice_size=1))
+    forked = list(draft.calculate(work, workers=2, as_copy=False, slice_size=1))
+    assert len(forked) == 3  # one slice a partner: the forked path really ran
+    assert [p.rows for p in forked] == [p.rows for p in one]
+    assert b"".join(p.text for p in forked) == b"".join(p.text for p in one)
+    assert sum(p.lines for p in forked) > 0
+    copied = list(draft.calculate(work, workers=2, as_copy=True, slice_size=1))
+    assert [p.rows for p in copied] == [[], [], []]
+    assert b"".join(p.text for p in copied) == b"".join(p.text for p in one)
+
+
+def test_copy_text_escapes_what_copy_would_misread() -> None:
+    assert draft._escape("P\\N") == "P\\\\N"
+    assert draft._escape("a\tb\nc\rd\\") == "a\\tb\\nc\\rd\\\\"
+    assert draft._escape(None) == draft._plain(None) == "\\N"
+    assert draft._escape("plain") == "plain"
+
+
+def test_tricky_ids_are_stored_exactly_and_the_close_accepts_the_digest(
+    program: Program,
+) -> None:
+    result = batch.run(program.session, "2026-01", actor="alice", workers=2)
+    stored = set(program.session.scalars(select(DraftLine.partner_id).distinct()))
+    assert stored == set(TRICKY)
+    assert draft.stored_digest(program.session, "2026-01") == result.draft_hash
+    batch.approve(program.session, "2026-01", actor="bob")
+    closed = batch.close(program.session, "2026-01", actor="bob")
+    assert closed.posted == result.lines
+    posted = set(program.session.scalars(select(LedgerEntry.partner_id).distinct()))
+    assert posted == set(TRICKY)
+
+
+def test_a_draft_changed_in_the_database_no_longer_matches_its_digest(program: Program) -> None:
+    result = batch.run(program.session, "2026-01", actor="alice")
+    line = program.session.scalars(select(DraftLine).limit(1)).one()
+    line.explanation += " (edited)"
+    program.session.flush()
+    assert draft.stored_digest(program.session, "2026-01") != result.draft_hash
+
+
+@pytest.mark.skipif(not ON_POSTGRES, reason="COPY is PostgreSQL's")
+def test_the_run_copies_on_postgresql(program: Program) -> None:
+    assert batch._can_copy(program.session)

@@ -16,6 +16,7 @@ import hashlib
 import json
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -634,8 +635,14 @@ def _write(
                 day = days[rec.id]
                 assert day is not None  # kinds with an accounting period always carry its day
                 row["accounting_period"] = mapping[str(Month.of(day))]
+        # The savepoint lets the loser of a race on PostgreSQL undo its INSERT and retry
+        # in the same transaction. SQLite cannot lose that race (every write transaction
+        # holds the write lock from BEGIN IMMEDIATE, and a stale snapshot fails as busy,
+        # never as a duplicate), and there the savepoint costs as much as the INSERT.
+        # Any other failure is raised either way, and the caller rolls back.
+        sqlite = session.get_bind().dialect.name == "sqlite"
         try:
-            with session.begin_nested():
+            with nullcontext() if sqlite else session.begin_nested():
                 for start in range(0, len(rows), 5_000):
                     session.execute(insert(cast(Table, table)), rows[start : start + 5_000])
         except IntegrityError as exc:

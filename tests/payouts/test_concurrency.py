@@ -1,4 +1,7 @@
-"""Concurrency on PostgreSQL with real commits: one effect, clean refusals."""
+"""Concurrency with real commits: one effect, clean refusals.
+
+Ingestion races run on both backends; the batch races need PostgreSQL.
+"""
 
 from __future__ import annotations
 
@@ -16,8 +19,6 @@ from payouts.db import make_engine, unit_of_work
 from payouts.facts import models as m
 from payouts.facts.ingest import ingest
 from tests.payouts.program import Program
-
-pytestmark = pytest.mark.postgres_only
 
 
 def at_once(count: int, work: Callable[[int], Any]) -> list[Any]:
@@ -76,6 +77,7 @@ def test_fifty_concurrent_ingestions_of_one_fact_make_one_row(engine_with_month:
     assert count == 1
 
 
+@pytest.mark.postgres_only
 def test_a_second_concurrent_batch_run_is_refused_cleanly(engine_with_month: Any) -> None:
     def run(i: int) -> str:
         with unit_of_work(engine_with_month) as session:
@@ -89,6 +91,7 @@ def test_a_second_concurrent_batch_run_is_refused_cleanly(engine_with_month: Any
     assert all("another batch operation on 2026-01" in str(r) for r in refused)
 
 
+@pytest.mark.postgres_only
 def test_two_concurrent_closes_give_exactly_one_close(engine_with_month: Any) -> None:
     with unit_of_work(engine_with_month) as session:
         batch.run(session, "2026-01", actor="alice")
@@ -110,6 +113,7 @@ def test_two_concurrent_closes_give_exactly_one_close(engine_with_month: Any) ->
     assert lines == closed[0] + 1  # the posted lines and one payout
 
 
+@pytest.mark.postgres_only
 def test_ingestion_during_a_batch_run_is_either_in_the_draft_or_voids_it(
     engine_with_month: Any,
 ) -> None:

@@ -39,7 +39,7 @@ from plans.components.tier_rate import TierRate
 from plans.components.volume_rebate import VolumeRebate
 from plans.earnings import Earning, LineKind
 from plans.model import PlanVersion
-from plans.money import from_minor
+from plans.money import from_minor, minor_exponent
 
 RESALE_ROLES = ("sourced", "resale")
 
@@ -364,7 +364,10 @@ def gather(
     for invoice_id, (paid_date, _) in paid_on.items():
         invoice = invoice_rows[invoice_id]
         allowed = (f"invoice:{invoice_id}", paid_date)
-        for partner_id in partners_of(invoice):
+        partner_ids = deal_partners.get(invoice.deal_id, ()) if invoice.deal_id else ()
+        if invoice.customer_id in referrers:
+            partner_ids = tuple(partners_of(invoice))
+        for partner_id in partner_ids:
             work = works.get(partner_id) or work_for(partner_id)
             if work is not None:
                 add_invoice(work, invoice)
@@ -482,6 +485,8 @@ def _invoices(
         m.Invoice.subscription_id,
     ).where(*where)
     found: list[f.Invoice] = []
+    new_record = tuple.__new__  # f.Invoice(...) without its Python-level __new__
+    scales: dict[str, int] = {}  # currency -> -exponent: from_minor, its checks hoisted
     for (
         invoice_id,
         customer_id,
@@ -493,17 +498,23 @@ def _invoices(
     ) in session.execute(query):
         record = records.get(invoice_id)
         if record is None:
+            scale = scales.get(currency)
+            if scale is None:
+                scale = scales[currency] = -minor_exponent(currency)
             paid = paid_on.get(invoice_id)
-            record = records[invoice_id] = f.Invoice(
-                invoice_id,
-                customer_id,
-                issued,
-                from_minor(amount_minor, currency),
-                currency,
-                deal_id,
-                subscription,
-                paid[0] if paid else None,
-                from_minor(paid[1], currency) if paid else None,
+            record = records[invoice_id] = new_record(
+                f.Invoice,
+                (
+                    invoice_id,
+                    customer_id,
+                    issued,
+                    Decimal(amount_minor).scaleb(scale),  # BIGINT: always an int
+                    currency,
+                    deal_id,
+                    subscription,
+                    paid[0] if paid else None,
+                    Decimal(paid[1]).scaleb(scale) if paid else None,
+                ),
             )
         found.append(record)
     return found
@@ -628,10 +639,11 @@ def _customer_history(
     session: Session, works: dict[str, PartnerWork], month: Month, referrers: dict[str, set[str]]
 ) -> None:
     """First invoice, cancellation and referral pay so far, for referred customers."""
-    customers = {
-        cid for w in works.values() for cid in {i.customer_id for i in w.invoices.values()}
-    }
-    customers &= set(referrers)
+    customers = {i.customer_id for w in works.values() for i in w.invoices.values()}.intersection(
+        referrers
+    )
+    if not customers:
+        return
     first: dict[str, tuple[date, str]] = {}
     ended: dict[str, date] = {}
     paid: dict[tuple[str, str], int] = defaultdict(int)

@@ -74,6 +74,9 @@ def deals_where(session: Session, *which: ColumnElement[bool]) -> dict[str, f.De
     }
 
 
+_INDEPENDENCE = {i.value: i for i in f.Independence}
+
+
 def to_deal(row: Any, roles: list[f.DealRole], registration: f.Registration | None) -> f.Deal:
     return f.Deal(
         deal_id=row.id,
@@ -82,7 +85,7 @@ def to_deal(row: Any, roles: list[f.DealRole], registration: f.Registration | No
         net_amount=from_minor(row.net_amount_minor, row.currency),
         currency=row.currency,
         close_date=row.close_date,
-        independence=f.Independence(row.independence),
+        independence=_INDEPENDENCE[row.independence],
         owner_rep_id=row.owner_rep_id,
         roles=tuple(roles),
         registration=registration,

@@ -43,7 +43,11 @@ LINE_FIELDS = (
 COLUMNS = (*LINE_FIELDS, "payable")
 """A stored draft row, in this order: what is hashed and what is copied."""
 
-REP_COLUMNS = tuple(c.name for c in RepCreditLine.__table__.c if c.name != "id")
+REP_COLUMNS = (
+    "period", "rep_id", "deal_id", "partner_ids", "via_partner", "plan_label", "credit_basis",
+    "credit_minor", "commission_rate", "commission_minor", "currency", "explanation",
+)  # fmt: skip
+"""A stored rep credit row, in this order (`rep_copy_text` writes exactly these)."""
 REP_SEPARATOR = b"--rep credit--\n"
 SLICE_PARTNERS = 250
 

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 from payouts.batch import draft
 from payouts.batch import service as batch
 from payouts.batch.calculation import gather
-from payouts.batch.models import DraftLine
+from payouts.batch.models import DraftLine, RepCreditLine
 from payouts.ledger import LedgerEntry
 from tests.conftest import ON_POSTGRES
 from tests.payouts.program import Program
@@ -42,6 +42,14 @@ def test_forked_workers_give_the_same_rows_and_text_as_one_process(program: Prog
     copied = list(draft.calculate(work, workers=2, as_copy=True, slice_size=1))
     assert [p.rows for p in copied] == [[], [], []]
     assert b"".join(p.text for p in copied) == b"".join(p.text for p in one)
+
+
+def test_the_encoded_columns_are_exactly_the_tables_columns() -> None:
+    # copy_text and rep_copy_text write these columns by position.
+    assert set(draft.COLUMNS) == {c.name for c in DraftLine.__table__.c} - {"id"}
+    assert len(draft.COLUMNS) == len(set(draft.COLUMNS)) == 23
+    assert set(draft.REP_COLUMNS) == {c.name for c in RepCreditLine.__table__.c} - {"id"}
+    assert len(draft.REP_COLUMNS) == len(set(draft.REP_COLUMNS)) == 12
 
 
 def test_copy_text_escapes_what_copy_would_misread() -> None:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import date
@@ -343,22 +343,31 @@ def _chunks(values: Sequence[str]) -> Iterable[Sequence[str]]:
 
 
 @cache
-def _by_ids(table: Table, *columns: str) -> Select[Any]:
-    """`SELECT columns (all when none) FROM table WHERE id IN :ids`, built once.
+def _by_ids(table: Table, single: bool, *columns: str) -> Select[Any]:
+    """`SELECT columns (all when none) FROM table WHERE id = :ids` or `id IN :ids`.
 
-    A statement built per call costs more than running it: building the IN clause
-    and the statement's cache key dominate a one-record request.
+    Built once: building the statement and its cache key cost more than running it
+    for a one-record request. An expanding IN is rendered anew at every execution,
+    so the usual single id gets a plain `=`.
     """
     selected = [table.c[c] for c in columns] if columns else [table]
+    if single:
+        return select(*selected).where(table.c.id == bindparam("ids"))
     return select(*selected).where(table.c.id.in_(bindparam("ids", expanding=True)))
 
 
-def _existing_ids(session: Session, model: type[Base], ids: set[str]) -> set[str]:
-    found: set[str] = set()
-    statement = _by_ids(cast(Table, model.__table__), "id")
+def _rows_by_ids(session: Session, table: Table, ids: set[str], *columns: str) -> Iterator[Any]:
+    """The rows (of `columns`, or whole) of the records with these ids, in chunks."""
+    if len(ids) == 1:
+        yield from session.execute(_by_ids(table, True, *columns), {"ids": next(iter(ids))})
+        return
+    statement = _by_ids(table, False, *columns)
     for chunk in _chunks(sorted(ids)):
-        found.update(session.scalars(statement, {"ids": chunk}))
-    return found
+        yield from session.execute(statement, {"ids": chunk})
+
+
+def _existing_ids(session: Session, model: type[Base], ids: set[str]) -> set[str]:
+    return {row.id for row in _rows_by_ids(session, cast(Table, model.__table__), ids, "id")}
 
 
 def _stored(session: Session, model: type[Base], ids: set[str]) -> dict[str, Any]:
@@ -378,17 +387,12 @@ def _stored_fingerprints(session: Session, kind: Kind, ids: set[str]) -> dict[st
     does, and it loads them itself).
     """
     table = cast(Table, kind.model.__table__)
-    out: dict[str, str] = {}
     if "fingerprint" in table.c:
-        statement = _by_ids(table, "id", "fingerprint")
-        for chunk in _chunks(sorted(ids)):
-            for ident, digest in session.execute(statement, {"ids": chunk}):
-                out[ident] = digest
-        return out
-    statement = _by_ids(table)
-    for chunk in _chunks(sorted(ids)):
-        for row in session.execute(statement, {"ids": chunk}).mappings():
-            out[row["id"]] = fingerprint({c: v for c, v in row.items() if c != "created_at"})
+        return dict(_rows_by_ids(session, table, ids, "id", "fingerprint"))
+    out: dict[str, str] = {}
+    for row in _rows_by_ids(session, table, ids):
+        stored = row._mapping
+        out[stored["id"]] = fingerprint({c: v for c, v in stored.items() if c != "created_at"})
     return out
 
 

@@ -28,7 +28,7 @@ from typing import Any, cast
 from sqlalchemy import Table, insert, select
 from sqlalchemy.orm import Session
 
-from payouts.batch.calculation import Line, PartnerWork, PeriodWork, calculate_partner
+from payouts.batch.calculation import Line, PartnerWork, PeriodWork, RepLine, calculate_partner
 from payouts.batch.models import DraftLine, RepCreditLine
 from plans.money import Rounding, round_money, to_minor
 
@@ -98,6 +98,27 @@ def rows_of(period: str, partner_id: str, lines: list[Line]) -> list[Row]:
             )
         )
     return rows
+
+
+def rep_rows_of(period: str, lines: list[RepLine]) -> list[Row]:
+    """Rep credit lines as stored rows (REP_COLUMNS order)."""
+    return [
+        (
+            period,
+            r.rep_id,
+            r.deal_id,
+            r.partner_ids,
+            r.via_partner,
+            r.plan_label,
+            r.credit_basis,
+            to_minor(r.credit, r.currency),
+            _text(r.commission_rate),
+            to_minor(r.commission, r.currency),
+            r.currency,
+            r.explanation,
+        )
+        for r in lines
+    ]
 
 
 def _base_minor(amount: Decimal, currency: str) -> int:

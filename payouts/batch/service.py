@@ -30,7 +30,7 @@ from sqlalchemy.orm import Session
 from payouts import audit, fx, ledger, periods, plan_book
 from payouts.base import utcnow
 from payouts.batch import draft
-from payouts.batch.calculation import RepLine, gather
+from payouts.batch.calculation import gather
 from payouts.batch.errors import (
     BatchBusy,
     BatchNotApproved,
@@ -45,7 +45,7 @@ from payouts.ledger import LedgerEntry
 from payouts.periods import Month, Period
 from payouts.reference.models import Partner
 from plans.errors import MissingFxRate
-from plans.money import Rounding, minor_exponent, round_money, to_minor
+from plans.money import Rounding, minor_exponent, round_money
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,31 +80,6 @@ def _period_row(session: Session, period: str) -> Period:
     return row
 
 
-def _rep_rows(period: str, lines: list[RepLine]) -> list[draft.Row]:
-    """Rep credit lines as stored rows (draft.REP_COLUMNS order)."""
-    return [
-        (
-            period,
-            r.rep_id,
-            r.deal_id,
-            r.partner_ids,
-            r.via_partner,
-            r.plan_label,
-            r.credit_basis,
-            to_minor(r.credit, r.currency),
-            _text(r.commission_rate),
-            to_minor(r.commission, r.currency),
-            r.currency,
-            r.explanation,
-        )
-        for r in lines
-    ]
-
-
-def _text(value: Decimal) -> str:
-    return f"{value.normalize():f}"
-
-
 def run(session: Session, period: str, *, actor: str, workers: int = 1) -> RunResult:
     """Calculate the period's draft, replacing any earlier draft."""
     period = str(Month.parse(period))
@@ -117,7 +92,7 @@ def run(session: Session, period: str, *, actor: str, workers: int = 1) -> RunRe
         session.execute(delete(RepCreditLine).where(RepCreditLine.period == period))
         slices = draft.calculate(work, workers=workers, as_copy=as_copy)
         partners, lines, running = draft.store(session, slices, as_copy=as_copy)
-        rep_rows = _rep_rows(period, work.rep_lines)
+        rep_rows = draft.rep_rows_of(period, work.rep_lines)
     draft.store_rep_rows(session, rep_rows, as_copy=as_copy)
     digest = draft.finish_digest(running, rep_rows)
 

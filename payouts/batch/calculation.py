@@ -439,7 +439,11 @@ def gather(
         for plan_id in sorted(by_partner.get(work.partner_id, ())):
             spans = tuple(
                 sorted(
-                    (a.effective_from, a.effective_to) for a in by_pair[(work.partner_id, plan_id)]
+                    (
+                        (a.effective_from, a.effective_to)
+                        for a in by_pair[(work.partner_id, plan_id)]
+                    ),
+                    key=lambda span: (span[0], span[1] or date.max),
                 )
             )
             for fact_month in months:

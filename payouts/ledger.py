@@ -69,6 +69,16 @@ def balance(session: Session, partner_id: str, up_to_period: str | None = None) 
     return int(session.scalar(query) or 0)
 
 
+def last_line_numbers(session: Session, period: str) -> dict[str, int]:
+    """Partner -> the highest line number it has in `period` (partners without lines absent)."""
+    query = (
+        select(LedgerEntry.partner_id, func.max(LedgerEntry.line_no))
+        .where(LedgerEntry.period == period)
+        .group_by(LedgerEntry.partner_id)
+    )
+    return {partner_id: int(last) for partner_id, last in session.execute(query)}
+
+
 def next_line_no(session: Session, period: str, partner_id: str) -> int:
     current = session.scalar(
         select(func.max(LedgerEntry.line_no)).where(

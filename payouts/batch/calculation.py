@@ -743,6 +743,8 @@ def _tiers_and_rebates(
     # Partners without a tier record yet get metrics at the previous month end; they
     # are read for all of them at once (one query set per plan, not per partner).
     pending: dict[tuple[str, int, str], list[PartnerWork]] = defaultdict(list)
+    # Rebate volumes likewise: one query per rebate period and currency.
+    rebates: dict[tuple[date, date, str], list[tuple[PartnerWork, str]]] = defaultdict(list)
     for work in works.values():
         for plan_id in by_partner.get(work.partner_id, ()):
             plan = timeline.in_force(plan_id, month.end) or timeline.in_force(plan_id, month.start)
@@ -759,9 +761,13 @@ def _tiers_and_rebates(
                 if isinstance(component, VolumeRebate):
                     start, end = rebate_period_bounds(component.period, month.end)
                     if end == month.end:
-                        work.rebate_volume[plan_id] = _resale_volume(
-                            session, work.partner_id, start, end, plan.currency, rates
-                        )
+                        rebates[(start, end, plan.currency)].append((work, plan_id))
+    for (start, end, currency), due in sorted(rebates.items(), key=lambda i: i[0]):
+        volumes = _resale_volumes(
+            session, {w.partner_id for w, _ in due}, start, end, currency, rates
+        )
+        for work, plan_id in due:
+            work.rebate_volume[plan_id] = volumes.get(work.partner_id, Decimal(0))
     as_of = month.start - timedelta(days=1)
     for (plan_id, window, currency), waiting in sorted(pending.items(), key=lambda i: i[0]):
         found = tiers.metrics_for(
@@ -771,26 +777,41 @@ def _tiers_and_rebates(
             work.metrics[plan_id] = found[work.partner_id]
 
 
-def _resale_volume(
-    session: Session, partner_id: str, start: date, end: date, currency: str, rates: f.FxTable
-) -> Decimal:
-    """Invoiced volume of deals the partner resold or sourced, net of refunds."""
-    query = (
-        select(m.Invoice.id, m.Invoice.issue_date, m.Invoice.amount_minor, m.Invoice.currency)
-        .join(m.DealRole, m.DealRole.deal_id == m.Invoice.deal_id)
-        .where(
-            m.DealRole.partner_id == partner_id,
-            m.DealRole.role.in_(RESALE_ROLES),
-            m.Invoice.issue_date >= start,
-            m.Invoice.issue_date <= end,
+def _resale_volumes(
+    session: Session,
+    partner_ids: set[str],
+    start: date,
+    end: date,
+    currency: str,
+    rates: f.FxTable,
+) -> dict[str, Decimal]:
+    """Per partner: invoiced volume of the deals it resold or sourced, in `currency`
+    (gross: refunds are not netted)."""
+    totals: dict[str, Decimal] = defaultdict(Decimal)
+    for chunk in _chunks(partner_ids):
+        query = (
+            select(
+                m.DealRole.partner_id,
+                m.Invoice.id,
+                m.Invoice.issue_date,
+                m.Invoice.amount_minor,
+                m.Invoice.currency,
+            )
+            .join(m.DealRole, m.DealRole.deal_id == m.Invoice.deal_id)
+            .where(
+                m.DealRole.partner_id.in_(chunk),
+                m.DealRole.role.in_(RESALE_ROLES),
+                m.Invoice.issue_date >= start,
+                m.Invoice.issue_date <= end,
+            )
+            .distinct()
         )
-        .distinct()
-    )
-    total = Decimal(0)
-    for _, day, amount_minor, ccy in session.execute(query):
-        amount = from_minor(amount_minor, ccy)
-        total += amount if ccy == currency else amount * rates(ccy, currency, day).rate
-    return total
+        for partner_id, _, day, amount_minor, ccy in session.execute(query):
+            amount = from_minor(amount_minor, ccy)
+            totals[partner_id] += (
+                amount if ccy == currency else amount * rates(ccy, currency, day).rate
+            )
+    return totals
 
 
 def _rep_credit(

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import CursorResult, delete, func, insert, select, text
+from sqlalchemy import CursorResult, delete, insert, select, text
 from sqlalchemy.orm import Session
 
 from payouts import audit, fx, ledger, periods, plan_book
@@ -255,14 +255,7 @@ def _post_draft(session: Session, period: str, actor: str, now: Any) -> int:
     A failed payout of an earlier month may already have put a reversal entry in this
     period; then the draft's line numbers are shifted after it, partner by partner."""
     columns = ", ".join(draft.LINE_FIELDS)
-    taken: dict[str, int] = {
-        partner_id: int(last)
-        for partner_id, last in session.execute(
-            select(LedgerEntry.partner_id, func.max(LedgerEntry.line_no))
-            .where(LedgerEntry.period == period)
-            .group_by(LedgerEntry.partner_id)
-        )
-    }
+    taken = ledger.last_line_numbers(session, period)
     if not taken:
         result = session.execute(
             text(
@@ -315,6 +308,7 @@ def _payouts(
     month = Month.parse(period)
     partners = {p.id: p for p in session.scalars(select(Partner))}
     totals = ledger.balances(session)
+    last_line = ledger.last_line_numbers(session, period)
     rates = fx.table(session)
     minimums = _minimums(session, period, {p for p, _ in totals})
     instructions: list[PayoutInstruction] = []
@@ -364,7 +358,9 @@ def _payouts(
             shown = round_money(minimum, currency, Rounding.half_up)
             hold("below_minimum", f"below the minimum payout {shown:f} {currency}")
             continue
-        line_no = ledger.next_line_no(session, period, partner_id)
+        # Numbered here, not by a query per payout (each also flushed what came before).
+        line_no = last_line.get(partner_id, 0) + 1
+        last_line[partner_id] = line_no
         reference = f"PP-{period}-{partner_id}"[:35]
         session.add(
             LedgerEntry(

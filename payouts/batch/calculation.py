@@ -115,18 +115,17 @@ def calculate_partner(work: PartnerWork) -> list[Line]:
     for segment in sorted(work.segments, key=lambda s: (s.start, s.plan.plan_id)):
         plan_id = segment.plan.plan_id
         prior = segment.month if segment.month != work.period else None
-        if not clawing:
+        if clawing:
+            paid = [p for pid, p in (*work.paid, *earned) if pid == plan_id]
+            results = _run(work, segment, invoices, paid)
+            fresh = _invoice_earnings(results)
+            if fresh and _claws_same_segment(work, segment, fresh):
+                # A refund or cancellation of an invoice earned in this very segment:
+                # claw back what this run pays on it too.
+                results = _run(work, segment, invoices, paid + fresh)
+            earned.extend((plan_id, p) for p in _invoice_earnings(results))
+        else:
             results = _run(work, segment, invoices, [])
-            lines.extend(Line(e, segment.plan_label, prior) for e in results)
-            continue
-        paid = [p for pid, p in (*work.paid, *earned) if pid == plan_id]
-        results = _run(work, segment, invoices, paid)
-        fresh = _invoice_earnings(results)
-        if fresh and _claws_same_segment(work, segment, fresh):
-            # A refund or cancellation of an invoice earned in this very segment: claw
-            # back what this run pays on it too.
-            results = _run(work, segment, invoices, paid + fresh)
-        earned.extend((plan_id, p) for p in _invoice_earnings(results))
         lines.extend(Line(e, segment.plan_label, prior) for e in results)
     lines.sort(key=_line_order)
     return lines

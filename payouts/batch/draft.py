@@ -20,6 +20,7 @@ import hashlib
 import multiprocessing
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from decimal import Decimal
 from operator import itemgetter
@@ -236,23 +237,15 @@ def store(session: Session, slices: Iterable[Slice], *, as_copy: bool) -> tuple[
     COPY on PostgreSQL (an executemany INSERT sends one statement per row)."""
     digest = hashlib.sha256()
     partners = lines = 0
-    if as_copy:
-        cursor = session.connection().connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-        with cursor.copy(f"COPY draft_lines ({', '.join(COLUMNS)}) FROM STDIN") as copy:
-            for part in slices:
-                digest.update(part.text)
+    with _copy(session, "draft_lines", COLUMNS) if as_copy else nullcontext() as copy:
+        for part in slices:
+            digest.update(part.text)
+            if copy is not None:
                 copy.write(part.text)
-                partners += part.partners
-                lines += part.lines
-        return partners, lines, digest
-    table = cast(Table, DraftLine.__table__)
-    for part in slices:
-        digest.update(part.text)
-        for start in range(0, len(part.rows), 10_000):
-            chunk = part.rows[start : start + 10_000]
-            session.execute(insert(table), [dict(zip(COLUMNS, r, strict=True)) for r in chunk])
-        partners += part.partners
-        lines += part.lines
+            else:
+                _insert(session, cast(Table, DraftLine.__table__), COLUMNS, part.rows)
+            partners += part.partners
+            lines += part.lines
     return partners, lines, digest
 
 
@@ -260,14 +253,24 @@ def store_rep_rows(session: Session, rows: list[Row], *, as_copy: bool) -> None:
     if not rows:
         return
     if as_copy:
-        cursor = session.connection().connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-        with cursor.copy(f"COPY rep_credit_lines ({', '.join(REP_COLUMNS)}) FROM STDIN") as copy:
+        with _copy(session, "rep_credit_lines", REP_COLUMNS) as copy:
             copy.write(rep_copy_text(rows))
-        return
-    session.execute(
-        insert(cast(Table, RepCreditLine.__table__)),
-        [dict(zip(REP_COLUMNS, r, strict=True)) for r in rows],
-    )
+    else:
+        _insert(session, cast(Table, RepCreditLine.__table__), REP_COLUMNS, rows)
+
+
+@contextmanager
+def _copy(session: Session, table: str, columns: Sequence[str]) -> Iterator[Any]:
+    """A COPY ... FROM STDIN on the session's own connection (same transaction)."""
+    cursor = session.connection().connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+        yield copy
+
+
+def _insert(session: Session, table: Table, columns: Sequence[str], rows: list[Row]) -> None:
+    for start in range(0, len(rows), 10_000):
+        chunk = rows[start : start + 10_000]
+        session.execute(insert(table), [dict(zip(columns, r, strict=True)) for r in chunk])
 
 
 def finish_digest(digest: Any, rep_rows: list[Row]) -> str:

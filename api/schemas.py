@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Generic, TypeVar
@@ -74,9 +74,17 @@ class Page(BaseModel, Generic[T]):
     offset: int
 
     @classmethod
-    def of(cls, items: Sequence[T], paging: PageParams) -> Page[T]:
-        window = list(items[paging.offset : paging.offset + paging.limit])
-        return cls(items=window, total=len(items), limit=paging.limit, offset=paging.offset)
+    def of(
+        cls,
+        items: Sequence[Any],
+        paging: PageParams,
+        convert: Callable[[Any], T] | None = None,
+    ) -> Page[T]:
+        """The page of `items`; `convert` turns each kept item into its wire model
+        (only the page's items, not the whole list)."""
+        window = items[paging.offset : paging.offset + paging.limit]
+        kept = [convert(i) for i in window] if convert is not None else list(window)
+        return cls(items=kept, total=len(items), limit=paging.limit, offset=paging.offset)
 
 
 def plain(value: Any) -> Any:

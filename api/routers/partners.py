@@ -17,6 +17,7 @@ from api.auth import Finance, PartnerReader, Principal, own_partner
 from api.database import DbSession
 from api.errors import NotFound, problem_responses
 from api.schemas import Page, Paging, PeriodPath
+from payouts import issued
 from payouts.reference.models import Partner
 from payouts.tiers import TierRecord, history
 from statements import issue
@@ -116,7 +117,7 @@ def _partner(session: Session, principal: Principal, partner_id: str) -> Partner
 @router.get("", response_model=Page[PartnerOut], responses=READ, summary="Every partner")
 def list_partners(_: Finance, session: DbSession, paging: Paging) -> Page[PartnerOut]:
     partners = list(session.scalars(select(Partner).order_by(Partner.id)))
-    return Page[PartnerOut].of([PartnerOut.of(p) for p in partners], paging)
+    return Page[PartnerOut].of(partners, paging, PartnerOut.of)
 
 
 @router.get("/{partner_id}", response_model=PartnerOut, responses=READ, summary="One partner")
@@ -135,7 +136,7 @@ def tier(
 ) -> Page[TierOut]:
     _partner(session, principal, partner_id)
     records = sorted(history(session, partner_id), key=lambda t: t.evaluated_period, reverse=True)
-    return Page[TierOut].of([TierOut.of(t) for t in records], paging)
+    return Page[TierOut].of(records, paging, TierOut.of)
 
 
 @router.get(
@@ -148,18 +149,15 @@ def statements(
     partner_id: PartnerId, principal: PartnerReader, session: DbSession, paging: Paging
 ) -> Page[StatementPeriod]:
     _partner(session, principal, partner_id)
-    periods = issue.periods_for(session, partner_id)
-    ordered = sorted((str(p) for p in periods), reverse=True)
-    return Page[StatementPeriod].of([StatementPeriod(period=p) for p in ordered], paging)
+    periods = issue.periods_for(session, partner_id)  # newest first
+    return Page[StatementPeriod].of(periods, paging, lambda period: StatementPeriod(period=period))
 
 
 def _statement(session: Session, principal: Principal, partner_id: str, period: str) -> Statement:
     _partner(session, principal, partner_id)
-    if principal.partner_id is not None:
-        # A partner reads only statements that were issued to it.
-        issued = issue.periods_for(session, partner_id)
-        if period not in {str(p) for p in issued}:
-            raise NotFound(f"no statement for {period}")
+    # A partner reads only statements that were issued to it.
+    if principal.partner_id is not None and issued.issued(session, partner_id, period) is None:
+        raise NotFound(f"no statement for {period}")
     return seal(build(session, partner_id, period))
 
 

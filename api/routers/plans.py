@@ -109,7 +109,7 @@ COMMON = problem_responses(401, 403)
 @router.get("", response_model=Page[PlanSummary], responses=COMMON, summary="Every plan")
 def list_plans(_: Finance, session: DbSession, paging: Paging) -> Page[PlanSummary]:
     records = plan_book.latest_versions(session)
-    return Page[PlanSummary].of([PlanSummary.of(r) for r in records], paging)
+    return Page[PlanSummary].of(records, paging, PlanSummary.of)
 
 
 @router.post(
@@ -192,7 +192,7 @@ def list_versions(
     plan_id: PlanId, _: Finance, session: DbSession, paging: Paging
 ) -> Page[PlanSummary]:
     records = plan_book.versions(session, plan_id)
-    return Page[PlanSummary].of([PlanSummary.of(r) for r in records], paging)
+    return Page[PlanSummary].of(records, paging, PlanSummary.of)
 
 
 @router.get(

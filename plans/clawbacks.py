@@ -171,13 +171,14 @@ def clawbacks(plan: PlanVersion, period: Period) -> list[Earning]:
                     f"{invoice.issue_date.isoformat()} bills service that will not be delivered",
                 )
                 calculation = f"reverse {show(entry.remaining, entry.currency)} still paid"
+                value = -entry.remaining
                 line = _line(
                     period,
                     kinds,
                     component_id,
                     entry,
                     invoice,
-                    -entry.remaining,
+                    value,
                     calculation,
                     context,
                     source_fact=f"cancellation:{cancellation.cancellation_id}",

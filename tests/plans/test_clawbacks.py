@@ -6,7 +6,7 @@ from decimal import Decimal
 import pytest
 
 from plans import InconsistentFacts, LineKind, MissingFact, calculate
-from plans.facts import Cancellation, PaidEarning, Refund, RefundKind, Role
+from plans.facts import Cancellation, FxRate, FxTable, PaidEarning, Refund, RefundKind, Role
 from tests.plans.builders import deal, example, facts, invoice
 
 MARCH = {"start": date(2026, 3, 1), "end": date(2026, 3, 31)}
@@ -125,6 +125,33 @@ def test_a_cancellation_claws_back_pay_on_invoices_for_service_after_its_end() -
         ("INV-2", Decimal("-800.00"), date(2026, 3, 15))
     ]
     assert clawbacks[0].source_fact == "cancellation:X-1"
+
+
+def test_a_cancellation_claws_back_pay_booked_in_another_currency_once() -> None:
+    # Paid in EUR, paying out in USD now: the reversal is converted, and a second
+    # cancellation of the same customer finds nothing left to take back.
+    rates = FxTable([FxRate("EUR", "USD", date(2026, 1, 1), Decimal("1.10"), "ECB")])
+    lines = calculate(
+        example("tiered_reseller"),
+        facts(
+            deals=[deal(close_date=date(2026, 1, 10))],
+            invoices=[invoice("INV-2", issue_date=date(2026, 3, 20))],
+            cancellations=(
+                Cancellation("X-1", "C-1", date(2026, 3, 15)),
+                Cancellation("X-2", "C-1", date(2026, 3, 18)),
+            ),
+            paid_earnings=(
+                PaidEarning("invoice:INV-2", "INV-2", "status-tiers", Decimal("100.00"), "EUR"),
+            ),
+            tier="Gold",
+            fx=rates,
+            **MARCH,
+        ),
+    )
+    clawbacks = [line for line in lines if line.line_kind is LineKind.clawback]
+    assert [(c.source_fact, c.amount, c.currency) for c in clawbacks] == [
+        ("cancellation:X-1", Decimal("-110.00"), "USD")
+    ]
 
 
 def test_a_refund_of_an_unknown_invoice_is_reported() -> None:

@@ -13,7 +13,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Generic, TypeVar
 
-from fastapi import Depends, Query
+from fastapi import Depends, Query, Response
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from plans.money import from_minor
@@ -104,3 +104,12 @@ def plain(value: Any) -> Any:
     if isinstance(value, float):  # pragma: no cover - services never produce floats
         raise TypeError("a float reached the API edge")
     return value
+
+
+def download(content: bytes, media_type: str, filename: str) -> Response:
+    """A file to save: the body with an attachment Content-Disposition."""
+    return Response(
+        content,
+        media_type=media_type,
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )

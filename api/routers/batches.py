@@ -18,7 +18,7 @@ from api.auth import Finance
 from api.database import DbSession
 from api.errors import problem_responses
 from api.idempotency import Idem, Outcome
-from api.schemas import Money, PeriodPath, plain
+from api.schemas import Money, PeriodPath, download, plain
 from payouts.batch import exports, payments, review
 from payouts.batch import service as batch
 from payouts.batch.models import Batch
@@ -191,11 +191,7 @@ def export(
     settings = get_settings()
     payer = exports.Payer(settings.payer_name, settings.payer_iban, settings.payer_bic)
     file = exports.export(session, period, format.value, actor=principal.actor, payer=payer)
-    return Response(
-        file.content,
-        media_type=file.media_type,
-        headers={"Content-Disposition": f'attachment; filename="{file.filename}"'},
-    )
+    return download(file.content, file.media_type, file.filename)
 
 
 @router.post(

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from api.auth import Finance, PartnerReader, Principal, own_partner
 from api.database import DbSession
 from api.errors import NotFound, problem_responses
-from api.schemas import Page, Paging, PeriodPath
+from api.schemas import Page, Paging, PeriodPath, download
 from payouts import issued
 from payouts.reference.models import Partner
 from payouts.tiers import TierRecord, history
@@ -161,14 +161,6 @@ def _statement(session: Session, principal: Principal, partner_id: str, period: 
     return seal(build(session, partner_id, period))
 
 
-def _download(content: bytes, media_type: str, filename: str) -> Response:
-    return Response(
-        content,
-        media_type=media_type,
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
-    )
-
-
 @router.get(
     "/{partner_id}/statements/{period}",
     response_class=Response,
@@ -201,7 +193,7 @@ def statement_pdf(
     partner_id: PartnerId, period: PeriodPath, principal: PartnerReader, session: DbSession
 ) -> Response:
     statement = _statement(session, principal, partner_id, period)
-    return _download(
+    return download(
         render_pdf(statement), "application/pdf", f"{file_stem(partner_id, period)}.pdf"
     )
 
@@ -219,7 +211,7 @@ def statement_csv(
     partner_id: PartnerId, period: PeriodPath, principal: PartnerReader, session: DbSession
 ) -> Response:
     statement = _statement(session, principal, partner_id, period)
-    return _download(
+    return download(
         render_csv(statement).encode(),
         "text/csv; charset=utf-8",
         f"{file_stem(partner_id, period)}.csv",

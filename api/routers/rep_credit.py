@@ -9,7 +9,7 @@ from fastapi import APIRouter, Response
 from api.auth import SalesOps
 from api.database import DbSession
 from api.errors import problem_responses
-from api.schemas import Page, Paging, PeriodPath, plain
+from api.schemas import Page, Paging, PeriodPath, download, plain
 from payouts.batch import reps
 
 router = APIRouter(prefix="/rep-credit", tags=["rep credit"])
@@ -38,8 +38,4 @@ def report(
 )
 def report_csv(period: PeriodPath, _: SalesOps, session: DbSession) -> Response:
     text: str = reps.report_csv(session, period)
-    return Response(
-        text.encode(),
-        media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="rep-credit-{period}.csv"'},
-    )
+    return download(text.encode(), "text/csv; charset=utf-8", f"rep-credit-{period}.csv")

@@ -21,7 +21,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from payouts.errors import PayoutsError
 from payouts.facts.ingest import FactsRefused
-from plans.errors import MarginBelowProtected, PlanInvalid, PlansError
+from plans.errors import PlanInvalid, PlansError
 
 PROBLEM_BASE = "https://partner-payouts.dev/problems/"
 PROBLEM_MEDIA_TYPE = "application/problem+json"
@@ -91,20 +91,10 @@ class IdempotencyKeyReused(ApiError):
     title = "Idempotency key reused"
 
 
-class PayloadTooLarge(ApiError):
-    code = "payload-too-large"
-    status = 413
-    title = "Payload too large"
-
-
 class UnsupportedMediaType(ApiError):
     code = "unsupported-media-type"
     status = 415
     title = "Unsupported media type"
-
-
-# Plans errors carry no HTTP status; all are problems with the request's content.
-PLANS_STATUS: dict[type[PlansError], int] = {PlanInvalid: 422, MarginBelowProtected: 422}
 
 
 def _title(code: str) -> str:
@@ -161,7 +151,7 @@ def _payouts_error(_: Request, exc: Exception) -> JSONResponse:
 
 def _plans_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, PlansError)
-    status = PLANS_STATUS.get(type(exc), 422)
+    status = 422  # plans errors carry no HTTP status: all are about the request's content
     if isinstance(exc, PlanInvalid):
         errors = [ProblemDetail(path=e.path or None, message=e.message) for e in exc.errors]
         return problem(

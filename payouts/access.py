@@ -15,8 +15,6 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from payouts.base import Base, BigId, utcnow
 
-ROLES = ("finance", "billing", "partner", "sales_ops")
-
 
 class ApiKey(Base):
     """A caller of the HTTP API: a role, and for a partner key the partner it speaks for."""

@@ -62,11 +62,6 @@ def unprotect(op: Operations, table: str) -> None:
         op.execute(f"DROP TRIGGER IF EXISTS {table}_no_{verb}")
 
 
-def is_refusal(exc: BaseException) -> bool:
-    """Whether a database error is an append-only trigger refusing a change."""
-    return REFUSAL_MARKER in str(exc)
-
-
 PG_CLOSED_FUNCTION = f"""
 CREATE OR REPLACE FUNCTION refuse_closed_period_change() RETURNS trigger
 LANGUAGE plpgsql AS $$

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 import random
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
@@ -603,12 +603,3 @@ def generate(
     for month in program.monthly:
         load(session, month, actor=actor, bulk=bulk)
     return program
-
-
-def combined(groups: Iterable[dict[str, list[Row]]]) -> dict[str, list[Row]]:
-    """Several months' rows as one load (a benchmark writes them in one go)."""
-    out: dict[str, list[Row]] = {}
-    for group in groups:
-        for kind, rows in group.items():
-            out.setdefault(kind, []).extend(rows)
-    return out

@@ -23,17 +23,3 @@ class DatabaseUnavailable(PayoutsError):
 
     code = "database-unavailable"
     status = 503
-
-
-class SchemaNotCurrent(PayoutsError):
-    """The database schema is behind (or ahead of) the migrations shipped."""
-
-    code = "schema-not-current"
-    status = 503
-
-
-class AppendOnlyViolation(PayoutsError):
-    """Something tried to change or remove a record that may only be appended."""
-
-    code = "append-only"
-    status = 409

@@ -15,7 +15,7 @@ from datetime import date
 from functools import cache
 from typing import cast
 
-from sqlalchemy import BigInteger, CheckConstraint, String, Table, bindparam, update
+from sqlalchemy import BigInteger, CheckConstraint, String, Table, bindparam
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Mapped, Session, mapped_column
@@ -126,20 +126,3 @@ def assign_accounting_periods(session: Session, months: set[str]) -> dict[str, s
             month = month.next()
         mapping[fact_month] = str(month)
     return mapping
-
-
-def bump_revisions(session: Session, periods: set[str]) -> None:
-    """Record that facts arrived in these periods (locks their rows until commit)."""
-    if not periods:
-        return
-    ensure(session, periods)
-    session.execute(
-        update(Period)
-        .where(Period.period.in_(sorted(periods)))
-        .values(fact_revision=Period.fact_revision + 1)
-    )
-
-
-def status_of(session: Session, period: str) -> str:
-    found = session.get(Period, period)
-    return found.status if found else "open"

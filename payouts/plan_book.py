@@ -153,12 +153,6 @@ def get(session: Session, plan_id: str, version: int | None = None) -> PlanVersi
     raise PlanNotFound(f"plan {plan_id!r} has no version {version}")
 
 
-def by_hash(session: Session, content_hash: str) -> PlanVersionRecord | None:
-    return session.scalars(
-        select(PlanVersionRecord).where(PlanVersionRecord.content_hash == content_hash)
-    ).first()
-
-
 def latest_versions(session: Session) -> list[PlanVersionRecord]:
     newest = (
         select(PlanVersionRecord.plan_id, func.max(PlanVersionRecord.version).label("v"))
@@ -217,17 +211,6 @@ class PlanTimeline:
             if candidate.version == plan.version:
                 return label
         return f"{plan.plan_id}@v{plan.version}"
-
-    def versions_between(self, plan_id: str, start: date, end: date) -> list[PlanVersion]:
-        """Versions in force on some day of [start, end], oldest first (distinct)."""
-        out: list[PlanVersion] = []
-        day = start
-        while day <= end:
-            plan = self.in_force(plan_id, day)
-            if plan is not None and plan not in out:
-                out.append(plan)
-            day = date.fromordinal(day.toordinal() + 1)
-        return sorted(out, key=lambda p: p.version)
 
 
 def assign(

@@ -56,17 +56,6 @@ class Earning(NamedTuple):
     explanation: tuple[str, ...]
 
     @property
-    def sort_key(self) -> tuple[date, str, str, str, str]:
-        """Total order of lines: any input order gives the same output order."""
-        return (
-            self.fact_date,
-            self.source_fact,
-            self.component_id,
-            self.line_kind,
-            self.invoice_id or "",
-        )
-
-    @property
     def line_key(self) -> str:
         """Stable identity of a line within a plan version, for idempotent ledger writes."""
         return "|".join(

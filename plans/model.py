@@ -90,12 +90,6 @@ class PlanVersion(Term):
         """Effective from ``effective_from`` (inclusive) until ``effective_to`` (exclusive)."""
         return self.effective_from <= day and (self.effective_to is None or day < self.effective_to)
 
-    def component(self, component_id: str) -> Component:
-        for component in self.components:
-            if component.id == component_id:
-                return component
-        raise KeyError(component_id)
-
     def canonical(self, *, include_version: bool = True) -> dict[str, Any]:
         """The normalised document: JSON types only, decimals as normalised strings."""
         data: dict[str, Any] = self.model_dump(mode="json")

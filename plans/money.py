@@ -24,7 +24,7 @@ class Rounding(enum.StrEnum):
     half_even = "half_even"
 
 
-_DECIMAL_ROUNDING = {Rounding.half_up: ROUND_HALF_UP, Rounding.half_even: ROUND_HALF_EVEN}
+DECIMAL_ROUNDING = {Rounding.half_up: ROUND_HALF_UP, Rounding.half_even: ROUND_HALF_EVEN}
 _HUNDRED = Decimal(100)
 
 
@@ -63,7 +63,7 @@ def round_money(amount: Decimal, currency: str, rounding: Rounding = Rounding.ha
     This is the only place in the product where money is rounded.
     """
     try:
-        return amount.quantize(minor_quantum(currency), rounding=_DECIMAL_ROUNDING[rounding])
+        return amount.quantize(minor_quantum(currency), rounding=DECIMAL_ROUNDING[rounding])
     except InvalidOperation as exc:
         raise InvalidAmount(f"cannot round {amount!r} {currency}") from exc
 
@@ -134,8 +134,3 @@ def format_rate(rate: Decimal) -> str:
     """A fraction as a percentage without noise: ``0.08 -> "8%"``, ``0.125 -> "12.5%"``."""
     percent = (rate * _HUNDRED).normalize()
     return f"{percent:f}%"
-
-
-def format_money(amount: Decimal, currency: str) -> str:
-    """``"10,000.00 USD"``."""
-    return f"{amount:,} {currency}"

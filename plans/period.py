@@ -6,19 +6,18 @@ Built once per ``calculate`` call so the per-invoice loop only does arithmetic.
 from __future__ import annotations
 
 from datetime import date
-from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from functools import cached_property
 from operator import itemgetter
 from typing import TYPE_CHECKING
 
 from plans.earnings import Earning, LineKind
 from plans.facts import Deal, InfluenceKind, Invoice, PartnerFacts, Role
-from plans.money import Rounding, minor_quantum
+from plans.money import DECIMAL_ROUNDING, Rounding, minor_quantum
 
 if TYPE_CHECKING:
     from plans.model import PlanVersion
 
-_DECIMAL_ROUNDING = {Rounding.half_up: ROUND_HALF_UP, Rounding.half_even: ROUND_HALF_EVEN}
 _DATE_AND_ID = itemgetter(0, 1)
 _new_tuple = tuple.__new__
 _ROUNDING_TEXT = {Rounding.half_up: "half up", Rounding.half_even: "half even"}
@@ -46,7 +45,7 @@ class Period:
         self._plan_id = plan.plan_id
         self._version = plan.version
         self._quantum = minor_quantum(facts.payout_currency)
-        self._rounding = _DECIMAL_ROUNDING[plan.rounding]
+        self._rounding = DECIMAL_ROUNDING[plan.rounding]
         self._rounding_text = _ROUNDING_TEXT[plan.rounding]
         self._fx_on_period_end = plan.fx_date == "period_end"
         self._fx_cache: dict[tuple[str, date], tuple[Decimal, str, str]] = {}

@@ -18,6 +18,7 @@ from decimal import Decimal
 
 from plans.calendar import month_end
 from plans.components.tier_rate import (
+    COUNT_NOUNS,
     Cadence,
     Combine,
     Metric,
@@ -26,19 +27,14 @@ from plans.components.tier_rate import (
     metric_label,
     metric_value,
     reached_tier,
+    show_metric,
     tier_met,
     tier_reason,
 )
 from plans.errors import PlanHasNoTiers, UnknownTier
 from plans.facts import PartnerMetrics
 from plans.model import PlanVersion
-from plans.money import format_amount, format_rate
-
-_NOUNS = {
-    Metric.certifications: ("certification", "certifications"),
-    Metric.campaigns: ("campaign", "campaigns"),
-    Metric.registered_deals: ("registered deal", "registered deals"),
-}
+from plans.money import format_rate
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,9 +90,9 @@ def evaluation_due(plan: PlanVersion, period_end: date, component_id: str | None
 
 def _gap_text(metric: Metric, missing: Decimal, currency: str) -> str:
     if metric is Metric.sourced_revenue:
-        return f"{format_amount(missing.quantize(Decimal('0.01')))} {currency} more sourced revenue"
+        return f"{show_metric(metric, missing)} {currency} more sourced revenue"
     count = missing.to_integral_value(rounding="ROUND_CEILING")
-    singular, plural = _NOUNS[metric]
+    singular, plural = COUNT_NOUNS[metric]
     return f"{count} more {singular if count == 1 else plural}"
 
 

@@ -17,7 +17,7 @@ from decimal import Decimal
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from payouts import plan_book
+from payouts import ledger, plan_book
 from payouts.batch.models import PayoutHold, PayoutInstruction
 from payouts.errors import PayoutsError
 from payouts.ledger import LedgerEntry, MarginLine
@@ -106,14 +106,7 @@ def build(session: Session, partner_id: str, period: str) -> Statement:
             .order_by(MarginLine.line_no)
         )
     )
-    opening = int(
-        session.scalar(
-            select(func.coalesce(func.sum(LedgerEntry.amount_minor), 0)).where(
-                LedgerEntry.partner_id == partner_id, LedgerEntry.period < period
-            )
-        )
-        or 0
-    )
+    opening = ledger.balance(session, partner_id, up_to_period=str(month.previous()))
     lines: list[StatementLine] = []
     paid_minor = 0
     for entry in entries:

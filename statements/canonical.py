@@ -67,14 +67,15 @@ class ContentHashMismatch(ValueError):
 # -- to JSON ------------------------------------------------------------------------
 
 
-def _dec(value: Decimal) -> str:
+def decimal_text(value: Decimal) -> str:
+    """A decimal as JSON and CSV write it."""
     # "f" never uses exponent notation; a negative zero is written as zero.
     text = format(value, "f")
     return text[1:] if text.startswith("-") and value == 0 else text
 
 
 def _opt_dec(value: Decimal | None) -> str | None:
-    return None if value is None else _dec(value)
+    return None if value is None else decimal_text(value)
 
 
 def _line(line: StatementLine) -> dict[str, JSON]:
@@ -87,11 +88,11 @@ def _line(line: StatementLine) -> dict[str, JSON]:
         "component_kind": line.component_kind,
         "line_kind": line.line_kind.value,
         "prior_period": line.prior_period,
-        "base_amount": _dec(line.base_amount),
+        "base_amount": decimal_text(line.base_amount),
         "base_currency": line.base_currency,
         "rate": _opt_dec(line.rate),
         "fx_rate": _opt_dec(line.fx_rate),
-        "amount": _dec(line.amount),
+        "amount": decimal_text(line.amount),
         "payable": line.payable,
         "plan_version": line.plan_version,
         "explanation": line.explanation,
@@ -108,9 +109,9 @@ def _tier(tier: TierProgress | None) -> dict[str, JSON] | None:
             {
                 "metric": r.metric,
                 "unit": r.unit,
-                "actual": _dec(r.actual),
-                "threshold": _dec(r.threshold),
-                "gap": _dec(r.gap),
+                "actual": decimal_text(r.actual),
+                "threshold": decimal_text(r.threshold),
+                "gap": decimal_text(r.gap),
             }
             for r in tier.requirements
         ],
@@ -133,7 +134,7 @@ def to_document(statement: Statement, *, include_hash: bool = True) -> dict[str,
         "period_start": s.period_start.isoformat(),
         "period_end": s.period_end.isoformat(),
         "payout_currency": s.payout_currency,
-        "opening_balance": _dec(s.opening_balance),
+        "opening_balance": decimal_text(s.opening_balance),
         "lines": [_line(line) for line in s.lines],
         "subtotals": [
             {
@@ -141,26 +142,26 @@ def to_document(statement: Statement, *, include_hash: bool = True) -> dict[str,
                 "component_kind": t.component_kind,
                 "payable": t.payable,
                 "lines": t.lines,
-                "amount": _dec(t.amount),
+                "amount": decimal_text(t.amount),
             }
             for t in s.subtotals
         ],
-        "earnings_total": _dec(s.earnings_total),
-        "clawbacks_total": _dec(s.clawbacks_total),
-        "adjustments_total": _dec(s.adjustments_total),
-        "margin_earned_total": _dec(s.margin_earned_total),
-        "payouts_total": _dec(s.payouts_total),
-        "closing_balance": _dec(s.closing_balance),
+        "earnings_total": decimal_text(s.earnings_total),
+        "clawbacks_total": decimal_text(s.clawbacks_total),
+        "adjustments_total": decimal_text(s.adjustments_total),
+        "margin_earned_total": decimal_text(s.margin_earned_total),
+        "payouts_total": decimal_text(s.payouts_total),
+        "closing_balance": decimal_text(s.closing_balance),
         "holds": [{"code": h.code, "reason": h.reason} for h in s.holds],
-        "carry_forward": _dec(s.carry_forward),
-        "amount_payable": _dec(s.amount_payable),
+        "carry_forward": decimal_text(s.carry_forward),
+        "amount_payable": decimal_text(s.amount_payable),
         "payout_reference": s.payout_reference,
         "tier": _tier(s.tier),
         "ytd": {
-            "earnings": _dec(s.ytd.earnings),
-            "clawbacks": _dec(s.ytd.clawbacks),
-            "adjustments": _dec(s.ytd.adjustments),
-            "paid": _dec(s.ytd.paid),
+            "earnings": decimal_text(s.ytd.earnings),
+            "clawbacks": decimal_text(s.ytd.clawbacks),
+            "adjustments": decimal_text(s.ytd.adjustments),
+            "paid": decimal_text(s.ytd.paid),
         },
         "plan_versions": list(s.plan_versions),
         "issued_on": s.issued_on.isoformat(),

@@ -13,6 +13,7 @@ import io
 from decimal import Decimal
 
 from payouts.csvcells import FORMULA_TRIGGERS, safe_cell
+from statements.canonical import decimal_text
 from statements.model import Statement, StatementLine
 
 __all__ = ["COLUMNS", "FORMULA_TRIGGERS", "TOTAL_ROW_ID", "render_csv", "safe_cell"]
@@ -42,10 +43,7 @@ TOTAL_ROW_ID = "TOTAL"
 
 
 def _number(value: Decimal | None) -> str:
-    if value is None:
-        return ""
-    text = format(value, "f")
-    return text[1:] if text.startswith("-") and value == 0 else text
+    return "" if value is None else decimal_text(value)
 
 
 def _row(line: StatementLine, currency: str) -> list[str]:

@@ -43,7 +43,7 @@ class Cadence(enum.StrEnum):
     annual = "annual"
 
 
-_COUNT_NOUNS = {
+COUNT_NOUNS = {
     Metric.certifications: ("certification", "certifications"),
     Metric.campaigns: ("campaign", "campaigns"),
     Metric.registered_deals: ("registered deal", "registered deals"),
@@ -165,7 +165,7 @@ def metric_value(metrics: PartnerMetrics, metric: Metric) -> Decimal:
 def metric_label(component: TierRate, metric: Metric) -> str:
     if metric is Metric.sourced_revenue:
         return f"sourced revenue {component.window_months}m"
-    return _COUNT_NOUNS[metric][1]
+    return COUNT_NOUNS[metric][1]
 
 
 def show_metric(metric: Metric, value: Decimal) -> str:

@@ -155,21 +155,26 @@ def _tier_components(plan: Any) -> list[TierRate]:
     return [c for c in plan.components if isinstance(c, TierRate)]
 
 
-def latest(
-    session: Session, partner_id: str, plan_id: str, component_id: str, before: str
-) -> TierRecord | None:
-    """The newest evaluation of an earlier period (None before the first one)."""
-    return session.scalars(
+def _records(
+    session: Session, plan_id: str, component_id: str, period: str
+) -> tuple[dict[str, TierRecord], dict[str, TierRecord]]:
+    """Per partner: its newest evaluation of an earlier period, and its evaluation of
+    `period` if one exists (a re-evaluation). One query for all partners."""
+    earlier: dict[str, TierRecord] = {}
+    current: dict[str, TierRecord] = {}
+    query = (
         select(TierRecord)
         .where(
-            TierRecord.partner_id == partner_id,
             TierRecord.plan_id == plan_id,
             TierRecord.component_id == component_id,
-            TierRecord.evaluated_period < before,
+            TierRecord.evaluated_period <= period,
         )
-        .order_by(TierRecord.evaluated_period.desc())
-        .limit(1)
-    ).first()
+        .order_by(TierRecord.evaluated_period)
+    )
+    for record in session.scalars(query):
+        into = current if record.evaluated_period == period else earlier
+        into[record.partner_id] = record
+    return earlier, current
 
 
 def in_force(session: Session, period: str) -> dict[tuple[str, str, str], TierRecord]:
@@ -219,8 +224,9 @@ def evaluate(session: Session, period: str, *, actor: str) -> list[Evaluation]:
             metrics = metrics_for(
                 session, by_plan[plan_id], as_of, component.window_months, plan.currency, rates
             )
+            earlier, current = _records(session, plan_id, component.id, period)
             for partner_id in sorted(by_plan[plan_id]):
-                previous = latest(session, partner_id, plan_id, component.id, period)
+                previous = earlier.get(partner_id)
                 status = tier_status(
                     plan,
                     metrics[partner_id],
@@ -239,6 +245,7 @@ def evaluate(session: Session, period: str, *, actor: str) -> list[Evaluation]:
                     change,
                     metrics[partner_id],
                     previous,
+                    current.get(partner_id),
                     actor,
                 )
                 results.append(Evaluation(partner_id, plan_id, status, change, metrics[partner_id]))
@@ -266,6 +273,7 @@ def _store(
     change: str,
     metrics: PartnerMetrics,
     previous: TierRecord | None,
+    existing: TierRecord | None,
     actor: str,
 ) -> None:
     values = {
@@ -282,14 +290,6 @@ def _store(
         "metrics": _metrics_json(metrics),
         "reason": status.reason,
     }
-    existing = session.scalars(
-        select(TierRecord).where(
-            TierRecord.partner_id == partner_id,
-            TierRecord.plan_id == plan.plan_id,
-            TierRecord.component_id == component_id,
-            TierRecord.evaluated_period == period,
-        )
-    ).first()
     if existing is None:
         session.add(
             TierRecord(

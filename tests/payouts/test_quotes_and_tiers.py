@@ -222,6 +222,21 @@ def test_a_partner_below_threshold_keeps_its_tier_in_grace_then_drops(program: S
     assert history[2].effective_period == "2027-07"
 
 
+def test_evaluating_a_period_again_updates_its_record_and_keeps_the_earlier_ones(
+    program: Session,
+) -> None:
+    sourced_invoice(program, "P-3", "INV-R1", "110000.00", "2026-01-15")
+    tiers.evaluate(program, "2026-03", actor="finance")
+    tiers.evaluate(program, "2026-06", actor="finance")
+    again = {e.partner_id: e for e in tiers.evaluate(program, "2026-06", actor="finance")}
+    assert again["P-3"].change == "kept"  # compared with March, not with itself
+    history = tiers.history(program, "P-3")
+    assert [(h.evaluated_period, h.tier, h.previous_tier) for h in history] == [
+        ("2026-03", "Gold", None),
+        ("2026-06", "Gold", "Gold"),
+    ]
+
+
 def test_fulfilment_only_revenue_never_counts_toward_tiers(program: Session) -> None:
     deal(program, "D-F", "200000.00", "200000.00", close_date="2026-02-01")
     role(program, "D-F", "P-4", "fulfilment")

@@ -143,13 +143,18 @@ def versions(session: Session, plan_id: str) -> list[PlanVersionRecord]:
 
 
 def get(session: Session, plan_id: str, version: int | None = None) -> PlanVersionRecord:
-    """One saved version (the latest when `version` is None)."""
-    all_versions = versions(session, plan_id)
+    """One saved version (the latest when `version` is None); reads only that row."""
+    query = select(PlanVersionRecord).where(PlanVersionRecord.plan_id == plan_id)
     if version is None:
-        return all_versions[-1]
-    for record in all_versions:
-        if record.version == version:
-            return record
+        query = query.order_by(PlanVersionRecord.version.desc()).limit(1)
+    else:
+        query = query.where(PlanVersionRecord.version == version)
+    record = session.scalars(query).first()
+    if record is not None:
+        return record
+    known = select(PlanVersionRecord.id).where(PlanVersionRecord.plan_id == plan_id).limit(1)
+    if session.scalar(known) is None:
+        raise PlanNotFound(f"no plan {plan_id!r}")
     raise PlanNotFound(f"plan {plan_id!r} has no version {version}")
 
 
@@ -269,8 +274,10 @@ def assign(
     return assignment
 
 
-def assignments(session: Session, start: date, end: date) -> list[PlanAssignment]:
-    """Every assignment in force on some day of [start, end]."""
+def assignments(
+    session: Session, start: date, end: date, partner_id: str | None = None
+) -> list[PlanAssignment]:
+    """Every assignment in force on some day of [start, end] (of one partner if given)."""
     query = (
         select(PlanAssignment)
         .where(
@@ -279,7 +286,18 @@ def assignments(session: Session, start: date, end: date) -> list[PlanAssignment
         )
         .order_by(PlanAssignment.partner_id, PlanAssignment.plan_id, PlanAssignment.effective_from)
     )
+    if partner_id is not None:
+        query = query.where(PlanAssignment.partner_id == partner_id)
     return list(session.scalars(query))
+
+
+def diff_versions(session: Session, plan_id: str, a: int, b: int) -> list[tuple[str, Any, Any]]:
+    """What changed between two saved versions of a plan (the version number aside)."""
+    old, new = get(session, plan_id, a), get(session, plan_id, b)
+    return diff(
+        {k: v for k, v in old.document.items() if k != "version"},
+        {k: v for k, v in new.document.items() if k != "version"},
+    )
 
 
 def diff(a: dict[str, Any], b: dict[str, Any], path: str = "") -> list[tuple[str, Any, Any]]:

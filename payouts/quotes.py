@@ -112,9 +112,7 @@ def quote_deal(
         raise DealNotFound(f"no deal {deal_id!r}")
     deal = deals[deal_id]
     day = on or deal.close_date
-    assigned = [
-        a.plan_id for a in plan_book.assignments(session, day, day) if a.partner_id == partner_id
-    ]
+    assigned = [a.plan_id for a in plan_book.assignments(session, day, day, partner_id)]
     timeline = plan_book.PlanTimeline.load(session, assigned)
     for plan_id in sorted(assigned):
         plan = timeline.in_force(plan_id, day)

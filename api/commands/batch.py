@@ -13,7 +13,6 @@ from api.commands.common import Actor, actor_or_default, fail
 from payouts.batch import exports, payments, review, service, simulate
 from payouts.batch import reps as rep_report
 from payouts.db import unit_of_work
-from payouts.settings import get_settings
 from plans.loading import load_plan
 from plans.money import from_minor
 from statements.issue import close_and_issue
@@ -99,8 +98,7 @@ def export(
     actor: Actor = "",
 ) -> None:
     """Write the payout file: CSV for any bank, or SEPA pain.001 for EUR."""
-    settings = get_settings()
-    payer = exports.Payer(settings.payer_name, settings.payer_iban, settings.payer_bic)
+    payer = exports.Payer.from_settings()
     with unit_of_work() as session:
         result = exports.export(session, period, fmt, actor=actor_or_default(actor), payer=payer)
     target = out or Path(".")

@@ -87,12 +87,7 @@ def show(
 def diff(plan_id: str, a: int, b: int) -> None:
     """What changed between two versions of a plan."""
     with unit_of_work() as session:
-        old = plan_book.get(session, plan_id, a)
-        new = plan_book.get(session, plan_id, b)
-        changes = plan_book.diff(
-            {k: v for k, v in old.document.items() if k != "version"},
-            {k: v for k, v in new.document.items() if k != "version"},
-        )
+        changes = plan_book.diff_versions(session, plan_id, a, b)
     if not changes:
         typer.echo(f"{plan_id} v{a} and v{b} have the same content")
         return

@@ -22,7 +22,6 @@ from api.schemas import Money, PeriodPath, download, plain
 from payouts.batch import exports, payments, review
 from payouts.batch import service as batch
 from payouts.batch.models import Batch
-from payouts.settings import get_settings
 from statements.issue import close_and_issue
 
 router = APIRouter(prefix="/batches", tags=["batches"])
@@ -188,8 +187,7 @@ def export(
     session: DbSession,
     format: Annotated[ExportFormat, Query()] = ExportFormat.CSV,
 ) -> Response:
-    settings = get_settings()
-    payer = exports.Payer(settings.payer_name, settings.payer_iban, settings.payer_bic)
+    payer = exports.Payer.from_settings()
     file = exports.export(session, period, format.value, actor=principal.actor, payer=payer)
     return download(file.content, file.media_type, file.filename)
 

@@ -202,12 +202,7 @@ def list_versions(
     summary="What changed between two versions",
 )
 def diff(plan_id: PlanId, a: Version, b: Version, _: Finance, session: DbSession) -> DiffOut:
-    old = plan_book.get(session, plan_id, a)
-    new = plan_book.get(session, plan_id, b)
-    changes = plan_book.diff(
-        {k: v for k, v in old.document.items() if k != "version"},
-        {k: v for k, v in new.document.items() if k != "version"},
-    )
+    changes = plan_book.diff_versions(session, plan_id, a, b)
     return DiffOut(
         plan_id=plan_id,
         a=a,

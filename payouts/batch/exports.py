@@ -23,6 +23,7 @@ from payouts.batch.models import PayoutInstruction
 from payouts.csvcells import safe_cell
 from payouts.periods import Month
 from payouts.reference.models import Partner
+from payouts.settings import get_settings
 from plans.money import from_minor
 
 CSV_COLUMNS = (
@@ -44,6 +45,12 @@ class Payer:
     name: str
     iban: str
     bic: str
+
+    @classmethod
+    def from_settings(cls) -> Payer:
+        """The paying company as configured (PAYER_NAME, PAYER_IBAN, PAYER_BIC)."""
+        settings = get_settings()
+        return cls(settings.payer_name, settings.payer_iban, settings.payer_bic)
 
 
 @dataclass(frozen=True, slots=True)

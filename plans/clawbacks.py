@@ -139,20 +139,26 @@ def clawbacks(plan: PlanVersion, period: Period) -> list[Earning]:
         (c for c in facts.cancellations if period.in_period(c.end_date)),
         key=lambda c: (c.end_date, c.cancellation_id),
     )
+    # Only invoices something was paid on can be clawed back: found once, in order.
+    paid_invoices = sorted(
+        (i for i in facts.invoices if i.invoice_id in paid) if cancellations else (),
+        key=lambda i: (i.issue_date, i.invoice_id),
+    )
     for cancellation in cancellations:
-        affected = sorted(
-            (
-                i
-                for i in facts.invoices
-                if i.customer_id == cancellation.customer_id
-                and i.issue_date >= cancellation.end_date
-                and (
-                    cancellation.subscription_id is None
-                    or i.subscription_id == cancellation.subscription_id
-                )
-                and i.invoice_id in paid
-            ),
-            key=lambda i: (i.issue_date, i.invoice_id),
+        affected = [
+            i
+            for i in paid_invoices
+            if i.customer_id == cancellation.customer_id
+            and i.issue_date >= cancellation.end_date
+            and (
+                cancellation.subscription_id is None
+                or i.subscription_id == cancellation.subscription_id
+            )
+        ]
+        scope = (
+            f"subscription {cancellation.subscription_id}"
+            if cancellation.subscription_id
+            else f"customer {cancellation.customer_id}"
         )
         for invoice in affected:
             per_component = paid[invoice.invoice_id]
@@ -160,11 +166,6 @@ def clawbacks(plan: PlanVersion, period: Period) -> list[Earning]:
                 entry = per_component[component_id]
                 if entry.remaining <= 0:
                     continue
-                scope = (
-                    f"subscription {cancellation.subscription_id}"
-                    if cancellation.subscription_id
-                    else f"customer {cancellation.customer_id}"
-                )
                 context = (
                     f"cancellation {cancellation.cancellation_id}: {scope} ends "
                     f"{cancellation.end_date.isoformat()}; invoice {invoice.invoice_id} issued "

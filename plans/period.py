@@ -54,15 +54,14 @@ class Period:
         self.roles: dict[str, frozenset[Role]] = {}
         self.influence: dict[str, frozenset[InfluenceKind]] = {}
         for deal_id, deal in facts.deals.items():
-            roles = frozenset(r.role for r in deal.roles if r.partner_id == partner)
-            if roles:
-                self.roles[deal_id] = roles
+            own = [r for r in deal.roles if r.partner_id == partner]
+            if not own:
+                continue
+            self.roles[deal_id] = frozenset(r.role for r in own)
             kinds = frozenset(
                 r.influence_kind
-                for r in deal.roles
-                if r.partner_id == partner
-                and r.role is Role.influence
-                and r.influence_kind is not None
+                for r in own
+                if r.role is Role.influence and r.influence_kind is not None
             )
             if kinds:
                 self.influence[deal_id] = kinds
@@ -93,7 +92,9 @@ class Period:
     def in_period(self, day: date) -> bool:
         return self.start <= day <= self.end
 
+    @cached_property
     def deals_closed(self) -> list[Deal]:
+        """Deals closed in the period, by (close date, id); several components read it."""
         deals = (d for d in self.facts.deals.values() if self.in_period(d.close_date))
         return sorted(deals, key=lambda d: (d.close_date, d.deal_id))
 

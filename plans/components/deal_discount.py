@@ -154,7 +154,7 @@ def price(
 def earn(component: DealDiscount, period: Period) -> list[Earning]:
     lines: list[Earning] = []
     resold = {Role.sourced, Role.resale, Role.fulfilment}
-    for deal in period.deals_closed():
+    for deal in period.deals_closed:
         roles = period.roles.get(deal.deal_id)
         if roles is None or resold.isdisjoint(roles):
             continue  # referral or influence only: no buy price, no margin

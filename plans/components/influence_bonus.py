@@ -81,7 +81,7 @@ def earn(component: InfluenceBonus, period: Period) -> list[Earning]:
     assert component.fixed_amount is not None
     fixed = component.fixed_amount
     currency = period.plan.currency
-    for deal in period.deals_closed():
+    for deal in period.deals_closed:
         if deal.deal_id not in influenced:
             continue
         lines.append(

@@ -15,7 +15,7 @@ period produce lines; older facts are context (a January invoice for a March ref
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
@@ -216,12 +216,6 @@ class PeriodWork:
     rep_lines: list[RepLine]
 
 
-def _chunks(values: Iterable[str], size: int = 500) -> Iterable[list[str]]:
-    ordered = sorted(set(values))
-    for start in range(0, len(ordered), size):
-        yield ordered[start : start + size]
-
-
 def gather(
     session: Session, period: str, fact_revision: int, candidate: PlanVersion | None = None
 ) -> PeriodWork:
@@ -257,9 +251,9 @@ def gather(
     invoice_rows: dict[str, f.Invoice] = {}
     invoices = _invoices(session, invoice_rows, paid_on, m.Invoice.accounting_period == period)
     wanted = {r.invoice_id for r in refunds} | paid_on.keys()
-    for chunk in _chunks(wanted - invoice_rows.keys()):
+    for chunk in repository.chunks(wanted - invoice_rows.keys()):
         _invoices(session, invoice_rows, paid_on, m.Invoice.id.in_(chunk))
-    for chunk in _chunks({c.customer_id for c in cancellations}):
+    for chunk in repository.chunks({c.customer_id for c in cancellations}):
         _invoices(
             session,
             invoice_rows,
@@ -650,7 +644,7 @@ def _customer_history(
     first: dict[str, tuple[date, str]] = {}
     ended: dict[str, date] = {}
     paid: dict[tuple[str, str], int] = defaultdict(int)
-    for chunk in _chunks(customers):
+    for chunk in repository.chunks(customers):
         for customer_id, day, invoice_id in session.execute(
             select(m.Invoice.customer_id, m.Invoice.issue_date, m.Invoice.id).where(
                 m.Invoice.customer_id.in_(chunk)
@@ -706,7 +700,7 @@ def _paid_earnings(
         for invoice in work.invoices.values():
             if invoice.customer_id in cancelled:
                 wanted[invoice.invoice_id].add(work.partner_id)
-    for chunk in _chunks(wanted):
+    for chunk in repository.chunks(wanted):
         query = select(LedgerEntry).where(
             LedgerEntry.invoice_id.in_(chunk),
             LedgerEntry.entry_kind.in_(("earning", "clawback", "adjustment")),
@@ -787,7 +781,7 @@ def _resale_volumes(
     """Per partner: invoiced volume of the deals it resold or sourced, in `currency`
     (gross: refunds are not netted)."""
     totals: dict[str, Decimal] = defaultdict(Decimal)
-    for chunk in _chunks(partner_ids):
+    for chunk in repository.chunks(partner_ids):
         query = (
             select(
                 m.DealRole.partner_id,

@@ -15,11 +15,10 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import date
-from decimal import Decimal
 from functools import cache
 from typing import Any, cast
 
@@ -33,11 +32,10 @@ from payouts.base import Base
 from payouts.errors import PayoutsError
 from payouts.facts import models as m
 from payouts.facts import records as r
+from payouts.facts.repository import chunks
 from payouts.periods import Month
 from payouts.reference import models as ref
 from plans.money import from_minor, to_minor
-
-CHUNK = 500
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,10 +112,6 @@ class Kind:
     amendable: bool = False
 
 
-def _minor(amount: Decimal, currency: str) -> int:
-    return to_minor(amount, currency)
-
-
 KINDS: dict[str, Kind] = {
     kind.name: kind
     for kind in (
@@ -166,8 +160,8 @@ KINDS: dict[str, Kind] = {
             lambda x: {
                 "id": x.id,
                 "customer_id": x.customer_id,
-                "list_amount_minor": _minor(x.list_amount, x.currency),
-                "net_amount_minor": _minor(x.net_amount, x.currency),
+                "list_amount_minor": to_minor(x.list_amount, x.currency),
+                "net_amount_minor": to_minor(x.net_amount, x.currency),
                 "currency": x.currency,
                 "close_date": x.close_date,
                 "owner_rep_id": x.owner_rep_id,
@@ -222,7 +216,7 @@ KINDS: dict[str, Kind] = {
                 "deal_id": x.deal_id,
                 "subscription_id": x.subscription_id,
                 "issue_date": x.issue_date,
-                "amount_minor": _minor(x.amount, x.currency),
+                "amount_minor": to_minor(x.amount, x.currency),
                 "currency": x.currency,
             },
             (
@@ -238,7 +232,7 @@ KINDS: dict[str, Kind] = {
                 "id": x.id,
                 "invoice_id": x.invoice_id,
                 "paid_date": x.paid_date,
-                "amount_minor": _minor(x.amount, x.currency),
+                "amount_minor": to_minor(x.amount, x.currency),
                 "currency": x.currency,
             },
             (Reference("invoice_id", m.Invoice, "invoice"),),
@@ -251,7 +245,7 @@ KINDS: dict[str, Kind] = {
                 "id": x.id,
                 "invoice_id": x.invoice_id,
                 "refund_date": x.refund_date,
-                "amount_minor": _minor(x.amount, x.currency),
+                "amount_minor": to_minor(x.amount, x.currency),
                 "currency": x.currency,
                 "kind": x.kind,
             },
@@ -337,11 +331,6 @@ def _pydantic_messages(error: ValidationError) -> tuple[str, ...]:
     return tuple(out)
 
 
-def _chunks(values: Sequence[str]) -> Iterable[Sequence[str]]:
-    for start in range(0, len(values), CHUNK):
-        yield values[start : start + CHUNK]
-
-
 @cache
 def _by_ids(table: Table, single: bool, *columns: str) -> Select[Any]:
     """`SELECT columns (all when none) FROM table WHERE id = :ids` or `id IN :ids`.
@@ -362,7 +351,7 @@ def _rows_by_ids(session: Session, table: Table, ids: set[str], *columns: str) -
         yield from session.execute(_by_ids(table, True, *columns), {"ids": next(iter(ids))})
         return
     statement = _by_ids(table, False, *columns)
-    for chunk in _chunks(sorted(ids)):
+    for chunk in chunks(ids):
         yield from session.execute(statement, {"ids": chunk})
 
 
@@ -374,7 +363,7 @@ def _stored(session: Session, model: type[Base], ids: set[str]) -> dict[str, Any
     """The stored objects with these ids (ORM instances: an amendment changes them)."""
     column = model.__table__.c.id
     out: dict[str, Any] = {}
-    for chunk in _chunks(sorted(ids)):
+    for chunk in chunks(ids):
         for obj in session.scalars(select(model).where(column.in_(chunk))):
             out[obj.id] = obj  # type: ignore[attr-defined]
     return out
@@ -403,7 +392,7 @@ class _Invoices:
         self.invoices: dict[str, m.Invoice] = _stored(session, m.Invoice, ids)
         self.refunded: dict[str, int] = defaultdict(int)
         self.paid: dict[str, int] = defaultdict(int)
-        for chunk in _chunks(sorted(ids)):
+        for chunk in chunks(ids):
             for refund in session.scalars(select(m.Refund).where(m.Refund.invoice_id.in_(chunk))):
                 self.refunded[refund.invoice_id] += refund.amount_minor
             for pay in session.scalars(select(m.Payment).where(m.Payment.invoice_id.in_(chunk))):
@@ -578,7 +567,7 @@ def _one_approved_per_deal(
     """The first approved registration of a deal wins; a later one is refused with why."""
     deals = {rec.deal_id for _, rec, _ in parsed if rec.status == "approved"}  # type: ignore[attr-defined]
     approved: dict[str, tuple[str, str, date | None]] = {}
-    for chunk in _chunks(sorted(deals)):
+    for chunk in chunks(deals):
         query = select(m.DealRegistration).where(
             m.DealRegistration.deal_id.in_(chunk), m.DealRegistration.status == "approved"
         )

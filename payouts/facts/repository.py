@@ -16,7 +16,8 @@ from plans.money import from_minor
 CHUNK = 500
 
 
-def _chunks(values: Iterable[str]) -> Iterable[list[str]]:
+def chunks(values: Iterable[str]) -> Iterable[list[str]]:
+    """The distinct values, sorted, in lists of CHUNK (the size of one IN (...))."""
     ordered = sorted(set(values))
     for start in range(0, len(ordered), CHUNK):
         yield ordered[start : start + CHUNK]
@@ -25,7 +26,7 @@ def _chunks(values: Iterable[str]) -> Iterable[list[str]]:
 def deals(session: Session, deal_ids: Iterable[str]) -> dict[str, f.Deal]:
     """Deals with their partner roles and their approved registration (if any)."""
     found: dict[str, f.Deal] = {}
-    for chunk in _chunks(deal_ids):
+    for chunk in chunks(deal_ids):
         found.update(deals_where(session, m.Deal.id.in_(chunk)))
     return found
 

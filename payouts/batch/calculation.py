@@ -20,9 +20,9 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 from operator import itemgetter
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.orm import Session
 
 from payouts import fx, plan_book, tiers
@@ -213,15 +213,52 @@ class PeriodWork:
     period: str
     fact_revision: int
     partners: list[PartnerWork]
-    rep_lines: list[RepLine]
+
+
+@dataclass(frozen=True, slots=True)
+class PartnerRange:
+    """The partners whose ids lie in [first, last], in code point order (Python's).
+
+    Gathering one range reads only the facts that reach its partners, so ranges can be
+    gathered in separate processes and their lines concatenated in partner order."""
+
+    first: str
+    last: str
+
+    def __contains__(self, partner_id: object) -> bool:
+        return isinstance(partner_id, str) and self.first <= partner_id <= self.last
+
+    def where(self, session: Session, column: Any) -> ColumnElement[bool]:
+        """The same test in SQL. PostgreSQL's default collation may order ids otherwise
+        than Python; "C" compares bytes, and UTF-8 bytes sort as code points do."""
+        if session.get_bind().dialect.name == "postgresql":
+            column = column.collate("C")
+        return cast(ColumnElement[bool], column.between(self.first, self.last))
+
+    @staticmethod
+    def split(partner_ids: list[str], count: int) -> list[PartnerRange]:
+        """`count` ranges (or fewer) holding about as many of the partners each."""
+        ordered = sorted(set(partner_ids))
+        size = -(-len(ordered) // max(1, count))
+        return [
+            PartnerRange(ordered[start], ordered[min(start + size, len(ordered)) - 1])
+            for start in range(0, len(ordered), size)
+        ]
 
 
 def gather(
-    session: Session, period: str, fact_revision: int, candidate: PlanVersion | None = None
+    session: Session,
+    period: str,
+    fact_revision: int,
+    candidate: PlanVersion | None = None,
+    *,
+    partners: PartnerRange | None = None,
 ) -> PeriodWork:
     """Read the period's facts and their context; build one unit of work per partner.
 
-    `candidate` (what-if simulation) is an unsaved plan version put on top of its plan."""
+    `candidate` (what-if simulation) is an unsaved plan version put on top of its plan.
+    With `partners`, only those partners' work is built, and the large reads (the
+    month's invoices, payments and deals) are limited to what reaches them."""
     month = Month.parse(period)
     rates = fx.table(session)
     assignments = plan_book.assignments(session, date.min, month.end)
@@ -230,16 +267,40 @@ def gather(
     if candidate is not None:
         timeline = timeline.with_candidate(candidate)
 
+    # What reaches the range's partners: deals they have a role on, and every invoice
+    # of the customers they referred (a superset is harmless: work_for filters).
+    reaching: list[ColumnElement[bool]] = []  # on invoices
+    paying: list[ColumnElement[bool]] = []  # on payments
+    deal_scope: list[ColumnElement[bool]] = []  # on deals
+    if partners is not None:
+        role_deals = select(m.DealRole.deal_id).where(
+            partners.where(session, m.DealRole.partner_id)
+        )
+        referred_customers = (
+            select(m.Deal.customer_id)
+            .join(m.DealRole, m.DealRole.deal_id == m.Deal.id)
+            .where(
+                m.DealRole.role == "referral",
+                m.Deal.close_date <= month.end,
+                partners.where(session, m.DealRole.partner_id),
+            )
+        )
+        reaching.append(
+            or_(m.Invoice.deal_id.in_(role_deals), m.Invoice.customer_id.in_(referred_customers))
+        )
+        paying.append(m.Payment.invoice_id.in_(select(m.Invoice.id).where(*reaching)))
+        deal_scope.append(m.Deal.id.in_(role_deals))
+
     # Facts accounted in this period.
     # Plain rows, not ORM objects: a month can hold a million invoices.
-    payments = session.execute(
+    payments = repository.read(
+        session,
         select(
             m.Payment.invoice_id, m.Payment.paid_date, m.Payment.amount_minor, m.Payment.id
-        ).where(m.Payment.accounting_period == period)
+        ).where(m.Payment.accounting_period == period, *paying),
     ).all()
     refunds = _rows(session, m.Refund, m.Refund.accounting_period == period)
     cancellations = _rows(session, m.Cancellation, m.Cancellation.accounting_period == period)
-    closed_deals = _rows(session, m.Deal, m.Deal.accounting_period == period)
     paid_on: dict[str, tuple[date, int]] = {}
     for invoice_id, paid_date, amount_minor, _ in sorted(payments, key=itemgetter(1, 3)):
         day, total = paid_on.get(invoice_id, (paid_date, 0))
@@ -249,7 +310,9 @@ def gather(
     # month's invoices, and as context refunded or paid ones from earlier months and
     # those of cancelled customers.
     invoice_rows: dict[str, f.Invoice] = {}
-    invoices = _invoices(session, invoice_rows, paid_on, m.Invoice.accounting_period == period)
+    invoices = _invoices(
+        session, invoice_rows, paid_on, m.Invoice.accounting_period == period, *reaching
+    )
     wanted = {r.invoice_id for r in refunds} | paid_on.keys()
     for chunk in repository.chunks(wanted - invoice_rows.keys()):
         _invoices(session, invoice_rows, paid_on, m.Invoice.id.in_(chunk))
@@ -265,12 +328,15 @@ def gather(
     # The month's deals (of its invoices, or closed in it) by subquery, the few deals
     # of context invoices by id.
     # (Two disjoint queries: an OR of the two conditions defeats PostgreSQL's semi-join.)
-    deals = repository.deals_where(session, m.Deal.accounting_period == period)
+    closed = repository.deals_where(session, m.Deal.accounting_period == period, *deal_scope)
+    deals = dict(closed)
     deals.update(
         repository.deals_where(
             session,
             m.Deal.accounting_period != period,
-            m.Deal.id.in_(select(m.Invoice.deal_id).where(m.Invoice.accounting_period == period)),
+            m.Deal.id.in_(
+                select(m.Invoice.deal_id).where(m.Invoice.accounting_period == period, *reaching)
+            ),
         )
     )
     deals.update(
@@ -287,11 +353,20 @@ def gather(
         .join(m.DealRole, m.DealRole.deal_id == m.Deal.id)
         .where(m.DealRole.role == "referral", m.Deal.close_date <= month.end)
     )
-    for customer_id, partner_id, deal_id in session.execute(referral_query):
+    for customer_id, partner_id, deal_id in repository.read(session, referral_query):
         referrers[customer_id].add(partner_id)
         referral_deals[(customer_id, partner_id)].add(deal_id)
     deals.update(
-        repository.deals(session, {d for ids in referral_deals.values() for d in ids} - set(deals))
+        repository.deals(
+            session,
+            {
+                deal_id
+                for (_, partner_id), ids in referral_deals.items()
+                if partners is None or partner_id in partners
+                for deal_id in ids
+            }
+            - set(deals),
+        )
     )
 
     def partners_of(invoice: Any) -> set[str]:
@@ -300,7 +375,11 @@ def gather(
             found.update(r.partner_id for r in deals[invoice.deal_id].roles)
         return found
 
-    partner_rows = {p.id: p for p in session.scalars(select(Partner))}
+    partner_rows = {
+        p.id: p
+        for p in session.scalars(select(Partner).where(*_scoped(session, partners, Partner.id)))
+        if partners is None or p.id in partners
+    }
     works: dict[str, PartnerWork] = {}
 
     def work_for(partner_id: str) -> PartnerWork | None:
@@ -406,15 +485,14 @@ def gather(
                 )
             )
             work.allowed.add((f"cancellation:{cancellation.id}", None))
-    for deal_row in closed_deals:
-        deal = deals[deal_row.id]
+    for deal in closed.values():
         for role in deal.roles:
             work = work_for(role.partner_id)
             if work is not None:
                 work.deals[deal.deal_id] = deal
                 work.allowed.add((f"deal:{deal.deal_id}", None))
 
-    _spiff_events(session, month, deals, closed_deals, work_for)
+    _spiff_events(session, month, deals, work_for, partners)
     _customer_history(session, works, month, referrers)
     _paid_earnings(session, works, timeline, period)
 
@@ -447,9 +525,8 @@ def gather(
     in_force = tiers.in_force(session, period)
     _tiers_and_rebates(session, works, timeline, in_force, month, rates, by_partner)
 
-    rep_lines = _rep_credit(session, closed_deals, deals, timeline, assignments)
     ordered = [works[p] for p in sorted(works) if works[p].segments]
-    return PeriodWork(period, fact_revision, ordered, rep_lines)
+    return PeriodWork(period, fact_revision, ordered)
 
 
 SKIPPED_COLUMNS = frozenset({"ingested_at", "fingerprint"})
@@ -459,7 +536,7 @@ def _rows(session: Session, model: type[Any], *where: Any) -> list[Any]:
     """The table's rows as plain named tuples (attribute access by column name), without
     the bookkeeping columns the calculation never reads (timestamps cost a conversion)."""
     columns = [c for c in model.__table__.c if c.name not in SKIPPED_COLUMNS]
-    return list(session.execute(select(*columns).where(*where)))
+    return list(repository.read(session, select(*columns).where(*where)))
 
 
 def _invoices(
@@ -492,7 +569,7 @@ def _invoices(
         currency,
         deal_id,
         subscription,
-    ) in session.execute(query):
+    ) in repository.read(session, query):
         record = records.get(invoice_id)
         if record is None:
             scale = scales.get(currency)
@@ -573,63 +650,74 @@ def _spiff_events(
     session: Session,
     month: Month,
     deals: dict[str, f.Deal],
-    closed_deals: list[Any],
     work_for: Callable[[str], PartnerWork | None],
+    partners: PartnerRange | None,
 ) -> None:
-    """New logos, registrations approved and certifications earned in the month."""
+    """New logos, registrations approved and certifications earned in the month.
+
+    A new logo is the first deal of a customer with no earlier deal: decided over all
+    the month's deals, even when only some partners' work is being gathered."""
     earlier_customers = set(
-        session.scalars(
-            select(m.Deal.customer_id).where(m.Deal.close_date < month.start).distinct()
-        )
+        repository.read(
+            session, select(m.Deal.customer_id).where(m.Deal.close_date < month.start).distinct()
+        ).scalars()
     )
-    for deal_row in sorted(closed_deals, key=lambda d: (d.close_date, d.id)):
-        if deal_row.customer_id in earlier_customers:
+    month_deals = repository.read(
+        session,
+        select(m.Deal.id, m.Deal.close_date, m.Deal.customer_id).where(
+            m.Deal.accounting_period == str(month)
+        ),
+    ).all()
+    for deal_id, close_date, customer_id in sorted(month_deals, key=itemgetter(1, 0)):
+        if customer_id in earlier_customers:
             continue
-        earlier_customers.add(deal_row.customer_id)
-        for role in deals[deal_row.id].roles:
+        earlier_customers.add(customer_id)
+        deal = deals.get(deal_id)  # absent: none of the partners gathered is on it
+        for role in deal.roles if deal is not None else ():
             if role.role is f.Role.sourced and (work := work_for(role.partner_id)) is not None:
-                event_id = f"new_logo:{deal_row.id}"
+                event_id = f"new_logo:{deal_id}"
                 work.events.append(
                     f.SpiffEvent(
-                        event_id,
-                        role.partner_id,
-                        f.SpiffKind.new_logo,
-                        deal_row.close_date,
-                        deal_row.customer_id,
+                        event_id, role.partner_id, f.SpiffKind.new_logo, close_date, customer_id
                     )
                 )
                 work.allowed.add((f"event:{event_id}", None))
-    for reg in session.scalars(
-        select(m.DealRegistration).where(
-            m.DealRegistration.status == "approved",
-            m.DealRegistration.approved_at >= month.start,
-            m.DealRegistration.approved_at <= month.end,
-        )
-    ):
-        if (work := work_for(reg.partner_id)) is not None and reg.approved_at is not None:
-            event_id = f"registration:{reg.id}"
+    registrations = select(
+        m.DealRegistration.id, m.DealRegistration.partner_id, m.DealRegistration.approved_at
+    ).where(
+        m.DealRegistration.status == "approved",
+        m.DealRegistration.approved_at >= month.start,
+        m.DealRegistration.approved_at <= month.end,
+        *_scoped(session, partners, m.DealRegistration.partner_id),
+    )
+    for registration_id, partner_id, approved_at in repository.read(session, registrations):
+        if (work := work_for(partner_id)) is not None and approved_at is not None:
+            event_id = f"registration:{registration_id}"
             work.events.append(
                 f.SpiffEvent(
-                    event_id,
-                    reg.partner_id,
-                    f.SpiffKind.deal_registration_approved,
-                    reg.approved_at,
+                    event_id, partner_id, f.SpiffKind.deal_registration_approved, approved_at
                 )
             )
             work.allowed.add((f"event:{event_id}", None))
-    for cert in session.scalars(
-        select(m.Certification).where(
-            m.Certification.earned_at >= month.start, m.Certification.earned_at <= month.end
-        )
-    ):
-        if (work := work_for(cert.partner_id)) is not None:
-            event_id = f"certification:{cert.id}"
+    certifications = select(
+        m.Certification.id, m.Certification.partner_id, m.Certification.earned_at
+    ).where(
+        m.Certification.earned_at >= month.start,
+        m.Certification.earned_at <= month.end,
+        *_scoped(session, partners, m.Certification.partner_id),
+    )
+    for certification_id, partner_id, earned_at in repository.read(session, certifications):
+        if (work := work_for(partner_id)) is not None:
+            event_id = f"certification:{certification_id}"
             work.events.append(
-                f.SpiffEvent(
-                    event_id, cert.partner_id, f.SpiffKind.certification_earned, cert.earned_at
-                )
+                f.SpiffEvent(event_id, partner_id, f.SpiffKind.certification_earned, earned_at)
             )
             work.allowed.add((f"event:{event_id}", None))
+
+
+def _scoped(session: Session, partners: PartnerRange | None, column: Any) -> list[Any]:
+    """The condition limiting `column` (a partner id) to `partners`, if any."""
+    return [] if partners is None else [partners.where(session, column)]
 
 
 def _customer_history(
@@ -645,24 +733,27 @@ def _customer_history(
     ended: dict[str, date] = {}
     paid: dict[tuple[str, str], int] = defaultdict(int)
     for chunk in repository.chunks(customers):
-        for customer_id, day, invoice_id in session.execute(
+        for customer_id, day, invoice_id in repository.read(
+            session,
             select(m.Invoice.customer_id, m.Invoice.issue_date, m.Invoice.id).where(
                 m.Invoice.customer_id.in_(chunk)
-            )
+            ),
         ):
             if customer_id not in first or (day, invoice_id) < first[customer_id]:
                 first[customer_id] = (day, invoice_id)
-        for customer_id, end in session.execute(
+        for customer_id, end in repository.read(
+            session,
             select(m.Cancellation.customer_id, func.min(m.Cancellation.end_date))
             .where(
                 m.Cancellation.customer_id.in_(chunk),
                 m.Cancellation.subscription_id.is_(None),
                 m.Cancellation.accounting_period <= str(month),
             )
-            .group_by(m.Cancellation.customer_id)
+            .group_by(m.Cancellation.customer_id),
         ):
             ended[customer_id] = end
-        for payee_id, paid_customer_id, total in session.execute(
+        for payee_id, paid_customer_id, total in repository.read(
+            session,
             select(
                 LedgerEntry.partner_id, LedgerEntry.customer_id, func.sum(LedgerEntry.amount_minor)
             )
@@ -671,7 +762,7 @@ def _customer_history(
                 LedgerEntry.component_kind == "referral_fee",
                 LedgerEntry.period < str(month),
             )
-            .group_by(LedgerEntry.partner_id, LedgerEntry.customer_id)
+            .group_by(LedgerEntry.partner_id, LedgerEntry.customer_id),
         ):
             paid[(payee_id, paid_customer_id or "")] = int(total or 0)
     for work in works.values():
@@ -799,7 +890,7 @@ def _resale_volumes(
             )
             .distinct()
         )
-        for partner_id, _, day, amount_minor, ccy in session.execute(query):
+        for partner_id, _, day, amount_minor, ccy in repository.read(session, query):
             amount = from_minor(amount_minor, ccy)
             totals[partner_id] += (
                 amount if ccy == currency else amount * rates(ccy, currency, day).rate
@@ -807,18 +898,18 @@ def _resale_volumes(
     return totals
 
 
-def _rep_credit(
-    session: Session,
-    closed_deals: list[Any],
-    deals: dict[str, f.Deal],
-    timeline: plan_book.PlanTimeline,
-    assignments: list[plan_book.PlanAssignment],
-) -> list[RepLine]:
-    """Quota credit and commission of each deal's owner rep, under the program plan."""
+def rep_lines(session: Session, period: str) -> list[RepLine]:
+    """Quota credit and commission of the owner rep of each deal accounted in the period,
+    under the program plan in force on the deal's close date."""
+    month = Month.parse(period)
+    assignments = plan_book.assignments(session, date.min, month.end)
+    timeline = plan_book.PlanTimeline.load(session, {a.plan_id for a in assignments})
     program = sorted({a.plan_id for a in assignments if a.partner_id is None})
+    deals = repository.deals_where(
+        session, m.Deal.accounting_period == period, m.Deal.owner_rep_id.is_not(None)
+    )
     lines: list[RepLine] = []
-    for deal_row in sorted(closed_deals, key=lambda d: d.id):
-        deal = deals[deal_row.id]
+    for _, deal in sorted(deals.items()):
         if deal.owner_rep_id is None:
             continue  # no rep to credit
         for plan_id in program:

@@ -2,10 +2,10 @@
 
 A month can hold a million lines, so this module is built for that:
 
-- partners are calculated in slices; with several workers the slices run in processes
-  forked after the facts were gathered, so the gathered facts are inherited, never
-  pickled, and only bytes come back: the rows in PostgreSQL's COPY text format;
-- the parent hashes and COPYs slice after slice while the workers go on;
+- partners are calculated in slices, and each slice is turned into bytes at once: the
+  rows in PostgreSQL's COPY text format (what worker processes send back, see
+  `parallel`);
+- the run hashes and COPYs slice after slice;
 - the digest of the draft is SHA-256 over that same text, rows in stored order (the
   encoding is exact and unambiguous: typed columns, escaped text, \\N for NULL). It
   is computed here from the calculation and again by `stored_digest` from what the
@@ -15,11 +15,8 @@ A month can hold a million lines, so this module is built for that:
 
 from __future__ import annotations
 
-import gc
 import hashlib
-import multiprocessing
 from collections.abc import Iterable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from decimal import Decimal
@@ -58,8 +55,10 @@ Row = tuple[Any, ...]
 @dataclass(frozen=True, slots=True)
 class Slice:
     """Some partners' draft rows in stored order: their COPY text, and the rows
-    themselves when they are to be inserted rather than copied."""
+    themselves when they are to be inserted rather than copied. `order` is the slice's
+    place in partner order (slices from several processes arrive in any order)."""
 
+    order: int
     partners: int
     lines: int
     text: bytes
@@ -185,67 +184,49 @@ def rep_copy_text(rows: Iterable[Row]) -> bytes:
     ).encode()
 
 
-def calculate_slice(period: str, partners: Sequence[PartnerWork], as_copy: bool) -> Slice:
+def calculate_slice(
+    order: int, period: str, partners: Sequence[PartnerWork], as_copy: bool
+) -> Slice:
     rows: list[Row] = []
     for work in partners:
         rows.extend(rows_of(period, work.partner_id, calculate_partner(work)))
-    return Slice(len(partners), len(rows), copy_text(rows), [] if as_copy else rows)
-
-
-# Set in the parent just before forking; the forked workers read it, nothing else.
-_FORKED: tuple[PeriodWork, bool] | None = None
-
-
-def _forked_slice(bounds: tuple[int, int]) -> Slice:
-    assert _FORKED is not None, "only called in a worker forked by calculate"
-    work, as_copy = _FORKED
-    return calculate_slice(work.period, work.partners[bounds[0] : bounds[1]], as_copy)
+    return Slice(order, len(partners), len(rows), copy_text(rows), [] if as_copy else rows)
 
 
 def calculate(
-    work: PeriodWork, *, workers: int, as_copy: bool, slice_size: int = SLICE_PARTNERS
+    work: PeriodWork, *, as_copy: bool, slice_size: int = SLICE_PARTNERS
 ) -> Iterator[Slice]:
-    """Every partner's draft rows, slice by slice in partner order.
-
-    With `workers` > 1 (and fork available) the slices are calculated by forked
-    processes while the caller stores the ones already done. Slices hold at least
-    `slice_size` partners (fewer, larger slices when there are many partners)."""
-    count = len(work.partners)
-    size = max(slice_size, -(-count // max(1, workers * 8)))
-    bounds = [(start, min(start + size, count)) for start in range(0, count, size)]
-    if workers <= 1 or len(bounds) < 2 or "fork" not in multiprocessing.get_all_start_methods():
-        for start, stop in bounds:
-            yield calculate_slice(work.period, work.partners[start:stop], as_copy)
-        return
-    global _FORKED
-    _FORKED = (work, as_copy)
-    # The gathered facts live in the parent for the whole run: out of the collector's
-    # way, so the workers' collections neither walk nor copy those pages.
-    gc.freeze()
-    try:
-        context = multiprocessing.get_context("fork")
-        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-            yield from pool.map(_forked_slice, bounds)
-    finally:
-        _FORKED = None
-        gc.unfreeze()
+    """Every partner's draft rows in this process, slice by slice in partner order."""
+    for order, start in enumerate(range(0, len(work.partners), slice_size)):
+        yield calculate_slice(
+            order, work.period, work.partners[start : start + slice_size], as_copy
+        )
 
 
 def store(session: Session, slices: Iterable[Slice], *, as_copy: bool) -> tuple[int, int, Any]:
     """Store the draft rows of `slices`; return (partners, lines, running digest).
 
-    COPY on PostgreSQL (an executemany INSERT sends one statement per row)."""
+    Slices are stored as they arrive, in any order (rows are identified by partner and
+    line number, not by position), and hashed in their `order`. COPY on PostgreSQL (an
+    executemany INSERT sends one statement per row)."""
     digest = hashlib.sha256()
     partners = lines = 0
+    waiting: dict[int, bytes] = {}  # arrived early: hashed once those before them are
+    hashed = 0
     with _copy(session, "draft_lines", COLUMNS) if as_copy else nullcontext() as copy:
         for part in slices:
-            digest.update(part.text)
             if copy is not None:
                 copy.write(part.text)
             else:
                 _insert(session, cast(Table, DraftLine.__table__), COLUMNS, part.rows)
             partners += part.partners
             lines += part.lines
+            waiting[part.order] = part.text
+            while hashed in waiting:
+                digest.update(waiting.pop(hashed))
+                hashed += 1
+    if waiting:
+        raise RuntimeError(f"draft slices missing before slice {hashed}")
     return partners, lines, digest
 
 

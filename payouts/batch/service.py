@@ -29,8 +29,7 @@ from sqlalchemy.orm import Session
 
 from payouts import audit, fx, ledger, periods, plan_book
 from payouts.base import utcnow
-from payouts.batch import draft
-from payouts.batch.calculation import gather
+from payouts.batch import draft, parallel
 from payouts.batch.errors import (
     BatchBusy,
     BatchNotApproved,
@@ -81,18 +80,24 @@ def _period_row(session: Session, period: str) -> Period:
 
 
 def run(session: Session, period: str, *, actor: str, workers: int = 1) -> RunResult:
-    """Calculate the period's draft, replacing any earlier draft."""
+    """Calculate the period's draft, replacing any earlier draft.
+
+    With `workers` > 1 on PostgreSQL the work is split over processes (`parallel`)."""
     period = str(Month.parse(period))
     _lock(session, period)
+    split = workers > 1 and parallel.untouched(session)  # asked before the row lock below
     row = _period_row(session, period)
     as_copy = _can_copy(session)
-    with _collector_paused():
-        work = gather(session, period, row.fact_revision)
+    with (
+        _collector_paused(),
+        parallel.calculation(
+            session, period, row.fact_revision, workers=workers if split else 1, as_copy=as_copy
+        ) as calculated,
+    ):
         session.execute(delete(DraftLine).where(DraftLine.period == period))
         session.execute(delete(RepCreditLine).where(RepCreditLine.period == period))
-        slices = draft.calculate(work, workers=workers, as_copy=as_copy)
-        partners, lines, running = draft.store(session, slices, as_copy=as_copy)
-        rep_rows = draft.rep_rows_of(period, work.rep_lines)
+        partners, lines, running = draft.store(session, calculated.slices, as_copy=as_copy)
+        rep_rows = draft.rep_rows_of(period, calculated.rep_lines())
     draft.store_rep_rows(session, rep_rows, as_copy=as_copy)
     digest = draft.finish_digest(running, rep_rows)
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
-from typing import Any
+from typing import TypeVarTuple
 
-from sqlalchemy import ColumnElement, select
+from sqlalchemy import ColumnElement, Result, Select, select
 from sqlalchemy.orm import Session
 
 from payouts.facts import models as m
@@ -14,6 +14,7 @@ from plans import facts as f
 from plans.money import from_minor
 
 CHUNK = 500
+_Row = TypeVarTuple("_Row")
 
 
 def chunks(values: Iterable[str]) -> Iterable[list[str]]:
@@ -21,6 +22,16 @@ def chunks(values: Iterable[str]) -> Iterable[list[str]]:
     ordered = sorted(set(values))
     for start in range(0, len(ordered), CHUNK):
         yield ordered[start : start + CHUNK]
+
+
+def read(session: Session, query: Select[*_Row]) -> Result[*_Row]:
+    """Run a Core query on the session's connection, in its transaction.
+
+    For reads of many plain rows: the ORM's result processing costs about three times
+    as much a row (985k invoice rows: 4.2 s through `session.execute`, 1.5 s through
+    its connection). Pending changes are flushed first, as `session.execute` would."""
+    session.flush()
+    return session.connection().execute(query)
 
 
 def deals(session: Session, deal_ids: Iterable[str]) -> dict[str, f.Deal]:
@@ -35,59 +46,84 @@ def deals_where(session: Session, *which: ColumnElement[bool]) -> dict[str, f.De
     """The deals matching `which` (conditions on deals), read in three queries.
 
     A batch passes a subquery ("deals of the invoices accounted in this month") rather
-    than a hundred thousand ids in chunks of 500."""
+    than a hundred thousand ids in chunks of 500; so rows are read as plain tuples of
+    the columns needed, and equal roles are built once and shared (they are immutable)."""
     ids = select(m.Deal.id).where(*which)
-    rows: dict[str, Any] = {}  # plain rows: this reads thousands of deals
     roles: dict[str, list[f.DealRole]] = defaultdict(list)
-    registrations: dict[str, f.Registration] = {}
-    rows.update({d.id: d for d in session.execute(select(m.Deal.__table__).where(*which))})
-    kinds = {k.value: k for k in f.Role}
-    influence = {k.value: k for k in f.InfluenceKind}
-    for deal_id, partner_id, role, influence_kind in session.execute(
+    built: dict[tuple[str, str, str | None], f.DealRole] = {}
+    for deal_id, partner_id, role, influence_kind in read(
+        session,
         select(
             m.DealRole.deal_id, m.DealRole.partner_id, m.DealRole.role, m.DealRole.influence_kind
         )
         .where(m.DealRole.deal_id.in_(ids))
-        .order_by(m.DealRole.id)
+        .order_by(m.DealRole.id),
     ):
-        roles[deal_id].append(
-            f.DealRole(
+        key = (partner_id, role, influence_kind)
+        deal_role = built.get(key)
+        if deal_role is None:
+            deal_role = built[key] = f.DealRole(
                 partner_id=partner_id,
-                role=kinds[role],
-                influence_kind=influence[influence_kind] if influence_kind else None,
+                role=_ROLES[role],
+                influence_kind=_INFLUENCE[influence_kind] if influence_kind else None,
             )
-        )
-    for reg in session.execute(
-        select(m.DealRegistration.__table__).where(
-            m.DealRegistration.deal_id.in_(ids), m.DealRegistration.status == "approved"
-        )
+        roles[deal_id].append(deal_role)
+    registrations: dict[str, f.Registration] = {}
+    for registration_id, deal_id, partner_id, approved_at, expires_at in read(
+        session,
+        select(
+            m.DealRegistration.id,
+            m.DealRegistration.deal_id,
+            m.DealRegistration.partner_id,
+            m.DealRegistration.approved_at,
+            m.DealRegistration.expires_at,
+        ).where(m.DealRegistration.deal_id.in_(ids), m.DealRegistration.status == "approved"),
     ):
-        registrations[reg.deal_id] = f.Registration(
-            registration_id=reg.id,
-            partner_id=reg.partner_id,
-            status=f.RegistrationStatus(reg.status),
-            approved_at=reg.approved_at,
-            expires_at=reg.expires_at,
+        registrations[deal_id] = f.Registration(
+            registration_id=registration_id,
+            partner_id=partner_id,
+            status=f.RegistrationStatus.approved,
+            approved_at=approved_at,
+            expires_at=expires_at,
         )
-    return {
-        deal_id: to_deal(row, roles[deal_id], registrations.get(deal_id))
-        for deal_id, row in rows.items()
-    }
+    found: dict[str, f.Deal] = {}
+    for (
+        deal_id,
+        customer_id,
+        list_minor,
+        net_minor,
+        currency,
+        close_date,
+        independence,
+        owner_rep_id,
+    ) in read(
+        session,
+        select(
+            m.Deal.id,
+            m.Deal.customer_id,
+            m.Deal.list_amount_minor,
+            m.Deal.net_amount_minor,
+            m.Deal.currency,
+            m.Deal.close_date,
+            m.Deal.independence,
+            m.Deal.owner_rep_id,
+        ).where(*which),
+    ):
+        found[deal_id] = f.Deal(
+            deal_id=deal_id,
+            customer_id=customer_id,
+            list_amount=from_minor(list_minor, currency),
+            net_amount=from_minor(net_minor, currency),
+            currency=currency,
+            close_date=close_date,
+            independence=_INDEPENDENCE[independence],
+            owner_rep_id=owner_rep_id,
+            roles=tuple(roles.get(deal_id, ())),
+            registration=registrations.get(deal_id),
+        )
+    return found
 
 
+_ROLES = {k.value: k for k in f.Role}
+_INFLUENCE = {k.value: k for k in f.InfluenceKind}
 _INDEPENDENCE = {i.value: i for i in f.Independence}
-
-
-def to_deal(row: Any, roles: list[f.DealRole], registration: f.Registration | None) -> f.Deal:
-    return f.Deal(
-        deal_id=row.id,
-        customer_id=row.customer_id,
-        list_amount=from_minor(row.list_amount_minor, row.currency),
-        net_amount=from_minor(row.net_amount_minor, row.currency),
-        currency=row.currency,
-        close_date=row.close_date,
-        independence=_INDEPENDENCE[row.independence],
-        owner_rep_id=row.owner_rep_id,
-        roles=tuple(roles),
-        registration=registration,
-    )

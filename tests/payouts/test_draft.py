@@ -8,7 +8,6 @@ from sqlalchemy.orm import Session
 
 from payouts.batch import draft
 from payouts.batch import service as batch
-from payouts.batch.calculation import gather
 from payouts.batch.models import DraftLine, RepCreditLine
 from payouts.ledger import LedgerEntry
 from tests.conftest import ON_POSTGRES
@@ -28,20 +27,6 @@ def program(session: Session) -> Program:
         program.invoice(None, f"{number}00.00", "2026-01-15", customer=f"C-{number}")
         program.invoice(None, f"{number}0.00", "2026-01-20", customer=f"C-{number}")
     return program
-
-
-def test_forked_workers_give_the_same_rows_and_text_as_one_process(program: Program) -> None:
-    work = gather(program.session, "2026-01", 0)
-    assert len(work.partners) == 3
-    one = list(draft.calculate(work, workers=1, as_copy=False, slice_size=1))
-    forked = list(draft.calculate(work, workers=2, as_copy=False, slice_size=1))
-    assert len(forked) == 3  # one slice a partner: the forked path really ran
-    assert [p.rows for p in forked] == [p.rows for p in one]
-    assert b"".join(p.text for p in forked) == b"".join(p.text for p in one)
-    assert sum(p.lines for p in forked) > 0
-    copied = list(draft.calculate(work, workers=2, as_copy=True, slice_size=1))
-    assert [p.rows for p in copied] == [[], [], []]
-    assert b"".join(p.text for p in copied) == b"".join(p.text for p in one)
 
 
 def test_the_encoded_columns_are_exactly_the_tables_columns() -> None:

@@ -1,0 +1,182 @@
+"""Calculating a period across processes, each gathering its own range of partners.
+
+Gathering a large month (reading a million invoices and handing them to their
+partners) costs as much as calculating it, so both are split. On PostgreSQL each
+worker process opens its own connection and imports the run's snapshot
+(`pg_export_snapshot`), so it reads exactly what the run's transaction reads. It
+gathers its range of partners once, then calculates it slice by slice and sends each
+slice back as bytes (the rows in COPY text) as soon as it is done. The run's own
+connection stores the slices as they come, in its transaction: the draft is still
+written whole or not at all, and its digest (taken in partner order) is the same, byte
+for byte, as when one process does everything.
+
+A snapshot shows committed data only, so the work is split only when the run's
+transaction had written nothing before the run began (checked, not assumed); otherwise,
+on SQLite, or for a small program, this process gathers and calculates.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import pickle
+import re
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from multiprocessing.connection import Connection, wait
+from multiprocessing.process import BaseProcess
+
+from sqlalchemy import create_engine, select, text
+from sqlalchemy.orm import Session
+from sqlalchemy.pool import NullPool
+
+from payouts.batch import draft
+from payouts.batch.calculation import PartnerRange, PartnerWork, RepLine, gather, rep_lines
+from payouts.reference.models import Partner
+
+MIN_WORKER_PARTNERS = 250  # fewer, and a process of its own costs more than it saves
+SLICE_PARTNERS = draft.SLICE_PARTNERS
+_SNAPSHOT_ID = re.compile(r"[0-9A-F]+-[0-9A-F]+(-[0-9]+)?")
+
+
+@dataclass(frozen=True, slots=True)
+class Calculation:
+    """A period's draft rows, slice by slice, and its rep credit lines."""
+
+    slices: Iterator[draft.Slice]
+    rep_lines: Callable[[], list[RepLine]]
+
+
+def untouched(session: Session) -> bool:
+    """Whether this is a PostgreSQL transaction that has written nothing yet.
+
+    Asked before the run locks its period row (a row lock counts as a write)."""
+    if session.get_bind().dialect.name != "postgresql":
+        return False
+    return session.scalar(text("SELECT pg_current_xact_id_if_assigned() IS NULL")) is True
+
+
+@contextmanager
+def calculation(
+    session: Session, period: str, fact_revision: int, *, workers: int, as_copy: bool
+) -> Iterator[Calculation]:
+    """The period's calculation, split over `workers` processes when the caller found the
+    transaction `untouched` and there are enough partners; else in this process."""
+    shares: list[list[PartnerRange]] = []
+    if workers > 1 and "fork" in multiprocessing.get_all_start_methods():
+        partner_ids = list(session.scalars(select(Partner.id)))
+        workers = min(workers, len(partner_ids) // MIN_WORKER_PARTNERS)
+        slices = PartnerRange.split(partner_ids, -(-len(partner_ids) // SLICE_PARTNERS))
+        shares = _shares(slices, workers)
+    if len(shares) < 2:
+        work = gather(session, period, fact_revision)
+        yield Calculation(
+            draft.calculate(work, as_copy=as_copy), lambda: rep_lines(session, period)
+        )
+        return
+
+    snapshot = str(session.scalar(text("SELECT pg_export_snapshot()")))
+    if not _SNAPSHOT_ID.fullmatch(snapshot):  # it is spliced into SQL below
+        raise RuntimeError(f"unexpected snapshot id {snapshot!r}")
+    url = session.get_bind().engine.url.render_as_string(hide_password=False)
+    source = _Source(url, snapshot, period, fact_revision)
+    # Forked: a worker starts at once, and needs nothing of this process but its arguments.
+    context = multiprocessing.get_context("fork")
+    running: list[tuple[BaseProcess, Connection]] = []
+    try:
+        first = 0
+        for share in shares:
+            reader, writer = context.Pipe(duplex=False)
+            process: BaseProcess = context.Process(
+                target=_work, args=(source, first, share, as_copy, writer), daemon=True
+            )
+            process.start()
+            writer.close()  # the worker holds the only writing end: its exit is seen as EOF
+            running.append((process, reader))
+            first += len(share)
+        # Meanwhile, under the same snapshot, this process credits the reps.
+        with _snapshot_session(source) as reader_session:
+            reps = rep_lines(reader_session, period)
+        yield Calculation(_received([reader for _, reader in running]), lambda: reps)
+    finally:
+        for process, reader in running:
+            if process.is_alive():
+                process.terminate()
+            process.join()
+            reader.close()
+
+
+def _shares(slices: list[PartnerRange], workers: int) -> list[list[PartnerRange]]:
+    """Consecutive slices in `workers` shares of about as many slices each."""
+    size = -(-len(slices) // max(1, workers))
+    return [slices[start : start + size] for start in range(0, len(slices), size)]
+
+
+def _received(readers: list[Connection]) -> Iterator[draft.Slice]:
+    """Slices from the workers, as they come, until every worker has said it is done."""
+    pending = list(readers)
+    while pending:
+        for reader in wait(pending):
+            assert isinstance(reader, Connection)
+            try:
+                message = reader.recv()
+            except EOFError:
+                raise RuntimeError("a batch worker process died before finishing") from None
+            if message is None:
+                pending.remove(reader)
+            elif isinstance(message, BaseException):
+                raise message
+            else:
+                yield message
+
+
+@dataclass(frozen=True, slots=True)
+class _Source:
+    url: str
+    snapshot: str
+    period: str
+    fact_revision: int
+
+
+@contextmanager
+def _snapshot_session(source: _Source) -> Iterator[Session]:
+    """A read-only session that sees exactly what the run's transaction saw."""
+    engine = create_engine(source.url, poolclass=NullPool)
+    try:
+        with engine.connect() as connection:
+            connection = connection.execution_options(isolation_level="REPEATABLE READ")
+            with connection.begin():
+                # Before any query of the transaction, as PostgreSQL requires.
+                connection.exec_driver_sql(f"SET TRANSACTION SNAPSHOT '{source.snapshot}'")
+                connection.exec_driver_sql("SET TRANSACTION READ ONLY")
+                with Session(bind=connection) as session:
+                    yield session
+    finally:
+        engine.dispose()
+
+
+def _work(
+    source: _Source, first: int, share: list[PartnerRange], as_copy: bool, pipe: Connection
+) -> None:
+    """In a worker: gather the share's partners once, send their slices one by one."""
+    try:
+        whole = PartnerRange(share[0].first, share[-1].last)
+        with _snapshot_session(source) as session:
+            work = gather(session, source.period, source.fact_revision, partners=whole)
+        by_slice: list[list[PartnerWork]] = [[] for _ in share]
+        index = 0
+        for partner in work.partners:  # in partner order, as the slices are
+            while partner.partner_id not in share[index]:
+                index += 1
+            by_slice[index].append(partner)
+        for offset, partners in enumerate(by_slice):
+            pipe.send(draft.calculate_slice(first + offset, source.period, partners, as_copy))
+        pipe.send(None)
+    except BaseException as exc:  # sent back and raised by the run, like its own errors
+        try:
+            sent = pickle.loads(pickle.dumps(exc))
+        except Exception:  # cannot travel: its message still tells what went wrong
+            sent = RuntimeError(f"{type(exc).__name__}: {exc}")
+        pipe.send(sent)
+    finally:
+        pipe.close()

@@ -1,0 +1,214 @@
+"""A run split over processes by partner range gives the draft one process gives.
+
+The demo program is used because it has what a split must not lose: deals shared by
+partners of different ranges, referral customers, refunds and cancellations clawing
+back earlier months, late facts, two currencies and FX.
+"""
+
+from __future__ import annotations
+
+import pickle
+from collections.abc import Iterator
+from datetime import date
+
+import pytest
+from sqlalchemy import Engine, delete, select, text
+from sqlalchemy.orm import Session
+
+from payouts import demo, migrations, tiers
+from payouts.batch import draft, parallel
+from payouts.batch import service as batch
+from payouts.batch.calculation import PartnerRange, gather
+from payouts.batch.models import DraftLine
+from payouts.db import make_engine, unit_of_work
+from payouts.facts.ingest import FactsRefused
+from payouts.facts.models import FxRate
+from payouts.periods import Period
+from payouts.reference.models import Partner
+from plans.errors import MissingFxRate
+from tests.conftest import ON_POSTGRES
+from tests.payouts.program import Program
+
+PARTNERS, MONTHS = 60, 4
+
+
+def _program(session: Session) -> str:
+    """The demo program with every month but the last closed; returns the last month."""
+    program = demo.generate(session, PARTNERS, MONTHS, seed=5, start="2026-01")
+    for period in program.periods[:-1]:
+        _close(session, period)
+    last = program.periods[-1]
+    tiers.evaluate(session, last, actor="finance")
+    return last
+
+
+def _close(session: Session, period: str) -> None:
+    tiers.evaluate(session, period, actor="finance")
+    batch.run(session, period, actor="alice")
+    batch.approve(session, period, actor="bob")
+    batch.close(session, period, actor="bob")
+
+
+def test_partner_ranges_gathered_apart_give_the_lines_of_the_whole(session: Session) -> None:
+    period = _program(session)
+    revision = session.get(Period, period)
+    assert revision is not None
+    whole = gather(session, period, revision.fact_revision)
+    ranges = PartnerRange.split(list(session.scalars(select(Partner.id))), 4)
+    assert len(ranges) == 4
+    parts = [gather(session, period, revision.fact_revision, partners=r) for r in ranges]
+
+    assert [w.partner_id for p in parts for w in p.partners] == [
+        w.partner_id for w in whole.partners
+    ]
+    texts = [draft.calculate_slice(n, period, p.partners, True).text for n, p in enumerate(parts)]
+    assert b"".join(texts) == draft.calculate_slice(0, period, whole.partners, True).text
+    # The month holds what a split could lose.
+    assert any(w.refunds for w in whole.partners)
+    assert any(w.cancellations for w in whole.partners)
+    assert any(w.customers for w in whole.partners)  # referred customers
+    range_of = {w.partner_id: i for i, p in enumerate(parts) for w in p.partners}
+    assert any(
+        len({range_of[r.partner_id] for r in deal.roles if r.partner_id in range_of}) > 1
+        for w in whole.partners
+        for deal in w.deals.values()
+    )
+
+
+def test_a_referrer_in_another_range_still_gets_its_customers_invoices(session: Session) -> None:
+    # The customer's invoices are on a deal the referrer has no role on, or on none.
+    program = Program(session)
+    program.partner("A-ref", program.plan("referral", minimum_payout="0"), kind="referral")
+    program.partner("Z-res", program.plan("tiered_reseller"))
+    program.deal("A-ref", "referral", day="2026-01-02", customer="C-1")
+    sold = program.deal("Z-res", "sourced", day="2026-01-10", customer="C-1")
+    on_deal = program.invoice(sold, "1000.00", "2026-01-15", customer="C-1")
+    no_deal = program.invoice(None, "200.00", "2026-01-20", customer="C-1")
+
+    whole = gather(session, "2026-01", 0)
+    parts = [gather(session, "2026-01", 0, partners=PartnerRange(p, p)) for p in ("A-ref", "Z-res")]
+    assert [w.partner_id for p in parts for w in p.partners] == ["A-ref", "Z-res"]
+    assert {on_deal, no_deal} <= set(parts[0].partners[0].invoices)
+    texts = [
+        draft.calculate_slice(n, "2026-01", p.partners, True).text for n, p in enumerate(parts)
+    ]
+    assert b"".join(texts) == draft.calculate_slice(0, "2026-01", whole.partners, True).text
+    assert f"invoice:{no_deal}".encode() in texts[0]
+
+
+def test_a_range_compares_ids_as_python_does(session: Session) -> None:
+    # "Beta" < "acme" for Python (and for bytes), not for an en-US collation.
+    assert PartnerRange.split(["acme", "Beta", "P-9", "P-10"], 2) == [
+        PartnerRange("Beta", "P-10"),
+        PartnerRange("P-9", "acme"),
+    ]
+    assert "P-1" in PartnerRange("Beta", "P-10")
+    assert "b" not in PartnerRange("Beta", "P-10")
+
+
+# Real worker processes read committed data through an exported snapshot: PostgreSQL.
+
+
+@pytest.fixture
+def committed(fresh_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Engine, str]]:
+    """The demo program committed in a fresh database, and ranges small enough to split."""
+    if not ON_POSTGRES:
+        pytest.skip("needs PostgreSQL (set DATABASE_URL)")
+    monkeypatch.setattr(parallel, "MIN_WORKER_PARTNERS", 5)
+    monkeypatch.setattr(parallel, "SLICE_PARTNERS", 7)
+    engine = make_engine(fresh_url)
+    migrations.upgrade(fresh_url, engine=engine)
+    with unit_of_work(engine) as session:
+        program = demo.generate(session, PARTNERS, MONTHS, seed=5, start="2026-01")
+    for period in program.periods[:-1]:
+        with unit_of_work(engine) as session:
+            _close(session, period)
+    with unit_of_work(engine) as session:
+        tiers.evaluate(session, program.periods[-1], actor="finance")
+    yield engine, program.periods[-1]
+    engine.dispose()
+
+
+def _in_one_process(engine: Engine, period: str) -> tuple[str, int]:
+    with unit_of_work(engine) as session:
+        result = batch.run(session, period, actor="alice", workers=1)
+    return result.draft_hash, result.lines
+
+
+@pytest.mark.postgres_only
+def test_worker_processes_store_the_draft_one_process_stores(
+    committed: tuple[Engine, str],
+) -> None:
+    engine, period = committed
+    expected = _in_one_process(engine, period)
+
+    with unit_of_work(engine) as session:
+        assert parallel.untouched(session)
+        revision = session.get(Period, period)
+        assert revision is not None
+        with parallel.calculation(
+            session, period, revision.fact_revision, workers=2, as_copy=True
+        ) as calculated:
+            slices = sorted(calculated.slices, key=lambda s: s.order)
+            reps = calculated.rep_lines()
+        assert len(slices) == -(-PARTNERS // 7)  # the split really happened
+        assert reps
+    with unit_of_work(engine) as session:
+        one = parallel.calculation(session, period, revision.fact_revision, workers=1, as_copy=True)
+        with one as calculated:
+            assert b"".join(s.text for s in slices) == b"".join(s.text for s in calculated.slices)
+
+    with unit_of_work(engine) as session:
+        result = batch.run(session, period, actor="alice", workers=2)
+    assert (result.draft_hash, result.lines) == expected
+    with unit_of_work(engine) as session:
+        assert draft.stored_digest(session, period) == result.draft_hash
+        batch.approve(session, period, actor="bob")
+        # The close hashes the stored draft again and accepts it.
+        assert batch.close(session, period, actor="bob").posted > 0
+
+
+@pytest.mark.postgres_only
+def test_a_transaction_that_wrote_first_is_calculated_in_one_process(
+    committed: tuple[Engine, str],
+) -> None:
+    # Workers could not see what this transaction wrote: the run must not split.
+    engine, period = committed
+    expected = _in_one_process(engine, period)
+    with unit_of_work(engine) as session:
+        session.execute(text("CREATE TEMPORARY TABLE scratch (n int)"))
+        session.execute(text("INSERT INTO scratch VALUES (1)"))
+        assert not parallel.untouched(session)
+        result = batch.run(session, period, actor="alice", workers=2)
+    assert (result.draft_hash, result.lines) == expected
+
+
+@pytest.mark.postgres_only
+def test_an_error_in_a_worker_fails_the_run_and_writes_nothing(
+    committed: tuple[Engine, str],
+) -> None:
+    engine, period = committed
+    expected = _in_one_process(engine, period)
+    with unit_of_work(engine) as session:
+        session.execute(delete(FxRate))
+    for workers in (1, 2):
+        with pytest.raises(MissingFxRate), unit_of_work(engine) as session:
+            batch.run(session, period, actor="carol", workers=workers)
+    with unit_of_work(engine) as session:
+        stored = session.scalar(
+            select(text("count(*)")).select_from(DraftLine).where(DraftLine.period == period)
+        )
+        assert stored == expected[1]
+        assert draft.stored_digest(session, period) == expected[0]
+
+
+def test_errors_keep_their_type_and_details_across_processes() -> None:
+    # Both take other arguments than their message, so default unpickling would fail.
+    missing = MissingFxRate("EUR", "USD", date(2026, 1, 31))
+    back = pickle.loads(pickle.dumps(missing))
+    assert type(back) is MissingFxRate
+    assert (str(back), back.code, back.on) == (str(missing), "missing-fx-rate", missing.on)
+    refused = FactsRefused("invoices", [])
+    again = pickle.loads(pickle.dumps(refused))
+    assert type(again) is FactsRefused
+    assert (again.message, again.kind, again.status) == (refused.message, "invoices", 422)

@@ -15,7 +15,7 @@ period produce lines; older facts are context (a January invoice for a March ref
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
@@ -298,7 +298,7 @@ def gather(
         select(
             m.Payment.invoice_id, m.Payment.paid_date, m.Payment.amount_minor, m.Payment.id
         ).where(m.Payment.accounting_period == period, *paying),
-    ).all()
+    )
     refunds = _rows(session, m.Refund, m.Refund.accounting_period == period)
     cancellations = _rows(session, m.Cancellation, m.Cancellation.accounting_period == period)
     paid_on: dict[str, tuple[date, int]] = {}
@@ -408,19 +408,25 @@ def gather(
 
     # The hot loop of a large month (a million invoices): each invoice is new here, so
     # it goes to each of its partners once, through the deal's partners found once.
-    deal_partners: dict[str, tuple[str, ...]] = {
-        deal_id: tuple(dict.fromkeys(r.partner_id for r in deal.roles))
-        for deal_id, deal in deals.items()
-    }
+    # (Only the partners being gathered: the others are skipped once a deal, not once
+    # an invoice. The order of an invoice's partners does not matter: each partner's
+    # own facts keep the order of the invoices.)
+    deal_partners: dict[str, tuple[str, ...]] = {}
+    for deal_id, on_deal in deals.items():
+        ours = tuple(
+            p for p in dict.fromkeys(r.partner_id for r in on_deal.roles) if p in partner_rows
+        )
+        if ours:
+            deal_partners[deal_id] = ours
     for invoice in invoices:
         invoice_deal = invoice.deal_id
-        partner_ids = deal_partners.get(invoice_deal, ()) if invoice_deal else ()
+        partner_ids: Iterable[str] = deal_partners.get(invoice_deal, ()) if invoice_deal else ()
         referred = referrers.get(invoice.customer_id)
         if referred:
-            partner_ids = tuple(sorted(referred.union(partner_ids)))
-        if not partner_ids:
+            partner_ids = referred.union(partner_ids)
+        elif not partner_ids:
             continue
-        allowed = (f"invoice:{invoice.invoice_id}", invoice.issue_date)
+        allowed = ("invoice:" + invoice.invoice_id, invoice.issue_date)
         deal = deals.get(invoice_deal) if invoice_deal else None
         for partner_id in partner_ids:
             work = works.get(partner_id) or work_for(partner_id)
@@ -485,12 +491,12 @@ def gather(
                 )
             )
             work.allowed.add((f"cancellation:{cancellation.id}", None))
-    for deal in closed.values():
-        for role in deal.roles:
+    for closed_deal in closed.values():
+        for role in closed_deal.roles:
             work = work_for(role.partner_id)
             if work is not None:
-                work.deals[deal.deal_id] = deal
-                work.allowed.add((f"deal:{deal.deal_id}", None))
+                work.deals[closed_deal.deal_id] = closed_deal
+                work.allowed.add((f"deal:{closed_deal.deal_id}", None))
 
     _spiff_events(session, month, deals, work_for, partners)
     _customer_history(session, works, month, referrers)
@@ -657,17 +663,18 @@ def _spiff_events(
 
     A new logo is the first deal of a customer with no earlier deal: decided over all
     the month's deals, even when only some partners' work is being gathered."""
-    earlier_customers = set(
-        repository.read(
+    earlier_customers = {
+        customer_id
+        for (customer_id,) in repository.read(
             session, select(m.Deal.customer_id).where(m.Deal.close_date < month.start).distinct()
-        ).scalars()
-    )
+        )
+    }
     month_deals = repository.read(
         session,
         select(m.Deal.id, m.Deal.close_date, m.Deal.customer_id).where(
             m.Deal.accounting_period == str(month)
         ),
-    ).all()
+    )
     for deal_id, close_date, customer_id in sorted(month_deals, key=itemgetter(1, 0)):
         if customer_id in earlier_customers:
             continue

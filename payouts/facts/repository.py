@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import TypeVarTuple
 
-from sqlalchemy import ColumnElement, Result, Select, select
+from sqlalchemy import ColumnElement, Row, Select, select
 from sqlalchemy.orm import Session
 
 from payouts.facts import models as m
@@ -24,14 +24,16 @@ def chunks(values: Iterable[str]) -> Iterable[list[str]]:
         yield ordered[start : start + CHUNK]
 
 
-def read(session: Session, query: Select[*_Row]) -> Result[*_Row]:
-    """Run a Core query on the session's connection, in its transaction.
+def read(session: Session, query: Select[*_Row]) -> Sequence[Row[*_Row]]:
+    """Run a Core query on the session's connection, in its transaction; all its rows.
 
-    For reads of many plain rows: the ORM's result processing costs about three times
+    For reads of many plain rows. The ORM's result processing costs about three times
     as much a row (985k invoice rows: 4.2 s through `session.execute`, 1.5 s through
-    its connection). Pending changes are flushed first, as `session.execute` would."""
+    its connection), and iterating a Core result fetches row by row: fetching all at
+    once costs less again. Pending changes are flushed first, as `session.execute`
+    would."""
     session.flush()
-    return session.connection().execute(query)
+    return session.connection().execute(query).all()
 
 
 def deals(session: Session, deal_ids: Iterable[str]) -> dict[str, f.Deal]:

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, String, Text
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    PrimaryKeyConstraint,
+    String,
+    Text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from payouts.base import Base, BigId, Currency, ExternalId
@@ -40,9 +48,10 @@ class DraftLine(LineColumns, Base):
     """A calculated line awaiting approval; replaced whole by every recalculation."""
 
     __tablename__ = "draft_lines"
-    __table_args__ = (Index("uq_draft_lines_line", "period", "partner_id", "line_no", unique=True),)
+    # The natural key, no surrogate id: a run COPYs a million lines, and each index and
+    # sequence call costs every one of them.
+    __table_args__ = (PrimaryKeyConstraint("period", "partner_id", "line_no"),)
 
-    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     payable: Mapped[bool] = mapped_column(doc="False for resale margin: shown, never paid.")
 
 

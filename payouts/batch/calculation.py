@@ -33,7 +33,7 @@ from payouts.ledger import LedgerEntry
 from payouts.periods import Month
 from payouts.reference.models import Partner
 from plans import facts as f
-from plans.calculator import calculate
+from plans.calculator import calculate, recalculate_clawbacks
 from plans.calendar import rebate_period_bounds
 from plans.components.rep_credit import RepCreditRule, rep_credit
 from plans.components.tier_rate import TierRate
@@ -124,8 +124,9 @@ def _partner_runs(work: PartnerWork) -> list[Run]:
             results = _run(work, segment, invoices, paid)
             if _claws_same_segment(work, segment, results):
                 # A refund or cancellation of an invoice earned in this very segment:
-                # claw back what this run pays on it too.
-                results = _run(work, segment, invoices, paid + _invoice_earnings(results))
+                # claw back what this run pays on it too (only clawbacks change).
+                fresh = _invoice_earnings(results)
+                results = _run(work, segment, invoices, paid + fresh, results)
             if index + 1 < len(segments):  # only later segments read what this one paid
                 earned.extend((plan_id, p) for p in _invoice_earnings(results))
         else:
@@ -151,7 +152,10 @@ def _run(
     seg: Segment,
     invoices: tuple[f.Invoice, ...],
     paid_earnings: list[f.PaidEarning],
+    earlier: list[Earning] | None = None,
 ) -> list[Earning]:
+    """The segment's lines from facts accounted in this period; `earlier`, this segment's
+    lines with other paid earnings, spares calculating the components again."""
     plan_id = seg.plan.plan_id
     facts = f.PartnerFacts(
         partner_id=work.partner_id,
@@ -171,12 +175,16 @@ def _run(
         rebate_volume=work.rebate_volume.get(plan_id) if seg.month == work.period else None,
         fx=work.fx_table,
     )
+    if earlier is None:
+        lines = calculate(seg.plan, facts)
+    else:
+        lines = recalculate_clawbacks(seg.plan, facts, earlier)
     # Only lines from facts accounted in this period: invoices by their basis date,
     # other facts by id; rebates belong to the period that ends them. (Inline: once a line.)
     allowed = work.allowed
     return [
         e
-        for e in calculate(seg.plan, facts)
+        for e in lines
         if (e.source_fact, e.fact_date) in allowed
         or (e.source_fact, None) in allowed
         or e.source_fact.startswith("rebate:")

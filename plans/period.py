@@ -25,12 +25,23 @@ _new_tuple = tuple.__new__
 _ROUNDING_TEXT = {Rounding.half_up: "half up", Rounding.half_even: "half even"}
 
 
+def _grouped(amount: Decimal) -> str:
+    """``f"{amount:,}"``, in half the time for amounts under a thousand (most lines):
+    with at most three characters before the point there is nothing to group, and
+    ``str()`` writes the same text as the format."""
+    text = str(amount)
+    point = text.find(".")
+    if (point if point >= 0 else len(text)) <= 3:
+        return text
+    return f"{amount:,}"
+
+
 def show(amount: Decimal, currency: str) -> str:
     """An amount for an explanation: at minor precision when exact there, else all its digits."""
     quantum = minor_quantum(currency)
     quantized = amount.quantize(quantum)
     if quantized == amount:
-        return f"{quantized:,} {currency}"
+        return f"{_grouped(quantized)} {currency}"
     return f"{amount.normalize():,f} {currency}"
 
 
@@ -215,10 +226,10 @@ class Period:
     def _result(self, unrounded: Decimal, amount: Decimal) -> str:
         """``"800.00 USD"``, or ``"800.0296 USD, rounded half up to 800.03 USD"``."""
         if amount == unrounded:
-            return f"{amount:,} {self.currency}"
+            return f"{_grouped(amount)} {self.currency}"
         return (
             f"{show(unrounded, self.currency)}, rounded {self._rounding_text} to "
-            f"{amount:,} {self.currency}"
+            f"{_grouped(amount)} {self.currency}"
         )
 
     def invoice_rate_line(
@@ -249,7 +260,7 @@ class Period:
                 base_amount=base,
                 base_currency=currency,
                 value=base * rate,
-                calculation=f"{noun} {invoice_id} {base:,} {currency} x {rate_text}",
+                calculation=f"{noun} {invoice_id} {_grouped(base)} {currency} x {rate_text}",
                 context=context,
                 rate=rate,
                 customer_id=invoice.customer_id,
@@ -261,12 +272,17 @@ class Period:
         amount = unrounded.quantize(self._quantum, self._rounding)
         if not amount:
             amount = abs(amount)
+        base_text = _grouped(base)
         if amount == unrounded:
-            step = f"{noun} {invoice_id} {base:,} {currency} x {rate_text} = {amount:,} {currency}"
+            step = (
+                f"{noun} {invoice_id} {base_text} {currency} x {rate_text} = "
+                f"{_grouped(amount)} {currency}"
+            )
         else:
             step = (
-                f"{noun} {invoice_id} {base:,} {currency} x {rate_text} = {unrounded:,} "
-                f"{currency}, rounded {self._rounding_text} to {amount:,} {currency}"
+                f"{noun} {invoice_id} {base_text} {currency} x {rate_text} = "
+                f"{_grouped(unrounded)} {currency}, rounded {self._rounding_text} to "
+                f"{_grouped(amount)} {currency}"
             )
         # tuple.__new__ directly: the same Earning, without NamedTuple's Python-level __new__
         return _new_tuple(

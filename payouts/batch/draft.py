@@ -278,14 +278,16 @@ class _SliceText:
                 day_text = dates.get(day)
                 if day_text is None:
                     day_text = dates[day] = f"{day}"
+                # Minor units as text: a plain digit string is exactly the integer (a
+                # rounded product would have an exponent); a sign, a point or an exponent
+                # take the reference path (which raises on an amount off minor precision).
                 quantum, scale = minor.get(base_currency) or self._scales(base_currency)
-                # `_base_minor`: rounded to the minor unit, then scaled (exact: quantized).
-                base_minor = int(base.quantize(quantum, ROUND_HALF_UP) * scale)
-                scale = (minor.get(currency) or self._scales(currency))[1]
-                scaled = amount * scale
-                amount_minor = int(scaled)
-                if amount_minor != scaled:
-                    amount_minor = to_minor(amount, currency)  # raises InvalidAmount
+                base_minor = str(base.quantize(quantum, ROUND_HALF_UP) * scale)
+                if not base_minor.isdigit():
+                    base_minor = str(_base_minor(base, base_currency))
+                amount_minor = str(amount * (minor.get(currency) or self._scales(currency))[1])
+                if not amount_minor.isdigit():
+                    amount_minor = str(to_minor(amount, currency))
                 rate_text = _NULL if rate is None else decimals.get(rate) or self._decimal(rate)
                 fx_text = (
                     _NULL if fx_rate is None else decimals.get(fx_rate) or self._decimal(fx_rate)

@@ -62,6 +62,9 @@ LINES = [
     _earning(
         currency="KWD", base_currency="KWD", amount=Decimal("1.234"), unrounded=Decimal("1.2344")
     ),
+    _earning(amount=Decimal("5"), unrounded=Decimal("5")),
+    _earning(amount=Decimal("1.230"), base_amount=Decimal("7E+3")),
+    _earning(amount=Decimal("0"), base_amount=Decimal("0")),
     _earning(explanation=()),
     _earning(explanation=("only one step",)),
     # Free text COPY would misread, in every escaped column.

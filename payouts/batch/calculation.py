@@ -122,11 +122,15 @@ def _partner_runs(work: PartnerWork) -> list[Run]:
         if clawing:
             paid = [p for pid, p in (*work.paid, *earned) if pid == plan_id]
             results = _run(work, segment, invoices, paid)
-            if _claws_same_segment(work, segment, results):
+            clawed = _paid_on_clawed(work, segment, results)
+            if clawed:
                 # A refund or cancellation of an invoice earned in this very segment:
-                # claw back what this run pays on it too (only clawbacks change).
-                fresh = _invoice_earnings(results)
-                results = _run(work, segment, invoices, paid + fresh, results)
+                # claw back what this run pays on it too (only clawbacks change). Pay on
+                # other invoices changes no clawback; it is only passed when it could
+                # clash with the currency of an earlier payment (an error to report).
+                if any(p.currency != work.payout_currency for p in paid):
+                    clawed = _invoice_earnings(results)
+                results = _run(work, segment, invoices, paid + clawed, results)
             if index + 1 < len(segments):  # only later segments read what this one paid
                 earned.extend((plan_id, p) for p in _invoice_earnings(results))
         else:
@@ -210,22 +214,27 @@ def _invoice_earnings(results: list[Earning]) -> list[f.PaidEarning]:
     ]
 
 
-def _claws_same_segment(work: PartnerWork, segment: Segment, results: list[Earning]) -> bool:
-    """Whether a refund or cancellation dated in the segment concerns an invoice that
-    `results` pay on (checked from the few refunds and cancellations, not a record per line)."""
+def _paid_on_clawed(
+    work: PartnerWork, segment: Segment, results: list[Earning]
+) -> list[f.PaidEarning]:
+    """What `results` pay on invoices that a refund or cancellation dated in the
+    segment concerns (of `_invoice_earnings`, the only ones clawbacks would read)."""
     start, end = segment.start, segment.end
     refunded = {r.invoice_id for r in work.refunds if start <= r.refund_date <= end}
     cancelled = {c.customer_id for c in work.cancellations if start <= c.end_date <= end}
     if not refunded and not cancelled:
-        return False
+        return []
+    clawed = []
     for e in results:
         if e.payable and e.invoice_id and e.line_kind is LineKind.earning and e.amount:
-            if e.invoice_id in refunded:
-                return True
             invoice = work.invoices.get(e.invoice_id)
-            if invoice is not None and invoice.customer_id in cancelled:
-                return True
-    return False
+            if e.invoice_id in refunded or (
+                invoice is not None and invoice.customer_id in cancelled
+            ):
+                clawed.append(
+                    f.PaidEarning(e.source_fact, e.invoice_id, e.component_id, e.amount, e.currency)
+                )
+    return clawed
 
 
 @dataclass

@@ -75,8 +75,8 @@ def recalculate_clawbacks(
 ) -> list[Earning]:
     """``calculate(plan, facts)``, given ``lines`` it returned for the same facts but
     other ``paid_earnings``: only clawbacks read paid earnings, so the components'
-    lines are kept and only the clawbacks are calculated again (a batch re-runs a
-    partner whose refund hits an invoice paid in the same run: half its lines).
+    lines are kept and only the clawbacks are calculated again. (A batch recalculates
+    partners whose refund hits an invoice paid in the same run: half of all lines.)
 
     Component lines left out of ``lines`` stay out; every clawback is returned."""
     period = Period(plan, facts)

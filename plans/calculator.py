@@ -70,4 +70,20 @@ def calculate(plan: PlanVersion, facts: PartnerFacts) -> list[Earning]:
     return lines
 
 
-__all__ = ["Earning", "LineKind", "calculate"]
+def recalculate_clawbacks(
+    plan: PlanVersion, facts: PartnerFacts, lines: list[Earning]
+) -> list[Earning]:
+    """``calculate(plan, facts)``, given ``lines`` it returned for the same facts but
+    other ``paid_earnings``: only clawbacks read paid earnings, so the components'
+    lines are kept and only the clawbacks are calculated again. (A batch recalculates
+    partners whose refund hits an invoice paid in the same run: half of all lines.)
+
+    Component lines left out of ``lines`` stay out; every clawback is returned."""
+    period = Period(plan, facts)
+    kept = [line for line in lines if line.line_kind is not LineKind.clawback]
+    kept.extend(clawbacks(plan, period))
+    kept.sort(key=_sort_key)
+    return kept
+
+
+__all__ = ["Earning", "LineKind", "calculate", "recalculate_clawbacks"]

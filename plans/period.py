@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 from functools import cached_property
-from operator import itemgetter
+from operator import attrgetter, itemgetter
 from typing import TYPE_CHECKING
 
 from plans.earnings import Earning, LineKind
@@ -18,9 +18,22 @@ from plans.money import DECIMAL_ROUNDING, Rounding, minor_quantum
 if TYPE_CHECKING:
     from plans.model import PlanVersion
 
+_INVOICE_ID = attrgetter("invoice_id")
+_ISSUE_DATE = attrgetter("issue_date")
 _DATE_AND_ID = itemgetter(0, 1)
 _new_tuple = tuple.__new__
 _ROUNDING_TEXT = {Rounding.half_up: "half up", Rounding.half_even: "half even"}
+
+
+def _grouped(amount: Decimal) -> str:
+    """``f"{amount:,}"``, in half the time for amounts under a thousand (most lines):
+    with at most three characters before the point there is nothing to group, and
+    ``str()`` writes the same text as the format."""
+    text = str(amount)
+    point = text.find(".")
+    if (point if point >= 0 else len(text)) <= 3:
+        return text
+    return f"{amount:,}"
 
 
 def show(amount: Decimal, currency: str) -> str:
@@ -28,7 +41,7 @@ def show(amount: Decimal, currency: str) -> str:
     quantum = minor_quantum(currency)
     quantized = amount.quantize(quantum)
     if quantized == amount:
-        return f"{quantized:,} {currency}"
+        return f"{_grouped(quantized)} {currency}"
     return f"{amount.normalize():,f} {currency}"
 
 
@@ -50,33 +63,53 @@ class Period:
         self._fx_on_period_end = plan.fx_date == "period_end"
         self._fx_cache: dict[tuple[str, date], tuple[Decimal, str, str]] = {}
 
-        partner = facts.partner_id
-        self.roles: dict[str, frozenset[Role]] = {}
-        self.influence: dict[str, frozenset[InfluenceKind]] = {}
-        for deal_id, deal in facts.deals.items():
+    # What follows is computed on first use: not every plan reads invoices (a deal
+    # discount does not) nor roles (clawbacks do not), and it was a tenth of the time.
+
+    @cached_property
+    def roles(self) -> dict[str, frozenset[Role]]:
+        """The partner's roles per deal, for the deals it holds one on."""
+        return self._roles_and_influence[0]
+
+    @cached_property
+    def influence(self) -> dict[str, frozenset[InfluenceKind]]:
+        """The partner's influence kinds per deal, for the deals it influenced."""
+        return self._roles_and_influence[1]
+
+    @cached_property
+    def _roles_and_influence(
+        self,
+    ) -> tuple[dict[str, frozenset[Role]], dict[str, frozenset[InfluenceKind]]]:
+        partner = self.partner_id
+        roles: dict[str, frozenset[Role]] = {}
+        influence: dict[str, frozenset[InfluenceKind]] = {}
+        for deal_id, deal in self.facts.deals.items():
             own = [r for r in deal.roles if r.partner_id == partner]
             if not own:
                 continue
-            self.roles[deal_id] = frozenset(r.role for r in own)
+            roles[deal_id] = frozenset(r.role for r in own)
             kinds = frozenset(
                 r.influence_kind
                 for r in own
                 if r.role is Role.influence and r.influence_kind is not None
             )
             if kinds:
-                self.influence[deal_id] = kinds
-
-        start, end = self.start, self.end
-        invoiced = [
-            (i.issue_date, i.invoice_id, i) for i in facts.invoices if start <= i.issue_date <= end
-        ]
-        invoiced.sort(key=_DATE_AND_ID)
-        # (invoice, fact date, base amount), in (date, invoice id) order
-        self._invoiced = [(i, i.issue_date, i.amount) for _, _, i in invoiced]
+                influence[deal_id] = kinds
+        return roles, influence
 
     @cached_property
     def invoices_by_id(self) -> dict[str, Invoice]:
         return {i.invoice_id: i for i in self.facts.invoices}
+
+    @cached_property
+    def _invoiced(self) -> list[tuple[Invoice, date, Decimal]]:
+        start, end = self.start, self.end
+        invoiced = [i for i in self.facts.invoices if start <= i.issue_date <= end]
+        # By (date, id) in two stable sorts on one field each: the same order as one
+        # sort on a (date, id) tuple, in half the time (no key tuple an invoice).
+        invoiced.sort(key=_INVOICE_ID)
+        invoiced.sort(key=_ISSUE_DATE)
+        return [(i, i.issue_date, i.amount) for i in invoiced]
 
     @cached_property
     def _paid(self) -> list[tuple[Invoice, date, Decimal]]:
@@ -152,12 +185,12 @@ class Period:
         fx_source: str | None = None
         if base_currency == payout:
             unrounded = value
-            amount = unrounded.quantize(self._quantum, rounding=self._rounding)
+            amount = unrounded.quantize(self._quantum, self._rounding)
             steps = (*context, f"{calculation} = {self._result(unrounded, amount)}")
         else:
             fx_rate, fx_source, fx_text = self.fx(base_currency, fact_date)
             unrounded = value * fx_rate
-            amount = unrounded.quantize(self._quantum, rounding=self._rounding)
+            amount = unrounded.quantize(self._quantum, self._rounding)
             steps = (
                 *context,
                 f"{calculation} = {show(value, base_currency)}",
@@ -193,10 +226,10 @@ class Period:
     def _result(self, unrounded: Decimal, amount: Decimal) -> str:
         """``"800.00 USD"``, or ``"800.0296 USD, rounded half up to 800.03 USD"``."""
         if amount == unrounded:
-            return f"{amount:,} {self.currency}"
+            return f"{_grouped(amount)} {self.currency}"
         return (
             f"{show(unrounded, self.currency)}, rounded {self._rounding_text} to "
-            f"{amount:,} {self.currency}"
+            f"{_grouped(amount)} {self.currency}"
         )
 
     def invoice_rate_line(
@@ -227,7 +260,7 @@ class Period:
                 base_amount=base,
                 base_currency=currency,
                 value=base * rate,
-                calculation=f"{noun} {invoice_id} {base:,} {currency} x {rate_text}",
+                calculation=f"{noun} {invoice_id} {_grouped(base)} {currency} x {rate_text}",
                 context=context,
                 rate=rate,
                 customer_id=invoice.customer_id,
@@ -235,15 +268,21 @@ class Period:
                 invoice_id=invoice_id,
             )
         unrounded = base * rate
-        amount = unrounded.quantize(self._quantum, rounding=self._rounding)
+        # The rounding passed by position: as a keyword it doubles the cost of the call.
+        amount = unrounded.quantize(self._quantum, self._rounding)
         if not amount:
             amount = abs(amount)
+        base_text = _grouped(base)
         if amount == unrounded:
-            step = f"{noun} {invoice_id} {base:,} {currency} x {rate_text} = {amount:,} {currency}"
+            step = (
+                f"{noun} {invoice_id} {base_text} {currency} x {rate_text} = "
+                f"{_grouped(amount)} {currency}"
+            )
         else:
             step = (
-                f"{noun} {invoice_id} {base:,} {currency} x {rate_text} = {unrounded:,} "
-                f"{currency}, rounded {self._rounding_text} to {amount:,} {currency}"
+                f"{noun} {invoice_id} {base_text} {currency} x {rate_text} = "
+                f"{_grouped(unrounded)} {currency}, rounded {self._rounding_text} to "
+                f"{_grouped(amount)} {currency}"
             )
         # tuple.__new__ directly: the same Earning, without NamedTuple's Python-level __new__
         return _new_tuple(

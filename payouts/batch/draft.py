@@ -19,16 +19,25 @@ import hashlib
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
-from decimal import Decimal
+from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
 from operator import itemgetter
 from typing import Any, cast
 
 from sqlalchemy import Table, insert, select
 from sqlalchemy.orm import Session
 
-from payouts.batch.calculation import Line, PartnerWork, PeriodWork, RepLine, calculate_partner
+from payouts.batch.calculation import (
+    Line,
+    PartnerWork,
+    PeriodWork,
+    RepLine,
+    Run,
+    _partner_runs,
+)
 from payouts.batch.models import DraftLine, RepCreditLine
-from plans.money import Rounding, round_money, to_minor
+from plans.earnings import LineKind
+from plans.money import Rounding, minor_exponent, minor_quantum, round_money, to_minor
 
 LINE_FIELDS = (
     "period", "partner_id", "line_no", "entry_kind", "prior_period", "plan_label",
@@ -67,37 +76,36 @@ class Slice:
 
 def rows_of(period: str, partner_id: str, lines: list[Line]) -> list[Row]:
     """One partner's lines as stored rows (COLUMNS order), numbered from 1."""
-    rows: list[Row] = []
-    for number, line in enumerate(lines, start=1):
-        e = line.earning
-        rows.append(
-            (
-                period,
-                partner_id,
-                number,
-                line.entry_kind,
-                line.prior_period,
-                line.plan_label,
-                e.component_id,
-                e.component_kind,
-                e.source_fact,
-                e.fact_date,
-                e.customer_id,
-                e.deal_id,
-                e.invoice_id,
-                _base_minor(e.base_amount, e.base_currency),
-                e.base_currency,
-                _text(e.rate),
-                _text(e.fx_rate),
-                e.fx_source,
-                _text(e.unrounded),
-                to_minor(e.amount, e.currency),
-                e.currency,
-                "\n".join(e.explanation),
-                e.payable,
-            )
-        )
-    return rows
+    return [_row(period, partner_id, number, line) for number, line in enumerate(lines, start=1)]
+
+
+def _row(period: str, partner_id: str, number: int, line: Line) -> Row:
+    e = line.earning
+    return (
+        period,
+        partner_id,
+        number,
+        line.entry_kind,
+        line.prior_period,
+        line.plan_label,
+        e.component_id,
+        e.component_kind,
+        e.source_fact,
+        e.fact_date,
+        e.customer_id,
+        e.deal_id,
+        e.invoice_id,
+        _base_minor(e.base_amount, e.base_currency),
+        e.base_currency,
+        _text(e.rate),
+        _text(e.fx_rate),
+        e.fx_source,
+        _text(e.unrounded),
+        to_minor(e.amount, e.currency),
+        e.currency,
+        "\n".join(e.explanation),
+        e.payable,
+    )
 
 
 def rep_rows_of(period: str, lines: list[RepLine]) -> list[Row]:
@@ -187,10 +195,132 @@ def rep_copy_text(rows: Iterable[Row]) -> bytes:
 def calculate_slice(
     order: int, period: str, partners: Sequence[PartnerWork], as_copy: bool
 ) -> Slice:
+    text = _SliceText(period)
     rows: list[Row] = []
     for work in partners:
-        rows.extend(rows_of(period, work.partner_id, calculate_partner(work)))
-    return Slice(order, len(partners), len(rows), copy_text(rows), [] if as_copy else rows)
+        runs = _partner_runs(work)
+        text.add(work.partner_id, runs)
+        if not as_copy:
+            lines = [Line(e, label, prior) for label, prior, earnings in runs for e in earnings]
+            rows.extend(rows_of(period, work.partner_id, lines))
+    return Slice(order, len(partners), text.lines, text.encode(), rows)
+
+
+class _SliceText:
+    """A slice's draft lines written straight into COPY text.
+
+    Byte for byte what `copy_text(rows_of(...))` writes, at a fraction of the cost (the
+    encoding was a third of a batch's time): no Row tuple, one f-string a line, free text
+    checked for what COPY would misread all at once and escaped only then (never, in
+    practice), and the values that repeat across lines (dates, rates, FX rates)
+    formatted once per slice rather than once per line."""
+
+    __slots__ = ("_dates", "_decimals", "_minor", "_parts", "_period", "lines")
+
+    def __init__(self, period: str) -> None:
+        self._period = period
+        self._parts: list[str] = []
+        self._dates: dict[date, str] = {}
+        self._decimals: dict[Decimal, str] = {}
+        self._minor: dict[str, tuple[Decimal, Decimal]] = {}
+        self.lines = 0
+
+    def encode(self) -> bytes:
+        return "".join(self._parts).encode()
+
+    def add(self, partner_id: str, runs: list[Run]) -> None:
+        """Append one partner's lines, numbered from 1 in the order of `runs`."""
+        try:
+            parts = self._partner(partner_id, runs)
+        except (ArithmeticError, ValueError):
+            # A value the fast path cannot take: the generic path raises the real error.
+            lines = [Line(e, label, prior) for label, prior, earnings in runs for e in earnings]
+            parts = [copy_text(rows_of(self._period, partner_id, lines)).decode()]
+        self._parts.extend(parts)
+        self.lines += sum(len(earnings) for _, _, earnings in runs)
+
+    def _partner(self, partner_id: str, runs: list[Run]) -> list[str]:
+        period = self._period
+        dates, decimals, minor = self._dates, self._decimals, self._minor
+        parts: list[str] = []
+        append = parts.append
+        head = f"{period}\t{_escape(partner_id)}\t"
+        number = 0
+        for label, prior, earnings in runs:
+            middle = f"{_plain(prior)}\t{_escape(label)}\t"
+            for e in earnings:
+                number += 1
+                (
+                    _, _, _, component_id, component_kind, line_kind, payable, source, day,
+                    customer, deal, invoice, base, base_currency, rate, _, fx_rate, fx_source,
+                    currency, unrounded, amount, steps,
+                ) = e  # fmt: skip
+                explanation = "\\n".join(steps)
+                # Every free-text value at once: the only backslashes are the separators.
+                free = (
+                    f"{component_id}{component_kind}{source}{customer}{deal}{invoice}"
+                    f"{fx_source}{explanation}"
+                )
+                if (
+                    "\t" in free
+                    or "\n" in free
+                    or "\r" in free
+                    or free.count("\\") != len(steps) - 1
+                ):
+                    row = _row(period, partner_id, number, Line(e, label, prior))
+                    append(copy_text([row]).decode())
+                    continue
+                if not payable:
+                    kind = "margin"
+                elif prior is not None:
+                    kind = "adjustment"
+                else:
+                    kind = "clawback" if line_kind is LineKind.clawback else "earning"
+                day_text = dates.get(day)
+                if day_text is None:
+                    day_text = dates[day] = f"{day}"
+                # Minor units as text: a plain digit string is exactly the integer (a
+                # rounded product would have an exponent); a sign, a point or an exponent
+                # take the reference path (which raises on an amount off minor precision).
+                quantum, scale = minor.get(base_currency) or self._scales(base_currency)
+                base_minor = str(base.quantize(quantum, ROUND_HALF_UP) * scale)
+                if not base_minor.isdigit():
+                    base_minor = str(_base_minor(base, base_currency))
+                amount_minor = str(amount * (minor.get(currency) or self._scales(currency))[1])
+                if not amount_minor.isdigit():
+                    amount_minor = str(to_minor(amount, currency))
+                rate_text = _NULL if rate is None else decimals.get(rate) or self._decimal(rate)
+                fx_text = (
+                    _NULL if fx_rate is None else decimals.get(fx_rate) or self._decimal(fx_rate)
+                )
+                # `_text`: str() is the same digits as "f" unless it uses an exponent.
+                normal = unrounded.normalize()
+                unrounded_text = str(normal)
+                if "E" in unrounded_text or "e" in unrounded_text:
+                    unrounded_text = f"{normal:f}"
+                append(
+                    f"{head}{number}\t{kind}\t{middle}{component_id}\t{component_kind}\t"
+                    f"{source}\t{day_text}\t{_NULL if customer is None else customer}\t"
+                    f"{_NULL if deal is None else deal}\t{_NULL if invoice is None else invoice}\t"
+                    f"{base_minor}\t{base_currency}\t{rate_text}\t{fx_text}\t"
+                    f"{_NULL if fx_source is None else fx_source}\t{unrounded_text}\t"
+                    f"{amount_minor}\t{currency}\t{explanation}\t{'t' if payable else 'f'}\n"
+                )
+        return parts
+
+    def _scales(self, currency: str) -> tuple[Decimal, Decimal]:
+        """(minor unit, its inverse): 0.01 and 1E+2 for USD. The inverse has a one-digit
+        coefficient, so multiplying by it only moves the exponent, like `to_minor`'s scaleb."""
+        quantum = minor_quantum(currency)
+        scales = self._minor[currency] = (quantum, Decimal(1).scaleb(minor_exponent(currency)))
+        return scales
+
+    def _decimal(self, value: Decimal) -> str:
+        text = _text(value)
+        assert text is not None
+        if value:  # 0 and -0 are equal keys but different texts
+            self._decimals[value] = text
+        return text
 
 
 def calculate(

@@ -6,6 +6,7 @@ from decimal import Decimal
 import pytest
 
 from plans import InconsistentFacts, LineKind, MissingFact, calculate
+from plans.calculator import recalculate_clawbacks
 from plans.facts import Cancellation, FxRate, FxTable, PaidEarning, Refund, RefundKind, Role
 from tests.plans.builders import deal, example, facts, invoice
 
@@ -177,3 +178,24 @@ def test_a_refund_in_another_currency_than_its_invoice_is_reported() -> None:
                 **MARCH,
             ),
         )
+
+
+def test_recalculating_clawbacks_gives_what_calculating_again_gives() -> None:
+    plan = example("tiered_reseller")
+    given = {
+        "deals": [deal()],
+        "invoices": [
+            invoice(amount="1000.00", issue_date=date(2026, 3, 2)),
+            invoice("INV-2", amount="500.00", issue_date=date(2026, 3, 3)),
+        ],
+        "refunds": (refund("250.00", date(2026, 3, 20)),),
+        "tier": "Gold",
+        **MARCH,
+    }
+    first = calculate(plan, facts(**given))
+    assert not [line for line in first if line.line_kind is LineKind.clawback]
+    earned = tuple(paid("INV-1", line.component_id, str(line.amount)) for line in first[:1])
+    again = facts(**given, paid_earnings=earned)
+    recalculated = recalculate_clawbacks(plan, again, first)
+    assert recalculated == calculate(plan, again)
+    assert [line.line_kind for line in recalculated].count(LineKind.clawback) == 1

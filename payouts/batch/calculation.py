@@ -15,7 +15,7 @@ period produce lines; older facts are context (a January invoice for a March ref
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
@@ -337,18 +337,22 @@ def gather(
 
     # Facts accounted in this period.
     # Plain rows, not ORM objects: a month can hold a million invoices.
-    payments = repository.read(
-        session,
+    # Per invoice paid in the period: the last payment's date and the total paid
+    # (summed by the database: sorting and adding 200k payments here cost a second; in
+    # no particular order, as nothing calculated depends on the order of facts).
+    payments = (
         select(
-            m.Payment.invoice_id, m.Payment.paid_date, m.Payment.amount_minor, m.Payment.id
-        ).where(m.Payment.accounting_period == period, *paying),
+            m.Payment.invoice_id, func.max(m.Payment.paid_date), func.sum(m.Payment.amount_minor)
+        )
+        .where(m.Payment.accounting_period == period, *paying)
+        .group_by(m.Payment.invoice_id)
     )
+    paid_on: dict[str, tuple[date, int]] = {
+        invoice_id: (day, int(total))
+        for invoice_id, day, total in repository.read(session, payments)
+    }
     refunds = _rows(session, m.Refund, m.Refund.accounting_period == period)
     cancellations = _rows(session, m.Cancellation, m.Cancellation.accounting_period == period)
-    paid_on: dict[str, tuple[date, int]] = {}
-    for invoice_id, paid_date, amount_minor, _ in sorted(payments, key=itemgetter(1, 3)):
-        day, total = paid_on.get(invoice_id, (paid_date, 0))
-        paid_on[invoice_id] = (max(day, paid_date), total + amount_minor)
 
     # One immutable record per invoice, shared by every partner it concerns: the
     # month's invoices, and as context refunded or paid ones from earlier months and
@@ -451,9 +455,10 @@ def gather(
             work.deals[deal_id] = deals[deal_id]
 
     # The hot loop of a large month (a million invoices): each invoice is new here, so
-    # it goes to each of its partners once, through the deal's partners found once.
-    # (Only the partners being gathered: the others are skipped once a deal, not once
-    # an invoice. The order of an invoice's partners does not matter: each partner's
+    # it goes to each of its partners once: to the works of its deal's partners, found
+    # on the deal's first invoice (a deal has many), and to the partners who referred
+    # its customer. Partners outside the gathered range have no work and are skipped
+    # once a deal. (The order of an invoice's partners does not matter: each partner's
     # own facts keep the order of the invoices.)
     deal_partners: dict[str, tuple[str, ...]] = {}
     for deal_id, on_deal in deals.items():
@@ -462,27 +467,37 @@ def gather(
         )
         if ours:
             deal_partners[deal_id] = ours
+    deal_works: dict[str, list[PartnerWork]] = {}
     for invoice in invoices:
-        invoice_deal = invoice.deal_id
-        partner_ids: Iterable[str] = deal_partners.get(invoice_deal, ()) if invoice_deal else ()
+        invoice_id, invoice_deal = invoice.invoice_id, invoice.deal_id
+        targets: list[PartnerWork] = []
+        if invoice_deal:
+            found = deal_works.get(invoice_deal)
+            if found is None:
+                found = deal_works[invoice_deal] = [
+                    w for p in deal_partners.get(invoice_deal, ()) if (w := work_for(p)) is not None
+                ]
+            targets = found
         referred = referrers.get(invoice.customer_id)
-        if referred:
-            partner_ids = referred.union(partner_ids)
-        elif not partner_ids:
+        if not targets and not referred:
             continue
-        allowed = ("invoice:" + invoice.invoice_id, invoice.issue_date)
+        allowed = ("invoice:" + invoice_id, invoice.issue_date)
         deal = deals.get(invoice_deal) if invoice_deal else None
-        for partner_id in partner_ids:
+        for target in targets:
+            target.invoices[invoice_id] = invoice
+            target.allowed.add(allowed)
+            if deal is not None:
+                target.deals[deal.deal_id] = deal
+        for partner_id in referred or ():
             work = works.get(partner_id) or work_for(partner_id)
             if work is None:
                 continue
-            work.invoices[invoice.invoice_id] = invoice
+            work.invoices[invoice_id] = invoice
             work.allowed.add(allowed)
             if deal is not None:
                 work.deals[deal.deal_id] = deal
-            if referred:
-                for referral_deal in referral_deals.get((invoice.customer_id, partner_id), ()):
-                    work.deals[referral_deal] = deals[referral_deal]
+            for referral_deal in referral_deals.get((invoice.customer_id, partner_id), ()):
+                work.deals[referral_deal] = deals[referral_deal]
     for invoice_id, (paid_date, _) in paid_on.items():
         invoice = invoice_rows[invoice_id]
         allowed = (f"invoice:{invoice_id}", paid_date)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from decimal import Decimal
 from typing import TypeVarTuple
 
 from sqlalchemy import ColumnElement, Row, Select, select
@@ -11,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from payouts.facts import models as m
 from plans import facts as f
-from plans.money import from_minor
+from plans.money import minor_exponent
 
 CHUNK = 500
 _Row = TypeVarTuple("_Row")
@@ -89,6 +90,7 @@ def deals_where(session: Session, *which: ColumnElement[bool]) -> dict[str, f.De
             expires_at=expires_at,
         )
     found: dict[str, f.Deal] = {}
+    scales: dict[str, int] = {}  # currency -> -exponent: from_minor, its checks hoisted
     for (
         deal_id,
         customer_id,
@@ -111,11 +113,14 @@ def deals_where(session: Session, *which: ColumnElement[bool]) -> dict[str, f.De
             m.Deal.owner_rep_id,
         ).where(*which),
     ):
+        scale = scales.get(currency)
+        if scale is None:
+            scale = scales[currency] = -minor_exponent(currency)
         found[deal_id] = f.Deal(
             deal_id=deal_id,
             customer_id=customer_id,
-            list_amount=from_minor(list_minor, currency),
-            net_amount=from_minor(net_minor, currency),
+            list_amount=Decimal(list_minor).scaleb(scale),  # BIGINT: always an int
+            net_amount=Decimal(net_minor).scaleb(scale),
             currency=currency,
             close_date=close_date,
             independence=_INDEPENDENCE[independence],

@@ -47,6 +47,7 @@ BATCH_PARTNERS = 10_000
 BATCH_INVOICES = 1_000_000
 CALCULATOR_INVOICES = 1_000_000
 BATCH_TARGET = 10.0
+BASELINE_RUNS = 3
 CALCULATOR_TARGET_SECONDS = 10.0
 
 
@@ -145,8 +146,10 @@ def batch(partners: int, invoices: int, workers: int) -> list[Row]:
             program = demo.generate(
                 session, partners, 1, seed=11, bulk=True, deal_rate=deal_rate, invoice_lines=lines
             )
+        # Steady state, as autovacuum leaves a production database: otherwise whichever
+        # query reads the fresh rows first pays for setting their hint bits.
         with engine.connect() as conn:
-            conn.execution_options(isolation_level="AUTOCOMMIT").execute(text("ANALYZE"))
+            conn.execution_options(isolation_level="AUTOCOMMIT").execute(text("VACUUM ANALYZE"))
         loaded = time.perf_counter() - start
         period = program.periods[0]
         count = program.count("invoices")
@@ -156,17 +159,22 @@ def batch(partners: int, invoices: int, workers: int) -> list[Row]:
             flush=True,
         )
 
-        with engine.begin() as conn:
-            conn.execute(
-                text(
-                    "CREATE TABLE bench_flat_rate (invoice_id text, partner_id text, "
-                    "amount_minor bigint, currency text, commission_minor bigint)"
+        # The baseline is a second or two, so one timing is noisy: the median of three.
+        timings: list[float] = []
+        for _ in range(BASELINE_RUNS):
+            with engine.begin() as conn:
+                conn.execute(text("DROP TABLE IF EXISTS bench_flat_rate"))
+                conn.execute(
+                    text(
+                        "CREATE TABLE bench_flat_rate (invoice_id text, partner_id text, "
+                        "amount_minor bigint, currency text, commission_minor bigint)"
+                    )
                 )
-            )
-        start = time.perf_counter()
-        with engine.begin() as conn:
-            baseline_rows = conn.execute(text(BASELINE_SQL), {"period": period}).rowcount
-        baseline = time.perf_counter() - start
+            start = time.perf_counter()
+            with engine.begin() as conn:
+                baseline_rows = conn.execute(text(BASELINE_SQL), {"period": period}).rowcount
+            timings.append(time.perf_counter() - start)
+        baseline = sorted(timings)[len(timings) // 2]
 
         start = time.perf_counter()
         with unit_of_work(engine) as session:
@@ -182,7 +190,8 @@ def batch(partners: int, invoices: int, workers: int) -> list[Row]:
         Row(
             f"batch run: {partners:,} partners, {count:,} invoices -> {result.lines:,} lines",
             f"{seconds:.2f} s",
-            f"{baseline:.2f} s (flat-rate INSERT ... SELECT, {baseline_rows:,} rows)",
+            f"{baseline:.2f} s (flat-rate INSERT ... SELECT, {baseline_rows:,} rows, median of "
+            f"{', '.join(f'{t:.2f}' for t in timings)})",
             f"{ratio:.1f}x",
             f"<= {BATCH_TARGET:.0f}x",
             ratio <= BATCH_TARGET,

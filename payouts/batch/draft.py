@@ -360,14 +360,17 @@ def store(session: Session, slices: Iterable[Slice], *, as_copy: bool) -> tuple[
     return partners, lines, digest
 
 
-def store_rep_rows(session: Session, rows: list[Row], *, as_copy: bool) -> None:
+def store_rep_rows(session: Session, rows: list[Row], *, as_copy: bool) -> bytes:
+    """Store the rep credit rows; return their COPY text, which the digest ends with."""
+    text = rep_copy_text(rows)
     if not rows:
-        return
+        return text
     if as_copy:
         with _copy(session, "rep_credit_lines", REP_COLUMNS) as copy:
-            copy.write(rep_copy_text(rows))
+            copy.write(text)
     else:
         _insert(session, cast(Table, RepCreditLine.__table__), REP_COLUMNS, rows)
+    return text
 
 
 @contextmanager
@@ -384,9 +387,9 @@ def _insert(session: Session, table: Table, columns: Sequence[str], rows: list[R
         session.execute(insert(table), [dict(zip(columns, r, strict=True)) for r in chunk])
 
 
-def finish_digest(digest: Any, rep_rows: list[Row]) -> str:
+def finish_digest(digest: Any, rep_text: bytes) -> str:
     digest.update(REP_SEPARATOR)
-    digest.update(rep_copy_text(rep_rows))
+    digest.update(rep_text)
     return str(digest.hexdigest())
 
 
@@ -406,4 +409,4 @@ def stored_digest(session: Session, period: str) -> str:
             select(*rep_columns).where(RepCreditLine.period == period).order_by(RepCreditLine.id)
         )
     ]
-    return finish_digest(hashlib.sha256(copy_text(rows)), rep_rows)
+    return finish_digest(hashlib.sha256(copy_text(rows)), rep_copy_text(rep_rows))

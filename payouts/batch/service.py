@@ -96,10 +96,11 @@ def run(session: Session, period: str, *, actor: str, workers: int = 1) -> RunRe
     ):
         session.execute(delete(DraftLine).where(DraftLine.period == period))
         session.execute(delete(RepCreditLine).where(RepCreditLine.period == period))
-        partners, lines, running = draft.store(session, calculated.slices, as_copy=as_copy)
+        # Rep credit first: it is ready while the workers are still gathering.
         rep_rows = draft.rep_rows_of(period, calculated.rep_lines())
-    draft.store_rep_rows(session, rep_rows, as_copy=as_copy)
-    digest = draft.finish_digest(running, rep_rows)
+        rep_text = draft.store_rep_rows(session, rep_rows, as_copy=as_copy)
+        partners, lines, running = draft.store(session, calculated.slices, as_copy=as_copy)
+    digest = draft.finish_digest(running, rep_text)
 
     batch = session.get(Batch, period)
     voided = batch is not None and batch.status == "approved"

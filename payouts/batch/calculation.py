@@ -102,11 +102,11 @@ Run = tuple[str, str | None, list[Earning]]
 def calculate_partner(work: PartnerWork) -> list[Line]:
     """All lines of one partner's period, in a deterministic order. Pure."""
     return [
-        Line(e, label, prior) for label, prior, earnings in _partner_runs(work) for e in earnings
+        Line(e, label, prior) for label, prior, earnings in partner_runs(work) for e in earnings
     ]
 
 
-def _partner_runs(work: PartnerWork) -> list[Run]:
+def partner_runs(work: PartnerWork) -> list[Run]:
     """`calculate_partner`'s lines, in its order, without a `Line` per line: the draft
     encodes these directly (a wrapper a line was a tenth of the calculation's time)."""
     runs: list[Run] = []

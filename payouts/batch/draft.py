@@ -33,7 +33,7 @@ from payouts.batch.calculation import (
     PeriodWork,
     RepLine,
     Run,
-    _partner_runs,
+    partner_runs,
 )
 from payouts.batch.models import DraftLine, RepCreditLine
 from plans.earnings import LineKind
@@ -198,7 +198,7 @@ def calculate_slice(
     text = _SliceText(period)
     rows: list[Row] = []
     for work in partners:
-        runs = _partner_runs(work)
+        runs = partner_runs(work)
         text.add(work.partner_id, runs)
         if not as_copy:
             lines = [Line(e, label, prior) for label, prior, earnings in runs for e in earnings]

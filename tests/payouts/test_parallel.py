@@ -21,8 +21,8 @@ from payouts.batch import service as batch
 from payouts.batch.calculation import PartnerRange, gather
 from payouts.batch.models import DraftLine
 from payouts.db import make_engine, unit_of_work
-from payouts.facts.ingest import FactsRefused
-from payouts.facts.models import FxRate
+from payouts.facts.ingest import FactsRefused, ingest
+from payouts.facts.models import Deal, DealRole, FxRate
 from payouts.periods import Period
 from payouts.reference.models import Partner
 from plans.errors import MissingFxRate
@@ -169,18 +169,49 @@ def test_worker_processes_store_the_draft_one_process_stores(
 
 
 @pytest.mark.postgres_only
-def test_a_transaction_that_wrote_first_is_calculated_in_one_process(
+def test_facts_written_earlier_in_the_runs_transaction_are_in_its_draft(
     committed: tuple[Engine, str],
 ) -> None:
-    # Workers could not see what this transaction wrote: the run must not split.
+    # Workers read through a snapshot, which cannot see this transaction's own writes:
+    # such a run must not be split, and its draft must include the new invoice.
     engine, period = committed
-    expected = _in_one_process(engine, period)
-    with unit_of_work(engine) as session:
-        session.execute(text("CREATE TEMPORARY TABLE scratch (n int)"))
-        session.execute(text("INSERT INTO scratch VALUES (1)"))
-        assert not parallel.untouched(session)
-        result = batch.run(session, period, actor="alice", workers=2)
-    assert (result.draft_hash, result.lines) == expected
+    before = _in_one_process(engine, period)
+    results = []
+    for workers in (1, 2):
+        with Session(engine) as session:
+            deal_id, customer_id, currency = session.execute(
+                select(Deal.id, Deal.customer_id, Deal.currency)
+                .join(DealRole, DealRole.deal_id == Deal.id)
+                .where(Deal.accounting_period == period, DealRole.role == "sourced")
+                .order_by(Deal.id)
+                .limit(1)
+            ).one()
+            assert parallel.untouched(session)
+            ingest(
+                session,
+                "invoices",
+                [
+                    {
+                        "id": "INV-UNCOMMITTED",
+                        "customer_id": customer_id,
+                        "deal_id": deal_id,
+                        "issue_date": f"{period}-20",
+                        "amount": "1000.00",
+                        "currency": currency,
+                    }
+                ],
+                actor="billing",
+            )
+            assert not parallel.untouched(session)
+            result = batch.run(session, period, actor="alice", workers=workers)
+            stored = session.scalars(
+                select(DraftLine.invoice_id).where(DraftLine.invoice_id == "INV-UNCOMMITTED")
+            ).all()
+            session.rollback()
+        assert stored  # the new invoice earned something
+        results.append((result.draft_hash, result.lines))
+    assert results[0] == results[1]
+    assert results[0][1] > before[1]
 
 
 @pytest.mark.postgres_only

@@ -283,7 +283,7 @@ class PartnerRange:
     def split(partner_ids: list[str], count: int) -> list[PartnerRange]:
         """`count` ranges (or fewer) holding about as many of the partners each."""
         ordered = sorted(set(partner_ids))
-        size = -(-len(ordered) // max(1, count))
+        size = max(1, -(-len(ordered) // max(1, count)))
         return [
             PartnerRange(ordered[start], ordered[min(start + size, len(ordered)) - 1])
             for start in range(0, len(ordered), size)

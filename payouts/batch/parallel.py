@@ -108,7 +108,7 @@ def calculation(
 
 def _shares(slices: list[PartnerRange], workers: int) -> list[list[PartnerRange]]:
     """Consecutive slices in `workers` shares of about as many slices each."""
-    size = -(-len(slices) // max(1, workers))
+    size = max(1, -(-len(slices) // max(1, workers)))
     return [slices[start : start + size] for start in range(0, len(slices), size)]
 
 

@@ -104,6 +104,8 @@ def test_a_range_compares_ids_as_python_does(session: Session) -> None:
     ]
     assert "P-1" in PartnerRange("Beta", "P-10")
     assert "b" not in PartnerRange("Beta", "P-10")
+    assert PartnerRange.split([], 4) == []  # a program without partners yet
+    assert PartnerRange.split(["P-1"], 4) == [PartnerRange("P-1", "P-1")]
 
 
 # Real worker processes read committed data through an exported snapshot: PostgreSQL.

@@ -35,7 +35,7 @@ from payouts.reference.models import Partner
 from plans import facts as f
 from plans.calculator import calculate, recalculate_clawbacks
 from plans.calendar import rebate_period_bounds
-from plans.components.rep_credit import RepCreditRule, rep_credit
+from plans.components.rep_credit import RepCreditRule, credit_on
 from plans.components.tier_rate import TierRate
 from plans.components.volume_rebate import VolumeRebate
 from plans.earnings import Earning, LineKind
@@ -1000,30 +1000,43 @@ def rep_lines(session: Session, period: str) -> list[RepLine]:
     deals = repository.deals_where(
         session, m.Deal.accounting_period == period, m.Deal.owner_rep_id.is_not(None)
     )
+    # The plan, its rule and label depend on the close date only: found once a date.
+    crediting: dict[date, tuple[PlanVersion, RepCreditRule, str] | None] = {}
+
+    def crediting_on(day: date) -> tuple[PlanVersion, RepCreditRule, str] | None:
+        for plan_id in program:
+            plan = timeline.in_force(plan_id, day)
+            if plan is None:
+                continue
+            rule = next((c for c in plan.components if isinstance(c, RepCreditRule)), None)
+            if rule is not None:
+                return plan, rule, timeline.label(plan)
+        return None
+
     lines: list[RepLine] = []
     for _, deal in sorted(deals.items()):
         if deal.owner_rep_id is None:
             continue  # no rep to credit
-        for plan_id in program:
-            plan = timeline.in_force(plan_id, deal.close_date)
-            if plan is None or not any(isinstance(c, RepCreditRule) for c in plan.components):
-                continue
-            credit = rep_credit(plan, deal)
-            partners = sorted({r.partner_id for r in deal.roles})
-            lines.append(
-                RepLine(
-                    deal_id=deal.deal_id,
-                    rep_id=deal.owner_rep_id,
-                    partner_ids=",".join(partners) or None,
-                    via_partner=credit.via_partner,
-                    plan_label=timeline.label(plan),
-                    credit_basis=credit.credit_basis.value,
-                    credit=credit.credit,
-                    commission_rate=credit.commission_rate,
-                    commission=credit.commission,
-                    currency=credit.currency,
-                    explanation="\n".join(credit.explanation),
-                )
+        day = deal.close_date
+        found = crediting[day] if day in crediting else crediting.setdefault(day, crediting_on(day))
+        if found is None:
+            continue
+        plan, rule, label = found
+        credit = credit_on(plan, rule, deal)
+        partners = sorted({r.partner_id for r in deal.roles})
+        lines.append(
+            RepLine(
+                deal_id=deal.deal_id,
+                rep_id=deal.owner_rep_id,
+                partner_ids=",".join(partners) or None,
+                via_partner=credit.via_partner,
+                plan_label=label,
+                credit_basis=credit.credit_basis.value,
+                credit=credit.credit,
+                commission_rate=credit.commission_rate,
+                commission=credit.commission,
+                currency=credit.currency,
+                explanation="\n".join(credit.explanation),
             )
-            break
+        )
     return lines

@@ -62,6 +62,11 @@ class RepCredit:
 
 def rep_credit(plan: PlanVersion, deal: Deal, component_id: str | None = None) -> RepCredit:
     """The owner rep's credit and commission on ``deal`` under the plan's rep_credit component."""
+    return credit_on(plan, rep_credit_rule(plan, component_id), deal)
+
+
+def rep_credit_rule(plan: PlanVersion, component_id: str | None = None) -> RepCreditRule:
+    """The plan's rep_credit component (the one named, if given)."""
     rule = next(
         (
             c
@@ -72,6 +77,12 @@ def rep_credit(plan: PlanVersion, deal: Deal, component_id: str | None = None) -
     )
     if rule is None:
         raise PlanHasNoRepCredit(f"plan {plan.plan_id} v{plan.version} has no rep_credit component")
+    return rule
+
+
+def credit_on(plan: PlanVersion, rule: RepCreditRule, deal: Deal) -> RepCredit:
+    """``rep_credit`` with the rule already found: a month credits tens of thousands of
+    deals under one or two plan versions."""
     ccy = deal.currency
     list_text, net_text = show(deal.list_amount, ccy), show(deal.net_amount, ccy)
     if rule.credit_basis is CreditBasis.list:

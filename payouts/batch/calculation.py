@@ -23,8 +23,19 @@ from itertools import groupby
 from operator import itemgetter
 from typing import Any, cast
 
-from sqlalchemy import BigInteger, ColumnElement, Select, Subquery, func, null, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Select,
+    Subquery,
+    and_,
+    exists,
+    func,
+    null,
+    or_,
+    select,
+)
+from sqlalchemy.orm import Session, aliased
 
 from payouts import fx, plan_book, tiers
 from payouts.facts import models as m
@@ -91,6 +102,7 @@ class PartnerWork:
     metrics: dict[str, f.PartnerMetrics] = field(default_factory=dict)  # plan_id -> metrics
     rebate_volume: dict[str, Decimal] = field(default_factory=dict)  # plan_id -> volume
     allowed: set[tuple[str, date | None]] = field(default_factory=set)
+    late_days: set[date] = field(default_factory=set)  # of allowed facts dated before the period
     fx_table: f.FxTable = f.NO_FX
 
 
@@ -475,8 +487,9 @@ def gather(
         if ours:
             deal_partners[deal_id] = ours
     deal_works: dict[str, list[PartnerWork]] = {}
+    start = month.start
     for invoice in invoices:
-        invoice_id, invoice_deal = invoice.invoice_id, invoice.deal_id
+        invoice_id, invoice_deal, issued = invoice.invoice_id, invoice.deal_id, invoice.issue_date
         targets: list[PartnerWork] = []
         if invoice_deal:
             found = deal_works.get(invoice_deal)
@@ -488,11 +501,14 @@ def gather(
         referred = referrers.get(invoice.customer_id)
         if not targets and not referred:
             continue
-        allowed = ("invoice:" + invoice_id, invoice.issue_date)
+        allowed = ("invoice:" + invoice_id, issued)
+        late = issued < start  # issued in an earlier month: a prior-period adjustment
         deal = deals.get(invoice_deal) if invoice_deal else None
         for target in targets:
             target.invoices[invoice_id] = invoice
             target.allowed.add(allowed)
+            if late:
+                target.late_days.add(issued)
             if deal is not None:
                 target.deals[deal.deal_id] = deal
         for partner_id in referred or ():
@@ -501,6 +517,8 @@ def gather(
                 continue
             work.invoices[invoice_id] = invoice
             work.allowed.add(allowed)
+            if late:
+                work.late_days.add(issued)
             if deal is not None:
                 work.deals[deal.deal_id] = deal
             for referral_deal in referral_deals.get((invoice.customer_id, partner_id), ()):
@@ -516,6 +534,8 @@ def gather(
             if work is not None:
                 add_invoice(work, invoice)
                 work.allowed.add(allowed)
+                if paid_date < start:
+                    work.late_days.add(paid_date)
     for refund in refunds:
         row = invoice_rows[refund.invoice_id]
         for partner_id in partners_of(row):
@@ -688,8 +708,7 @@ def _invoices(
 def _fact_months(work: PartnerWork, month: Month) -> list[str]:
     """Months of this partner's new facts: the period itself, plus any late ones."""
     start, end = month.start, month.end
-    late = {day for _source, day in work.allowed if day is not None and day < start}
-    months = {str(month), *(str(Month.of(day)) for day in late)}
+    months = {str(month), *(str(Month.of(day)) for day in work.late_days)}
     for refund in work.refunds:
         if (f"refund:{refund.refund_id}", None) in work.allowed:
             months.add(str(Month.of(min(refund.refund_date, end))))
@@ -746,26 +765,39 @@ def _spiff_events(
 ) -> None:
     """New logos, registrations approved and certifications earned in the month.
 
-    A new logo is the first deal of a customer with no earlier deal: decided over all
-    the month's deals, even when only some partners' work is being gathered."""
-    earlier_customers = {
-        customer_id
-        for (customer_id,) in repository.read(
-            session, select(m.Deal.customer_id).where(m.Deal.close_date < month.start).distinct()
-        )
-    }
-    month_deals = repository.read(
-        session,
-        select(m.Deal.id, m.Deal.close_date, m.Deal.customer_id).where(
-            m.Deal.accounting_period == str(month)
+    A new logo is the first deal (by close date, then id) of a customer with no deal
+    closed before the month: decided by the database over all the month's deals, even
+    when only some partners' work is being gathered (ids compared as Python does)."""
+
+    def by_id(deal: Any) -> Any:  # deal ids compared as Python compares them
+        return deal.id.collate("C") if session.get_bind().dialect.name == "postgresql" else deal.id
+
+    deal, other = m.Deal, aliased(m.Deal)
+    before = or_(  # `other` makes `deal` no new logo
+        other.close_date < month.start,
+        and_(
+            other.accounting_period == str(month),
+            or_(
+                other.close_date < deal.close_date,
+                and_(other.close_date == deal.close_date, by_id(other) < by_id(deal)),
+            ),
         ),
     )
-    for deal_id, close_date, customer_id in sorted(month_deals, key=itemgetter(1, 0)):
-        if customer_id in earlier_customers:
-            continue
-        earlier_customers.add(customer_id)
-        deal = deals.get(deal_id)  # absent: none of the partners gathered is on it
-        for role in deal.roles if deal is not None else ():
+    sourced = select(m.DealRole.deal_id).where(
+        m.DealRole.role == f.Role.sourced.value,
+        *_scoped(session, partners, m.DealRole.partner_id),
+    )
+    new_logos = repository.read(
+        session,
+        select(deal.id, deal.close_date, deal.customer_id).where(
+            deal.accounting_period == str(month),
+            deal.id.in_(sourced),
+            ~exists().where(other.customer_id == deal.customer_id, before),
+        ),
+    )
+    for deal_id, close_date, customer_id in sorted(new_logos, key=itemgetter(1, 0)):
+        found = deals.get(deal_id)  # absent: none of the partners gathered is on it
+        for role in found.roles if found is not None else ():
             if role.role is f.Role.sourced and (work := work_for(role.partner_id)) is not None:
                 event_id = f"new_logo:{deal_id}"
                 work.events.append(

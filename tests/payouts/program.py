@@ -99,8 +99,9 @@ class Program:
         currency: str = "USD",
         independence: str = "vendor_led",
         rep: str | None = None,
+        deal_id: str | None = None,
     ) -> str:
-        deal_id = self.next_id("D")
+        deal_id = deal_id or self.next_id("D")
         record: dict[str, Any] = {
             "id": deal_id,
             "customer_id": customer,

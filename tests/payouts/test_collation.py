@@ -9,9 +9,11 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from payouts import migrations
+from payouts.batch import service as batch
 from payouts.db import make_engine, normalise_url, unit_of_work
 from tests.conftest import BACKEND_URL
 from tests.payouts.program import Program
+from tests.payouts.test_spiff_events import NEW_LOGOS, new_logo_program, paid_new_logos
 
 pytestmark = pytest.mark.postgres_only
 
@@ -58,3 +60,14 @@ def test_a_month_closes_when_the_server_orders_ids_differently(icu_url: str) -> 
         result = program.close_month("2026-01")
     engine.dispose()
     assert result.payouts == 4
+
+
+def test_a_new_logo_is_chosen_by_id_as_python_orders_ids(icu_url: str) -> None:
+    engine = make_engine(icu_url)
+    migrations.upgrade(icu_url, engine=engine)
+    with unit_of_work(engine) as session:
+        new_logo_program(session)
+        batch.run(session, "2026-01", actor="alice")
+        paid = paid_new_logos(session, "2026-01")
+    engine.dispose()
+    assert paid == NEW_LOGOS  # en-US would pick "acme-2" over "Beta-1"

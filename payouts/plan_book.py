@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, func, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
@@ -274,12 +274,28 @@ def assign(
     return assignment
 
 
+class Assigned(NamedTuple):
+    """What a calculation reads of a `PlanAssignment`."""
+
+    partner_id: str | None
+    plan_id: str
+    effective_from: date
+    effective_to: date | None
+
+
 def assignments(
     session: Session, start: date, end: date, partner_id: str | None = None
-) -> list[PlanAssignment]:
-    """Every assignment in force on some day of [start, end] (of one partner if given)."""
+) -> list[Assigned]:
+    """Every assignment in force on some day of [start, end] (of one partner if given).
+
+    Plain tuples, not ORM objects: each batch process reads one a partner."""
     query = (
-        select(PlanAssignment)
+        select(
+            PlanAssignment.partner_id,
+            PlanAssignment.plan_id,
+            PlanAssignment.effective_from,
+            PlanAssignment.effective_to,
+        )
         .where(
             PlanAssignment.effective_from <= end,
             (PlanAssignment.effective_to.is_(None)) | (PlanAssignment.effective_to > start),
@@ -288,7 +304,7 @@ def assignments(
     )
     if partner_id is not None:
         query = query.where(PlanAssignment.partner_id == partner_id)
-    return list(session.scalars(query))
+    return [Assigned(*row) for row in session.execute(query)]
 
 
 def diff_versions(session: Session, plan_id: str, a: int, b: int) -> list[tuple[str, Any, Any]]:

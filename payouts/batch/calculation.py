@@ -591,7 +591,7 @@ def gather(
     # Plans in force for each partner; segments by month and version.
     by_partner: dict[str, set[str]] = defaultdict(set)
     # Indexed once: scanning every assignment for every partner and day was quadratic.
-    by_pair: dict[tuple[str, str], list[plan_book.PlanAssignment]] = defaultdict(list)
+    by_pair: dict[tuple[str, str], list[plan_book.Assigned]] = defaultdict(list)
     for a in assignments:
         if a.partner_id is not None:
             by_partner[a.partner_id].add(a.plan_id)

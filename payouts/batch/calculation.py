@@ -665,7 +665,9 @@ def _invoices(
         )
     found: list[f.Invoice] = []
     new_record = tuple.__new__  # f.Invoice(...) without its Python-level __new__
-    scales: dict[str, int] = {}  # currency -> -exponent: from_minor, its checks hoisted
+    # Per currency: -exponent (from_minor, its checks hoisted) and the amounts seen so
+    # far. Prices repeat from invoice to invoice: an amount is one immutable Decimal.
+    currencies: dict[str, tuple[int, dict[int, Decimal]]] = {}
     for (
         invoice_id,
         customer_id,
@@ -679,26 +681,35 @@ def _invoices(
     ) in repository.read(session, query):
         record = records.get(invoice_id)
         if record is None:
-            scale = scales.get(currency)
-            if scale is None:
-                scale = scales[currency] = -minor_exponent(currency)
+            known = currencies.get(currency)
+            if known is None:
+                known = currencies[currency] = (-minor_exponent(currency), {})
+            scale, amounts = known
+            amount = amounts.get(amount_minor)  # BIGINT: always an int
+            if amount is None:
+                amount = amounts[amount_minor] = Decimal(amount_minor).scaleb(scale)
             payment: tuple[date, int] | None
             if paid_day is not None:
                 payment = paid_on[invoice_id] = (paid_day, int(paid_total))
             else:
                 payment = paid_on.get(invoice_id)
+            paid_amount: Decimal | None = None
+            if payment is not None:
+                paid_amount = amounts.get(payment[1])
+                if paid_amount is None:
+                    paid_amount = amounts[payment[1]] = Decimal(payment[1]).scaleb(scale)
             record = records[invoice_id] = new_record(
                 f.Invoice,
                 (
                     invoice_id,
                     customer_id,
                     issued,
-                    Decimal(amount_minor).scaleb(scale),  # BIGINT: always an int
+                    amount,
                     currency,
                     deal_id,
                     subscription,
                     payment[0] if payment else None,
-                    Decimal(payment[1]).scaleb(scale) if payment else None,
+                    paid_amount,
                 ),
             )
         found.append(record)

@@ -52,6 +52,15 @@ class DraftLine(LineColumns, Base):
     # sequence call costs every one of them.
     __table_args__ = (PrimaryKeyConstraint("period", "partner_id", "line_no"),)
 
+    # The key compared bytewise on PostgreSQL (migration 0010): the order Python gives
+    # ids, and a tenth less work for COPY than the database's linguistic collation.
+    period: Mapped[str] = mapped_column(
+        String(7).with_variant(String(7, collation="C"), "postgresql")
+    )
+    partner_id: Mapped[str] = mapped_column(
+        ExternalId.with_variant(String(64, collation="C"), "postgresql")
+    )
+
     payable: Mapped[bool] = mapped_column(doc="False for resale margin: shown, never paid.")
 
 

@@ -206,6 +206,9 @@ def calculate_slice(
     return Slice(order, len(partners), text.lines, text.encode(), rows)
 
 
+_Minor = tuple[Decimal, Decimal, dict[Decimal, str]]
+
+
 class _SliceText:
     """A slice's draft lines written straight into COPY text.
 
@@ -222,7 +225,7 @@ class _SliceText:
         self._parts: list[str] = []
         self._dates: dict[date, str] = {}
         self._decimals: dict[Decimal, str] = {}
-        self._minor: dict[str, tuple[Decimal, Decimal]] = {}
+        self._minor: dict[str, _Minor] = {}
         self.lines = 0
 
     def encode(self) -> bytes:
@@ -282,10 +285,16 @@ class _SliceText:
                 # Minor units as text: a plain digit string is exactly the integer (a
                 # rounded product would have an exponent); a sign, a point or an exponent
                 # take the reference path (which raises on an amount off minor precision).
-                quantum, scale = minor.get(base_currency) or self._scales(base_currency)
-                base_minor = str(base.quantize(quantum, ROUND_HALF_UP) * scale)
-                if not base_minor.isdigit():
-                    base_minor = str(_base_minor(base, base_currency))
+                # The text depends on the value alone (not its exponent), and a base is
+                # mostly an invoice amount, one Decimal shared by its lines (whose hash,
+                # unlike a new Decimal's, is already known): kept per value.
+                quantum, scale, base_texts = minor.get(base_currency) or self._scales(base_currency)
+                base_minor = base_texts.get(base)
+                if base_minor is None:
+                    base_minor = str(base.quantize(quantum, ROUND_HALF_UP) * scale)
+                    if not base_minor.isdigit():
+                        base_minor = str(_base_minor(base, base_currency))
+                    base_texts[base] = base_minor
                 amount_minor = str(amount * (minor.get(currency) or self._scales(currency))[1])
                 if not amount_minor.isdigit():
                     amount_minor = str(to_minor(amount, currency))
@@ -308,11 +317,16 @@ class _SliceText:
                 )
         return parts
 
-    def _scales(self, currency: str) -> tuple[Decimal, Decimal]:
-        """(minor unit, its inverse): 0.01 and 1E+2 for USD. The inverse has a one-digit
-        coefficient, so multiplying by it only moves the exponent, like `to_minor`'s scaleb."""
+    def _scales(self, currency: str) -> _Minor:
+        """(minor unit, its inverse, texts of bases met): 0.01 and 1E+2 for USD. The
+        inverse has a one-digit coefficient, so multiplying by it only moves the exponent,
+        like `to_minor`'s scaleb."""
         quantum = minor_quantum(currency)
-        scales = self._minor[currency] = (quantum, Decimal(1).scaleb(minor_exponent(currency)))
+        scales = self._minor[currency] = (
+            quantum,
+            Decimal(1).scaleb(minor_exponent(currency)),
+            {},
+        )
         return scales
 
     def _decimal(self, value: Decimal) -> str:

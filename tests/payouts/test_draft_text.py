@@ -65,6 +65,12 @@ LINES = [
     _earning(amount=Decimal("5"), unrounded=Decimal("5")),
     _earning(amount=Decimal("1.230"), base_amount=Decimal("7E+3")),
     _earning(amount=Decimal("0"), base_amount=Decimal("0")),
+    # Bases equal in value, written differently, in one slice; the same base in another
+    # currency (texts of bases are kept per value and currency).
+    _earning(base_amount=Decimal("7000.00")),
+    _earning(base_amount=Decimal("7000")),
+    _earning(base_amount=Decimal("-0.00")),
+    _earning(base_currency="JPY", fx_rate=Decimal("0.0067"), fx_source="ecb"),
     _earning(explanation=()),
     _earning(explanation=("only one step",)),
     # Free text COPY would misread, in every escaped column.

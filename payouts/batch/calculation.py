@@ -859,9 +859,12 @@ def _customer_history(
     session: Session, works: dict[str, PartnerWork], month: Month, referrers: dict[str, set[str]]
 ) -> None:
     """First invoice, cancellation and referral pay so far, for referred customers."""
-    customers = {i.customer_id for w in works.values() for i in w.invoices.values()}.intersection(
-        referrers
-    )
+    referred: list[tuple[PartnerWork, list[str]]] = []  # each work's referred customers
+    for work in works.values():
+        found = {i.customer_id for i in work.invoices.values() if i.customer_id in referrers}
+        if found:
+            referred.append((work, sorted(found)))
+    customers = {c for _, ids in referred for c in ids}
     if not customers:
         return
     first: dict[str, tuple[date, str]] = {}
@@ -900,8 +903,8 @@ def _customer_history(
             .group_by(LedgerEntry.partner_id, LedgerEntry.customer_id),
         ):
             paid[(payee_id, paid_customer_id or "")] = int(total or 0)
-    for work in works.values():
-        for customer_id in sorted({i.customer_id for i in work.invoices.values()} & customers):
+    for work, ids in referred:
+        for customer_id in ids:
             day, invoice_id = first[customer_id]
             work.customers[customer_id] = f.CustomerHistory(
                 customer_id=customer_id,

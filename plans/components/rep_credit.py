@@ -84,14 +84,14 @@ def credit_on(plan: PlanVersion, rule: RepCreditRule, deal: Deal) -> RepCredit:
     """``rep_credit`` with the rule already found: a month credits tens of thousands of
     deals under one or two plan versions."""
     ccy = deal.currency
-    list_text, net_text = show(deal.list_amount, ccy), show(deal.net_amount, ccy)
     if rule.credit_basis is CreditBasis.list:
         credit_unrounded = deal.list_amount
-        step = f"credit on list: {list_text}"
+        step = f"credit on list: {show(credit_unrounded, ccy)}"
     elif rule.credit_basis is CreditBasis.net:
         credit_unrounded = deal.net_amount
-        step = f"credit on net: {net_text}"
+        step = f"credit on net: {show(credit_unrounded, ccy)}"
     else:
+        list_text, net_text = show(deal.list_amount, ccy), show(deal.net_amount, ccy)
         credit_unrounded = (deal.list_amount + deal.net_amount) / _TWO
         step = f"credit on midpoint: ({list_text} + {net_text}) / 2 = {show(credit_unrounded, ccy)}"
     credit = round_money(credit_unrounded, ccy, plan.rounding)
@@ -99,6 +99,7 @@ def credit_on(plan: PlanVersion, rule: RepCreditRule, deal: Deal) -> RepCredit:
     via_partner = bool(partners)
     rate = rule.partner_rate if via_partner else rule.direct_rate
     channel = f"via partner {', '.join(partners)}" if via_partner else "direct"
+    rate_text = format_rate(rate)
     unrounded = credit * rate
     commission = round_money(unrounded, ccy, plan.rounding)
     return RepCredit(
@@ -116,8 +117,8 @@ def credit_on(plan: PlanVersion, rule: RepCreditRule, deal: Deal) -> RepCredit:
         commission=commission,
         explanation=(
             step,
-            f"deal {deal.deal_id} closed {channel} -> rep rate {format_rate(rate)}",
-            f"{show(credit, ccy)} x {format_rate(rate)} = {show(commission, ccy)}",
+            f"deal {deal.deal_id} closed {channel} -> rep rate {rate_text}",
+            f"{show(credit, ccy)} x {rate_text} = {show(commission, ccy)}",
         ),
     )
 

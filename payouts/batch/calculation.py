@@ -376,6 +376,7 @@ def gather(
     # One immutable record per invoice, shared by every partner it concerns: the
     # month's invoices, and as context refunded or paid ones from earlier months and
     # those of cancelled customers.
+    earlier_paid = dict(paid_on)
     invoice_rows: dict[str, f.Invoice] = {}
     invoices = _invoices(
         session, invoice_rows, paid_on, m.Invoice.accounting_period == period, *reaching, paid=paid
@@ -501,14 +502,24 @@ def gather(
         referred = referrers.get(invoice.customer_id)
         if not targets and not referred:
             continue
-        allowed = ("invoice:" + invoice_id, issued)
-        late = issued < start  # issued in an earlier month: a prior-period adjustment
+        # Its lines are kept on its issue date and, if it was paid in the period (the
+        # same scan says), on its paid date too (the paid basis).
+        source, paid_day = "invoice:" + invoice_id, invoice.paid_date
+        allowed = (
+            ((source, issued),) if paid_day is None else ((source, issued), (source, paid_day))
+        )
+        # Dated in an earlier month: a prior-period adjustment (rare).
+        late = (
+            [day for _, day in allowed if day < start]
+            if issued < start or (paid_day is not None and paid_day < start)
+            else None
+        )
         deal = deals.get(invoice_deal) if invoice_deal else None
         for target in targets:
             target.invoices[invoice_id] = invoice
-            target.allowed.add(allowed)
+            target.allowed.update(allowed)
             if late:
-                target.late_days.add(issued)
+                target.late_days.update(late)
             if deal is not None:
                 target.deals[deal.deal_id] = deal
         for partner_id in referred or ():
@@ -516,16 +527,17 @@ def gather(
             if work is None:
                 continue
             work.invoices[invoice_id] = invoice
-            work.allowed.add(allowed)
+            work.allowed.update(allowed)
             if late:
-                work.late_days.add(issued)
+                work.late_days.update(late)
             if deal is not None:
                 work.deals[deal.deal_id] = deal
             for referral_deal in referral_deals.get((invoice.customer_id, partner_id), ()):
                 work.deals[referral_deal] = deals[referral_deal]
-    for invoice_id, (paid_date, _) in paid_on.items():
+    # Invoices of earlier months paid in this one (the month's own are done above).
+    for invoice_id, (paid_date, _) in earlier_paid.items():
         invoice = invoice_rows[invoice_id]
-        allowed = (f"invoice:{invoice_id}", paid_date)
+        paid_allowed = (f"invoice:{invoice_id}", paid_date)
         partner_ids = deal_partners.get(invoice.deal_id, ()) if invoice.deal_id else ()
         if invoice.customer_id in referrers:
             partner_ids = tuple(partners_of(invoice))
@@ -533,7 +545,7 @@ def gather(
             work = works.get(partner_id) or work_for(partner_id)
             if work is not None:
                 add_invoice(work, invoice)
-                work.allowed.add(allowed)
+                work.allowed.add(paid_allowed)
                 if paid_date < start:
                     work.late_days.add(paid_date)
     for refund in refunds:
@@ -663,6 +675,7 @@ def _invoices(
             .outerjoin(paid, paid.c.invoice_id == m.Invoice.id)
             .where(*where)
         )
+    by_query = paid is not None
     found: list[f.Invoice] = []
     new_record = tuple.__new__  # f.Invoice(...) without its Python-level __new__
     # Per currency: -exponent (from_minor, its checks hoisted) and the amounts seen so
@@ -691,8 +704,8 @@ def _invoices(
             payment: tuple[date, int] | None
             if paid_day is not None:
                 payment = paid_on[invoice_id] = (paid_day, int(paid_total))
-            else:
-                payment = paid_on.get(invoice_id)
+            else:  # with `paid`, the query's own answer: nothing paid in the period
+                payment = None if by_query else paid_on.get(invoice_id)
             paid_amount: Decimal | None = None
             if payment is not None:
                 paid_amount = amounts.get(payment[1])

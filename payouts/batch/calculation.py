@@ -640,7 +640,8 @@ def _rows(session: Session, model: type[Any], *where: Any) -> list[Any]:
     """The table's rows as plain named tuples (attribute access by column name), without
     the bookkeeping columns the calculation never reads (timestamps cost a conversion)."""
     columns = [c for c in model.__table__.c if c.name not in SKIPPED_COLUMNS]
-    return list(repository.read(session, select(*columns).where(*where)))
+    session.flush()
+    return list(session.connection().execute(select(*columns).where(*where)))
 
 
 def _invoices(

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from datetime import date
 from decimal import Decimal
-from typing import TypeVarTuple
+from typing import Any, TypeVarTuple, cast
 
-from sqlalchemy import ColumnElement, Row, Select, select
+from sqlalchemy import ColumnElement, Dialect, Select, select
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from payouts.facts import models as m
@@ -25,16 +27,54 @@ def chunks(values: Iterable[str]) -> Iterable[list[str]]:
         yield ordered[start : start + CHUNK]
 
 
-def read(session: Session, query: Select[*_Row]) -> Sequence[Row[*_Row]]:
-    """Run a Core query on the session's connection, in its transaction; all its rows.
+def read(session: Session, query: Select[*_Row]) -> Sequence[tuple[*_Row]]:
+    """Run a Core query on the session's connection, in its transaction; all its rows,
+    to be unpacked by position.
 
     For reads of many plain rows. The ORM's result processing costs about three times
     as much a row (985k invoice rows: 4.2 s through `session.execute`, 1.5 s through
     its connection), and iterating a Core result fetches row by row: fetching all at
-    once costs less again. Pending changes are flushed first, as `session.execute`
-    would."""
+    once costs less again. On PostgreSQL, when no column needs SQLAlchemy's conversion,
+    the driver's own tuples are returned: a Core row costs another microsecond (550k
+    invoice rows: 0.95 s of CPU through Core, 0.47 s from psycopg). Pending changes
+    are flushed first, as `session.execute` would."""
     session.flush()
-    return session.connection().execute(query).all()
+    connection = session.connection()
+    plain = _driver_sql(connection.dialect, query)
+    if plain is None:
+        return cast(Sequence[tuple[*_Row]], connection.execute(query).all())
+    sql, params = plain
+    cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.execute(sql, params)
+        return cast(Sequence[tuple[*_Row]], cursor.fetchall())
+    except connection.dialect.loaded_dbapi.Error as error:
+        # Raised as SQLAlchemy raises a failed statement, so callers see one kind.
+        raise DBAPIError.instance(
+            sql, params, error, connection.dialect.loaded_dbapi.Error
+        ) from error
+    finally:
+        cursor.close()
+
+
+_DRIVER_PARAMS = frozenset({str, int, bool, date, type(None)})
+"""Types of parameter values that SQLAlchemy passes to psycopg unchanged (exact types:
+a datetime may need `UTCDateTime`'s checks, an enum member its value)."""
+
+
+def _driver_sql(dialect: Dialect, query: Select[*_Row]) -> tuple[str, dict[str, Any]] | None:
+    """The query as the driver's SQL and parameters, if its rows need no conversion by
+    SQLAlchemy (PostgreSQL through psycopg, plain column types and parameters)."""
+    if dialect.name != "postgresql" or dialect.driver != "psycopg":
+        return None
+    for column in query.selected_columns:
+        if column.type.dialect_impl(dialect).result_processor(dialect, None) is not None:
+            return None
+    compiled = query.compile(dialect=dialect, compile_kwargs={"render_postcompile": True})
+    params = compiled.params
+    if not all(type(value) in _DRIVER_PARAMS for value in params.values()):
+        return None
+    return compiled.string, params
 
 
 def deals(session: Session, deal_ids: Iterable[str]) -> dict[str, f.Deal]:

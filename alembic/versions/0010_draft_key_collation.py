@@ -28,26 +28,21 @@ KEY_COLUMNS = {"period": 7, "partner_id": 64}
 
 
 def upgrade() -> None:
-    if op.get_bind().dialect.name != "postgresql":
-        return
-    for column, length in KEY_COLUMNS.items():
-        op.alter_column(
-            "draft_lines",
-            column,
-            type_=sa.String(length, collation="C"),
-            existing_type=sa.String(length),
-            existing_nullable=False,
-        )
+    _collate(to="C", existing=None)
 
 
 def downgrade() -> None:
+    _collate(to="default", existing="C")
+
+
+def _collate(*, to: str, existing: str | None) -> None:
     if op.get_bind().dialect.name != "postgresql":
         return
     for column, length in KEY_COLUMNS.items():
         op.alter_column(
             "draft_lines",
             column,
-            type_=sa.String(length, collation="default"),
-            existing_type=sa.String(length, collation="C"),
+            type_=sa.String(length, collation=to),
+            existing_type=sa.String(length, collation=existing),
             existing_nullable=False,
         )

@@ -376,7 +376,6 @@ def gather(
     # One immutable record per invoice, shared by every partner it concerns: the
     # month's invoices, and as context refunded or paid ones from earlier months and
     # those of cancelled customers.
-    earlier_paid = dict(paid_on)
     invoice_rows: dict[str, f.Invoice] = {}
     invoices = _invoices(
         session, invoice_rows, paid_on, m.Invoice.accounting_period == period, *reaching, paid=paid
@@ -535,7 +534,7 @@ def gather(
             for referral_deal in referral_deals.get((invoice.customer_id, partner_id), ()):
                 work.deals[referral_deal] = deals[referral_deal]
     # Invoices of earlier months paid in this one (the month's own are done above).
-    for invoice_id, (paid_date, _) in earlier_paid.items():
+    for invoice_id, (paid_date, _) in paid_on.items():
         invoice = invoice_rows[invoice_id]
         paid_allowed = (f"invoice:{invoice_id}", paid_date)
         partner_ids = deal_partners.get(invoice.deal_id, ()) if invoice.deal_id else ()
@@ -653,9 +652,9 @@ def _invoices(
 ) -> list[f.Invoice]:
     """The invoices matching `where` as records (kept in `records`, built once each).
 
-    What was paid on them in the period comes from `paid_on`, or, given the `paid`
-    subquery (per invoice: last payment date and total), from the same query, and is
-    then added to `paid_on`. Read as plain tuples and unpacked: attribute access on a
+    What was paid on them in the period comes from `paid_on` (invoices of earlier
+    months), or, given the `paid` subquery (per invoice: last payment date and total),
+    from the same query. Read as plain tuples and unpacked: attribute access on a
     result row costs a quarter of a microsecond, ten of them an invoice, a million
     invoices a month."""
     columns = (
@@ -704,7 +703,7 @@ def _invoices(
                 amount = amounts[amount_minor] = Decimal(amount_minor).scaleb(scale)
             payment: tuple[date, int] | None
             if paid_day is not None:
-                payment = paid_on[invoice_id] = (paid_day, int(paid_total))
+                payment = (paid_day, int(paid_total))
             else:  # with `paid`, the query's own answer: nothing paid in the period
                 payment = None if by_query else paid_on.get(invoice_id)
             paid_amount: Decimal | None = None

@@ -139,13 +139,19 @@ def batch(partners: int, invoices: int, workers: int) -> list[Row]:
     try:
         migrations.upgrade(url, engine=engine)
         # Size the program: about `invoices` invoice lines over the deals of one month.
-        deal_rate = max(1.0, invoices / partners / 12)
-        probe = demo.build(partners, 1, seed=11, deal_rate=deal_rate)
+        deals_per_month = max(1.0, invoices / partners / 12)
+        probe = demo.build(partners, 1, seed=11, deals_per_month=deals_per_month)
         lines = max(1, round(invoices / max(1, probe.count("deals"))))
         start = time.perf_counter()
         with unit_of_work(engine) as session:
             program = demo.generate(
-                session, partners, 1, seed=11, bulk=True, deal_rate=deal_rate, invoice_lines=lines
+                session,
+                partners,
+                1,
+                seed=11,
+                bulk=True,
+                deals_per_month=deals_per_month,
+                invoice_lines=lines,
             )
         # Steady state, as autovacuum leaves a production database: otherwise whichever
         # query reads the fresh rows first pays for setting their hint bits.

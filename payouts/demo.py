@@ -151,12 +151,12 @@ def build(
     seed: int = 42,
     start: str = "2026-01",
     *,
-    deal_rate: float = 0.6,
+    deals_per_month: float = 0.6,
     invoice_lines: int = 1,
 ) -> Program:
     """Generate a program of `partners` partners over `months` months from `start`.
 
-    `deal_rate` is the mean number of deals a deal-making partner closes a month
+    `deals_per_month` is the mean number of deals a deal-making partner closes a month
     (skewed: a few partners close most); `invoice_lines` is the number of invoices
     each subscription bills a month (1 for the demo; more for benchmark volume).
     """
@@ -272,7 +272,7 @@ def build(
     for index in range(len(month_list)):
         facts = program.monthly[index]
         for pid in makers:
-            for _ in range(_count(rng, deal_rate * weights[pid] / mean_weight)):
+            for _ in range(_count(rng, deals_per_month * weights[pid] / mean_weight)):
                 deal_no += 1
                 _deal(
                     rng,
@@ -326,6 +326,7 @@ def _deal(
         partner_currency if rng.random() < 0.9 else ("USD" if partner_currency == "EUR" else "EUR")
     )
     close = _day_in(rng, month)
+    # A random draw (a float), made money at once: whole units, as integer minor units.
     size = rng.lognormvariate(math.log(9_000), 0.7) * (1 + 0.25 * math.log(weight))
     list_minor = max(1_200, min(400_000, round(size))) * 100
     net_minor = list_minor * (100 - rng.choice((0, 0, 5, 10, 15))) // 100
@@ -593,11 +594,13 @@ def generate(
     *,
     bulk: bool = False,
     actor: str = "demo-generator",
-    deal_rate: float = 0.6,
+    deals_per_month: float = 0.6,
     invoice_lines: int = 1,
 ) -> Program:
     """Build a program and write all of it (plans, reference data, every month's facts)."""
-    program = build(partners, months, seed, start, deal_rate=deal_rate, invoice_lines=invoice_lines)
+    program = build(
+        partners, months, seed, start, deals_per_month=deals_per_month, invoice_lines=invoice_lines
+    )
     load(session, program.reference, actor=actor, bulk=bulk)
     load_plans(session, program, actor=actor)
     for month in program.monthly:

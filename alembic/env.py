@@ -9,7 +9,7 @@ from __future__ import annotations
 from alembic import context
 
 from payouts.db import engine_for
-from payouts.schema import metadata
+from payouts.schema import include_name, metadata
 from payouts.settings import get_settings
 
 config = context.config
@@ -19,6 +19,7 @@ def run_migrations_offline() -> None:
     context.configure(
         url=get_settings().database_url,
         target_metadata=metadata,
+        include_name=include_name,
         literal_binds=True,
         render_as_batch=True,
         compare_type=True,
@@ -41,6 +42,7 @@ def _run(connection: object) -> None:
     context.configure(
         connection=connection,  # type: ignore[arg-type]
         target_metadata=metadata,
+        include_name=include_name,
         render_as_batch=True,
         compare_type=True,
     )

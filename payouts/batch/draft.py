@@ -24,8 +24,10 @@ from decimal import ROUND_HALF_UP, Decimal
 from operator import itemgetter
 from typing import Any, cast
 
-from sqlalchemy import Table, insert, select
+from sqlalchemy import Table, column, insert, select
+from sqlalchemy import table as sql_table
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.expression import TableClause
 
 from payouts.batch.calculation import (
     Line,
@@ -347,8 +349,11 @@ def calculate(
         )
 
 
-def store(session: Session, slices: Iterable[Slice], *, as_copy: bool) -> tuple[int, int, Any]:
-    """Store the draft rows of `slices`; return (partners, lines, running digest).
+def store(
+    session: Session, slices: Iterable[Slice], *, as_copy: bool, table: str = "draft_lines"
+) -> tuple[int, int, Any]:
+    """Store the draft rows of `slices` in `table`; return (partners, lines, running
+    digest).
 
     Slices are stored as they arrive, in any order (rows are identified by partner and
     line number, not by position), and hashed in their `order`. COPY on PostgreSQL (an
@@ -357,12 +362,13 @@ def store(session: Session, slices: Iterable[Slice], *, as_copy: bool) -> tuple[
     partners = lines = 0
     waiting: dict[int, bytes] = {}  # arrived early: hashed once those before them are
     hashed = 0
-    with _copy(session, "draft_lines", COLUMNS) if as_copy else nullcontext() as copy:
+    target = sql_table(table, *(column(c) for c in COLUMNS))
+    with _copy(session, table, COLUMNS) if as_copy else nullcontext() as copy:
         for part in slices:
             if copy is not None:
                 copy.write(part.text)
             else:
-                _insert(session, cast(Table, DraftLine.__table__), COLUMNS, part.rows)
+                _insert(session, target, COLUMNS, part.rows)
             partners += part.partners
             lines += part.lines
             waiting[part.order] = part.text
@@ -395,7 +401,7 @@ def _copy(session: Session, table: str, columns: Sequence[str]) -> Iterator[Any]
         yield copy
 
 
-def _insert(session: Session, table: Table, columns: Sequence[str], rows: list[Row]) -> None:
+def _insert(session: Session, table: TableClause, columns: Sequence[str], rows: list[Row]) -> None:
     for start in range(0, len(rows), 10_000):
         chunk = rows[start : start + 10_000]
         session.execute(insert(table), [dict(zip(columns, r, strict=True)) for r in chunk])

@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 
 from payouts import audit, fx, ledger, periods, plan_book
 from payouts.base import utcnow
-from payouts.batch import draft, parallel
+from payouts.batch import draft, parallel, partitions
 from payouts.batch.errors import (
     BatchBusy,
     BatchNotApproved,
@@ -88,18 +88,28 @@ def run(session: Session, period: str, *, actor: str, workers: int = 1) -> RunRe
     split = workers > 1 and parallel.untouched(session)  # asked before the row lock below
     row = _period_row(session, period)
     as_copy = _can_copy(session)
+    partitioned = session.get_bind().dialect.name == "postgresql"
     with (
         _collector_paused(),
         parallel.calculation(
             session, period, row.fact_revision, workers=workers if split else 1, as_copy=as_copy
         ) as calculated,
     ):
-        session.execute(delete(DraftLine).where(DraftLine.period == period))
+        # The new draft goes into a partition of its own on PostgreSQL (`partitions`).
+        if partitioned:
+            table = partitions.begin(session, period)
+        else:
+            table = "draft_lines"
+            session.execute(delete(DraftLine).where(DraftLine.period == period))
         session.execute(delete(RepCreditLine).where(RepCreditLine.period == period))
         # Rep credit first: it is ready while the workers are still gathering.
         rep_rows = draft.rep_rows_of(period, calculated.rep_lines())
         rep_text = draft.store_rep_rows(session, rep_rows, as_copy=as_copy)
-        partners, lines, running = draft.store(session, calculated.slices, as_copy=as_copy)
+        partners, lines, running = draft.store(
+            session, calculated.slices, as_copy=as_copy, table=table
+        )
+    if partitioned:
+        partitions.install(session, period)
     digest = draft.finish_digest(running, rep_text)
 
     batch = session.get(Batch, period)

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from payouts import audit, fx, plan_book
 from payouts.base import Base, BigId, utcnow
 from payouts.facts import models as m
+from payouts.facts import repository
 from payouts.periods import Month
 from plans.calendar import add_months
 from plans.components.tier_rate import TierRate
@@ -87,58 +88,80 @@ def metrics_for(
     """
     start = add_months(as_of, -window_months)  # window is (start, as_of]
     revenue: dict[str, Decimal] = defaultdict(Decimal)
-    sourced = (
-        select(
-            m.DealRole.partner_id,
-            m.Invoice.id,
-            m.Invoice.issue_date,
-            m.Invoice.amount_minor,
-            m.Invoice.currency,
-        )
-        .join(m.Invoice, m.Invoice.deal_id == m.DealRole.deal_id)
-        .where(
+    certs: dict[str, int] = defaultdict(int)
+    campaigns: dict[str, int] = defaultdict(int)
+    registered: dict[str, int] = defaultdict(int)
+    # A window holds a year of the whole program's facts. A batch asks for the few
+    # partners without a tier yet: theirs are read by id. An evaluation asks for a
+    # whole plan's partners: one pass over the window is cheaper than by id (measured
+    # on 10,000 partners: 1.3 s against 3.0 s), and others' rows are skipped here.
+    few = len(partner_ids) <= repository.CHUNK
+    for chunk in repository.chunks(partner_ids) if few else [None]:
+
+        def of(column: Any, chunk: list[str] | None = chunk) -> tuple[Any, ...]:
+            return () if chunk is None else (column.in_(chunk),)
+
+        sourced = (
             m.DealRole.role == "sourced",
+            *of(m.DealRole.partner_id),
             m.Invoice.issue_date > start,
             m.Invoice.issue_date <= as_of,
         )
-    )
-    refunds: dict[str, int] = defaultdict(int)
-    refund_query = (
-        select(m.Refund.invoice_id, m.Refund.amount_minor)
-        .join(m.Invoice, m.Invoice.id == m.Refund.invoice_id)
-        .where(m.Invoice.issue_date > start, m.Refund.refund_date <= as_of)
-    )
-    for invoice_id, refunded_minor in session.execute(refund_query):
-        refunds[invoice_id] += refunded_minor
-    for partner_id, invoice_id, day, amount_minor, ccy in session.execute(sourced):
-        if partner_id not in partner_ids:
-            continue
-        amount = from_minor(amount_minor - refunds.get(invoice_id, 0), ccy)
-        if ccy != currency:
-            amount = amount * rates(ccy, currency, day).rate
-        revenue[partner_id] += amount
-    certs: dict[str, int] = defaultdict(int)
-    for partner_id in session.scalars(
-        select(m.Certification.partner_id).where(
-            m.Certification.earned_at <= as_of,
-            (m.Certification.expires_at.is_(None)) | (m.Certification.expires_at >= as_of),
+        refunds: dict[str, int] = defaultdict(int)
+        refund_query = select(m.Refund.invoice_id, m.Refund.amount_minor).where(
+            m.Refund.refund_date <= as_of,
+            # A semi-join: an invoice two partners sourced has its refunds once.
+            m.Refund.invoice_id.in_(
+                select(m.Invoice.id)
+                .join(m.DealRole, m.DealRole.deal_id == m.Invoice.deal_id)
+                .where(*sourced)
+            ),
         )
-    ):
-        certs[partner_id] += 1
-    campaigns: dict[str, int] = defaultdict(int)
-    for partner_id in session.scalars(
-        select(m.Campaign.partner_id).where(m.Campaign.date > start, m.Campaign.date <= as_of)
-    ):
-        campaigns[partner_id] += 1
-    registered: dict[str, int] = defaultdict(int)
-    for partner_id in session.scalars(
-        select(m.DealRegistration.partner_id).where(
-            m.DealRegistration.status == "approved",
-            m.DealRegistration.approved_at > start,
-            m.DealRegistration.approved_at <= as_of,
+        for invoice_id, refunded_minor in repository.read(session, refund_query):
+            refunds[invoice_id] += refunded_minor
+        invoice_query = (
+            select(
+                m.DealRole.partner_id,
+                m.Invoice.id,
+                m.Invoice.issue_date,
+                m.Invoice.amount_minor,
+                m.Invoice.currency,
+            )
+            .join(m.Invoice, m.Invoice.deal_id == m.DealRole.deal_id)
+            .where(*sourced)
         )
-    ):
-        registered[partner_id] += 1
+        for partner_id, invoice_id, day, amount_minor, ccy in repository.read(
+            session, invoice_query
+        ):
+            if partner_id not in partner_ids:
+                continue
+            amount = from_minor(amount_minor - refunds.get(invoice_id, 0), ccy)
+            if ccy != currency:
+                amount = amount * rates(ccy, currency, day).rate
+            revenue[partner_id] += amount
+        for partner_id in session.scalars(
+            select(m.Certification.partner_id).where(
+                *of(m.Certification.partner_id),
+                m.Certification.earned_at <= as_of,
+                (m.Certification.expires_at.is_(None)) | (m.Certification.expires_at >= as_of),
+            )
+        ):
+            certs[partner_id] += 1
+        for partner_id in session.scalars(
+            select(m.Campaign.partner_id).where(
+                *of(m.Campaign.partner_id), m.Campaign.date > start, m.Campaign.date <= as_of
+            )
+        ):
+            campaigns[partner_id] += 1
+        for partner_id in session.scalars(
+            select(m.DealRegistration.partner_id).where(
+                *of(m.DealRegistration.partner_id),
+                m.DealRegistration.status == "approved",
+                m.DealRegistration.approved_at > start,
+                m.DealRegistration.approved_at <= as_of,
+            )
+        ):
+            registered[partner_id] += 1
     return {
         p: PartnerMetrics(
             as_of=as_of,

@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 from sqlalchemy.orm import Session
 
-from payouts import plan_book, quotes, tiers
+from payouts import fx, plan_book, quotes, tiers
+from payouts.facts import repository
 from payouts.facts.ingest import ingest
 from plans.errors import MarginBelowProtected
 from plans.loading import load_plan
@@ -258,3 +259,57 @@ def test_fulfilment_only_revenue_never_counts_toward_tiers(program: Session) -> 
     evaluations = {e.partner_id: e for e in tiers.evaluate(program, "2026-03", actor="finance")}
     assert evaluations["P-4"].metrics.sourced_revenue == 0
     assert evaluations["P-4"].status.tier == "Bronze"
+
+
+# Partners are read by id up to a chunk of them, and in one pass over the window
+# beyond: a chunk of 1 takes the second way for more than one partner.
+chunk_sizes = pytest.mark.parametrize("chunk", [repository.CHUNK, 1])
+
+
+@chunk_sizes
+def test_a_refund_of_an_invoice_two_partners_sourced_counts_once_for_each(
+    program: Session, chunk: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(repository, "CHUNK", chunk)
+    sourced_invoice(program, "P-1", "INV-C", "10000.00", "2026-02-15")
+    role(program, "D-INV-C", "P-2", "sourced")
+    ingest(
+        program,
+        "refunds",
+        [
+            {
+                "id": "RF-C",
+                "invoice_id": "INV-C",
+                "refund_date": "2026-03-01",
+                "amount": "4000.00",
+                "currency": "USD",
+            }
+        ],
+        actor="billing",
+    )
+    together = {e.partner_id: e for e in tiers.evaluate(program, "2026-03", actor="finance")}
+    assert together["P-1"].metrics.sourced_revenue == Decimal("6000.00")
+    assert together["P-2"].metrics.sourced_revenue == Decimal("6000.00")
+    [alone] = tiers.metrics_for(
+        program, {"P-2"}, date(2026, 3, 31), 12, "USD", fx.table(program)
+    ).values()
+    assert alone.sourced_revenue == Decimal("6000.00")
+
+
+@chunk_sizes
+def test_a_partner_s_metrics_read_alone_are_those_read_with_everyone(
+    program: Session, chunk: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(repository, "CHUNK", chunk)
+    for n in range(1, 5):
+        sourced_invoice(program, f"P-{n}", f"INV-M{n}", f"{n}000.00", f"2026-0{n}-10")
+        certifications(program, f"P-{n}", n)
+    everyone = {f"P-{n}" for n in range(1, 5)}
+    as_of, rates = date(2026, 3, 31), fx.table(program)
+    together = tiers.metrics_for(program, everyone, as_of, 12, "USD", rates)
+    assert together["P-3"].sourced_revenue == Decimal("3000.00")
+    assert together["P-4"].sourced_revenue == 0  # invoiced in April, after the window
+    for partner_id in everyone:
+        assert tiers.metrics_for(program, {partner_id}, as_of, 12, "USD", rates) == {
+            partner_id: together[partner_id]
+        }

@@ -82,7 +82,8 @@ def begin(session: Executor, period: str) -> str:
 
 def install(session: Executor, period: str) -> None:
     """Index the table `begin` created and make it the period's partition, replacing
-    the draft there was (the caller has refused a closed period)."""
+    the draft there was (the caller has refused a closed period), guarded against
+    changes once the period closes."""
     name = partition_of(period)
     staging = f"{name}_next"
     session.execute(
@@ -94,12 +95,6 @@ def install(session: Executor, period: str) -> None:
         session.execute(text(f"DROP TABLE {name}"))
     session.execute(text(f"ALTER TABLE {staging} RENAME TO {name}"))
     session.execute(text(f"ALTER INDEX {staging}_pkey RENAME TO {name}_pkey"))
-    attach(session, period)
-
-
-def attach(session: Executor, period: str) -> None:
-    """Attach the period's table as its partition, guarded against closed-period changes."""
-    name = partition_of(period)
     session.execute(
         text(f"ALTER TABLE {TABLE} ATTACH PARTITION {name} FOR VALUES IN ({_literal(period)})")
     )

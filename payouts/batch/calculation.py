@@ -1024,23 +1024,12 @@ def _resale_volumes(
     (gross: refunds are not netted)."""
     totals: dict[str, Decimal] = defaultdict(Decimal)
     for chunk in repository.chunks(partner_ids):
-        query = (
-            select(
-                m.DealRole.partner_id,
-                m.Invoice.id,
-                m.Invoice.issue_date,
-                m.Invoice.amount_minor,
-                m.Invoice.currency,
-            )
-            .join(m.DealRole, m.DealRole.deal_id == m.Invoice.deal_id)
-            .where(
-                m.DealRole.partner_id.in_(chunk),
-                m.DealRole.role.in_(RESALE_ROLES),
-                m.Invoice.issue_date >= start,
-                m.Invoice.issue_date <= end,
-            )
-            .distinct()
-        )
+        query = repository.partner_invoices(
+            m.DealRole.partner_id.in_(chunk),
+            m.DealRole.role.in_(RESALE_ROLES),
+            m.Invoice.issue_date >= start,
+            m.Invoice.issue_date <= end,
+        ).distinct()  # a partner both sourcing and reselling a deal counts it once
         for partner_id, _, day, amount_minor, ccy in repository.read(session, query):
             amount = from_minor(amount_minor, ccy)
             totals[partner_id] += (

@@ -77,6 +77,22 @@ def _driver_sql(dialect: Dialect, query: Select[*_Row]) -> tuple[str, dict[str, 
     return compiled.string, params
 
 
+def partner_invoices(*where: ColumnElement[bool]) -> Select[str, str, date, int, str]:
+    """(partner, invoice id, issue date, amount in minor units, currency): an invoice
+    once for each role a partner holds on its deal, as `where` narrows them."""
+    return (
+        select(
+            m.DealRole.partner_id,
+            m.Invoice.id,
+            m.Invoice.issue_date,
+            m.Invoice.amount_minor,
+            m.Invoice.currency,
+        )
+        .join(m.Invoice, m.Invoice.deal_id == m.DealRole.deal_id)
+        .where(*where)
+    )
+
+
 def deals(session: Session, deal_ids: Iterable[str]) -> dict[str, f.Deal]:
     """Deals with their partner roles and their approved registration (if any)."""
     found: dict[str, f.Deal] = {}

@@ -18,6 +18,7 @@ on SQLite, or for a small program, this process gathers and calculates.
 from __future__ import annotations
 
 import multiprocessing
+import os
 import pickle
 import re
 from collections.abc import Callable, Iterator
@@ -172,11 +173,15 @@ def _work(
         for offset, partners in enumerate(by_slice):
             pipe.send(draft.calculate_slice(first + offset, source.period, partners, as_copy))
         pipe.send(None)
+        pipe.close()
     except BaseException as exc:  # sent back and raised by the run, like its own errors
         try:
             sent = pickle.loads(pickle.dumps(exc))
         except Exception:  # cannot travel: its message still tells what went wrong
             sent = RuntimeError(f"{type(exc).__name__}: {exc}")
         pipe.send(sent)
-    finally:
         pipe.close()
+    # Done: end the process here, leaving its facts to the exit. Returning would free
+    # them object by object (measured: 0.2 s of CPU a worker, while the run builds its
+    # index), and a forked worker exits with os._exit anyway.
+    os._exit(0)

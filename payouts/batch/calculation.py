@@ -14,13 +14,14 @@ period produce lines; older facts are context (a January invoice for a March ref
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 from itertools import groupby
-from operator import itemgetter
+from operator import attrgetter, itemgetter
 from typing import Any, cast
 
 from sqlalchemy import (
@@ -302,13 +303,35 @@ class PartnerRange:
         ]
 
 
+@dataclass(frozen=True, slots=True)
+class PartnerRanges:
+    """The partners of several ranges, in order and apart: a batch worker's share of
+    interleaved slices (`parallel`). Gathered as one, like a single range."""
+
+    ranges: tuple[PartnerRange, ...]
+
+    def __contains__(self, partner_id: object) -> bool:
+        if not isinstance(partner_id, str):
+            return False
+        # The first range that does not end before the id is the only one to hold it.
+        index = bisect_left(self.ranges, partner_id, key=attrgetter("last"))
+        return index < len(self.ranges) and partner_id in self.ranges[index]
+
+    def where(self, session: Session, column: Any) -> ColumnElement[bool]:
+        return or_(*(r.where(session, column) for r in self.ranges))
+
+
+Partners = PartnerRange | PartnerRanges
+"""Whose work to gather: one range or several."""
+
+
 def gather(
     session: Session,
     period: str,
     fact_revision: int,
     candidate: PlanVersion | None = None,
     *,
-    partners: PartnerRange | None = None,
+    partners: Partners | None = None,
 ) -> PeriodWork:
     """Read the period's facts and their context; build one unit of work per partner.
 
@@ -785,7 +808,7 @@ def _spiff_events(
     month: Month,
     deals: dict[str, f.Deal],
     work_for: Callable[[str], PartnerWork | None],
-    partners: PartnerRange | None,
+    partners: Partners | None,
 ) -> None:
     """New logos, registrations approved and certifications earned in the month.
 
@@ -863,7 +886,7 @@ def _spiff_events(
             work.allowed.add((f"event:{event_id}", None))
 
 
-def _scoped(session: Session, partners: PartnerRange | None, column: Any) -> list[Any]:
+def _scoped(session: Session, partners: Partners | None, column: Any) -> list[Any]:
     """The condition limiting `column` (a partner id) to `partners`, if any."""
     return [] if partners is None else [partners.where(session, column)]
 

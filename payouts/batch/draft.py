@@ -355,28 +355,30 @@ def store(
     """Store the draft rows of `slices` in `table`; return (partners, lines, running
     digest).
 
-    Slices are stored as they arrive, in any order (rows are identified by partner and
-    line number, not by position), and hashed in their `order`. COPY on PostgreSQL (an
+    Slices may arrive in any order; each is stored and hashed in its `order`, which is
+    partner order: the table is written in the order of its key, so the index that
+    `partitions.install` builds afterwards needs no real sort. COPY on PostgreSQL (an
     executemany INSERT sends one statement per row)."""
     digest = hashlib.sha256()
     partners = lines = 0
-    waiting: dict[int, bytes] = {}  # arrived early: hashed once those before them are
-    hashed = 0
+    waiting: dict[int, Slice] = {}  # arrived early: stored once those before them are
+    stored = 0
     target = sql_table(table, *(column(c) for c in COLUMNS))
     with _copy(session, table, COLUMNS) if as_copy else nullcontext() as copy:
-        for part in slices:
-            if copy is not None:
-                copy.write(part.text)
-            else:
-                _insert(session, target, COLUMNS, part.rows)
-            partners += part.partners
-            lines += part.lines
-            waiting[part.order] = part.text
-            while hashed in waiting:
-                digest.update(waiting.pop(hashed))
-                hashed += 1
+        for arrived in slices:
+            waiting[arrived.order] = arrived
+            while stored in waiting:
+                part = waiting.pop(stored)
+                if copy is not None:
+                    copy.write(part.text)
+                else:
+                    _insert(session, target, COLUMNS, part.rows)
+                digest.update(part.text)
+                partners += part.partners
+                lines += part.lines
+                stored += 1
     if waiting:
-        raise RuntimeError(f"draft slices missing before slice {hashed}")
+        raise RuntimeError(f"draft slices missing before slice {stored}")
     return partners, lines, digest
 
 

@@ -1,14 +1,15 @@
-"""Calculating a period across processes, each gathering its own range of partners.
+"""Calculating a period across processes, each gathering its own share of partners.
 
 Gathering a large month (reading a million invoices and handing them to their
 partners) costs as much as calculating it, so both are split. On PostgreSQL each
 worker process opens its own connection and imports the run's snapshot
-(`pg_export_snapshot`), so it reads exactly what the run's transaction reads. It
-gathers its range of partners once, then calculates it slice by slice and sends each
-slice back as bytes (the rows in COPY text) as soon as it is done. The run's own
-connection stores the slices as they come, in its transaction: the draft is still
-written whole or not at all, and its digest (taken in partner order) is the same, byte
-for byte, as when one process does everything.
+(`pg_export_snapshot`), so it reads exactly what the run's transaction reads. The
+partners are cut into slices (ranges of ids) dealt in turn to the workers. A worker
+gathers its share once, then calculates it slice by slice and sends each slice back as
+bytes (the rows in COPY text) as soon as it is done. The run's own connection stores
+the slices in order, in its transaction: the draft is still written whole or not at
+all, and its digest (taken in partner order) is the same, byte for byte, as when one
+process does everything.
 
 A snapshot shows committed data only, so the work is split only when the run's
 transaction had written nothing before the run began (checked, not assumed); otherwise,
@@ -32,7 +33,14 @@ from sqlalchemy.orm import Session
 from sqlalchemy.pool import NullPool
 
 from payouts.batch import draft
-from payouts.batch.calculation import PartnerRange, PartnerWork, RepLine, gather, rep_lines
+from payouts.batch.calculation import (
+    PartnerRange,
+    PartnerRanges,
+    PartnerWork,
+    RepLine,
+    gather,
+    rep_lines,
+)
 from payouts.reference.models import Partner
 
 MIN_WORKER_PARTNERS = 250  # fewer, and a process of its own costs more than it saves
@@ -63,7 +71,7 @@ def calculation(
 ) -> Iterator[Calculation]:
     """The period's calculation, split over `workers` processes when the caller found the
     transaction `untouched` and there are enough partners; else in this process."""
-    shares: list[list[PartnerRange]] = []
+    shares: list[list[tuple[int, PartnerRange]]] = []
     if workers > 1 and "fork" in multiprocessing.get_all_start_methods():
         partner_ids = list(session.scalars(select(Partner.id)))
         workers = min(workers, len(partner_ids) // MIN_WORKER_PARTNERS)
@@ -85,16 +93,14 @@ def calculation(
     context = multiprocessing.get_context("fork")
     running: list[tuple[BaseProcess, Connection]] = []
     try:
-        first = 0
         for share in shares:
             reader, writer = context.Pipe(duplex=False)
             process: BaseProcess = context.Process(
-                target=_work, args=(source, first, share, as_copy, writer), daemon=True
+                target=_work, args=(source, share, as_copy, writer), daemon=True
             )
             process.start()
             writer.close()  # the worker holds the only writing end: its exit is seen as EOF
             running.append((process, reader))
-            first += len(share)
         # Meanwhile, under the same snapshot, this process credits the reps.
         with _snapshot_session(source) as reader_session:
             reps = rep_lines(reader_session, period)
@@ -107,10 +113,14 @@ def calculation(
             reader.close()
 
 
-def _shares(slices: list[PartnerRange], workers: int) -> list[list[PartnerRange]]:
-    """Consecutive slices in `workers` shares of about as many slices each."""
-    size = max(1, -(-len(slices) // max(1, workers)))
-    return [slices[start : start + size] for start in range(0, len(slices), size)]
+def _shares(slices: list[PartnerRange], workers: int) -> list[list[tuple[int, PartnerRange]]]:
+    """The slices, numbered, dealt in turn to `workers` shares: worker 0 gets slices 0,
+    2, 4... of two. The workers then send slices in about the order of their numbers,
+    which is the order the run stores them in (`draft.store`): the draft's table is
+    written in key order, and its index needs no real sort (819,096 lines: built in
+    0.24-0.28 s after the last slice, against 0.43-0.47 s in order of arrival)."""
+    numbered = list(enumerate(slices))
+    return [share for k in range(max(1, workers)) if (share := numbered[k :: max(1, workers)])]
 
 
 def _received(readers: list[Connection]) -> Iterator[draft.Slice]:
@@ -157,21 +167,23 @@ def _snapshot_session(source: _Source) -> Iterator[Session]:
 
 
 def _work(
-    source: _Source, first: int, share: list[PartnerRange], as_copy: bool, pipe: Connection
+    source: _Source, share: list[tuple[int, PartnerRange]], as_copy: bool, pipe: Connection
 ) -> None:
     """In a worker: gather the share's partners once, send their slices one by one."""
     try:
-        whole = PartnerRange(share[0].first, share[-1].last)
+        ranges = [partners for _, partners in share]
         with _snapshot_session(source) as session:
-            work = gather(session, source.period, source.fact_revision, partners=whole)
+            work = gather(
+                session, source.period, source.fact_revision, partners=PartnerRanges(tuple(ranges))
+            )
         by_slice: list[list[PartnerWork]] = [[] for _ in share]
         index = 0
         for partner in work.partners:  # in partner order, as the slices are
-            while partner.partner_id not in share[index]:
+            while partner.partner_id not in ranges[index]:
                 index += 1
             by_slice[index].append(partner)
-        for offset, partners in enumerate(by_slice):
-            pipe.send(draft.calculate_slice(first + offset, source.period, partners, as_copy))
+        for (order, _), partners in zip(share, by_slice, strict=True):
+            pipe.send(draft.calculate_slice(order, source.period, partners, as_copy))
         pipe.send(None)
         pipe.close()
     except BaseException as exc:  # sent back and raised by the run, like its own errors

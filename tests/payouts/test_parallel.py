@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from payouts import demo, migrations, tiers
 from payouts.batch import draft, parallel
 from payouts.batch import service as batch
-from payouts.batch.calculation import PartnerRange, gather
+from payouts.batch.calculation import PartnerRange, PartnerRanges, gather
 from payouts.batch.models import DraftLine
 from payouts.db import make_engine, unit_of_work
 from payouts.facts.ingest import FactsRefused, ingest
@@ -96,6 +96,31 @@ def test_a_referrer_in_another_range_still_gets_its_customers_invoices(session: 
     assert f"invoice:{no_deal}".encode() in texts[0]
 
 
+def test_slices_are_dealt_to_the_workers_in_turn() -> None:
+    slices = PartnerRange.split([f"P-{n:02d}" for n in range(10)], 5)
+    assert parallel._shares(slices, 2) == [
+        [(0, slices[0]), (2, slices[2]), (4, slices[4])],
+        [(1, slices[1]), (3, slices[3])],
+    ]
+    assert parallel._shares(slices[:1], 2) == [[(0, slices[0])]]  # no empty share
+
+
+def test_a_share_of_ranges_holds_the_ids_of_its_ranges_only(session: Session) -> None:
+    share = PartnerRanges((PartnerRange("B", "C"), PartnerRange("F", "G"), PartnerRange("K", "K")))
+    inside = ["B", "Bz", "C", "F", "G", "K"]
+    outside = ["A", "Cz", "D", "E", "Gz", "J", "Ka", "Z", "b"]
+    assert all(p in share for p in inside)
+    assert not any(p in share for p in outside)
+    assert 1 not in share
+    # The same in SQL, on the database's own comparison of ids.
+    session.add_all(
+        Partner(id=p, name=p, type="reseller", payout_currency="USD") for p in inside + outside
+    )
+    session.flush()
+    chosen = session.scalars(select(Partner.id).where(share.where(session, Partner.id)))
+    assert sorted(chosen) == inside
+
+
 def test_a_range_compares_ids_as_python_does(session: Session) -> None:
     # "Beta" < "acme" for Python (and for bytes), not for an en-US collation.
     assert PartnerRange.split(["acme", "Beta", "P-9", "P-10"], 2) == [
@@ -165,6 +190,15 @@ def test_worker_processes_store_the_draft_one_process_stores(
     assert (result.draft_hash, result.lines) == expected
     with unit_of_work(engine) as session:
         assert draft.stored_digest(session, period) == result.draft_hash
+        # Slices from both workers were written in partner order: the table's rows lie
+        # in the order of its key (what makes its index cheap to build).
+        stored = session.execute(
+            select(DraftLine.partner_id, DraftLine.line_no)
+            .where(DraftLine.period == period)
+            .order_by(text("ctid"))
+        ).all()
+        assert len({p for p, _ in stored}) > 7  # rows of more than one slice
+        assert [tuple(r) for r in stored] == sorted(tuple(r) for r in stored)
         batch.approve(session, period, actor="bob")
         # The close hashes the stored draft again and accepts it.
         assert batch.close(session, period, actor="bob").posted > 0

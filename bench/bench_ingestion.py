@@ -3,7 +3,7 @@
 Starts the API with uvicorn on 127.0.0.1 in a subprocess (one worker) on a fresh,
 migrated database (a temporary SQLite file, or a new PostgreSQL database when
 DATABASE_URL names a PostgreSQL server), creates a billing key, then runs the same
-client loop (one keep-alive httpx client, sequential requests) twice:
+client loop (one keep-alive httpx2 client, sequential requests) twice:
 
 - ``POST /facts/invoices``: one new invoice per request, authenticated, validated,
   written and committed (optionally with an ``Idempotency-Key``);
@@ -38,7 +38,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-import httpx  # noqa: E402
+import httpx2  # noqa: E402
 from sqlalchemy import create_engine, text  # noqa: E402
 
 from api.auth import create_key  # noqa: E402
@@ -120,9 +120,9 @@ def _server(url: str) -> Iterator[str]:
         deadline = time.monotonic() + 30
         while True:
             try:
-                if httpx.get(f"{base}/health", timeout=1).status_code == 200:
+                if httpx2.get(f"{base}/health", timeout=1).status_code == 200:
                     break
-            except httpx.TransportError:
+            except httpx2.TransportError:
                 pass
             if time.monotonic() > deadline or process.poll() is not None:
                 raise RuntimeError("the API server did not start")
@@ -133,7 +133,7 @@ def _server(url: str) -> Iterator[str]:
         process.wait(timeout=10)
 
 
-def _timed(numbers: range, send: Callable[[int], httpx.Response]) -> float:
+def _timed(numbers: range, send: Callable[[int], httpx2.Response]) -> float:
     """The one client loop both endpoints go through: sequential requests, timed."""
     start = time.perf_counter()
     for n in numbers:
@@ -144,7 +144,7 @@ def _timed(numbers: range, send: Callable[[int], httpx.Response]) -> float:
 
 
 def _rates(
-    count: int, figure: Callable[[int], httpx.Response], baseline: Callable[[int], httpx.Response]
+    count: int, figure: Callable[[int], httpx2.Response], baseline: Callable[[int], httpx2.Response]
 ) -> tuple[float, float]:
     """Requests per second of both, measured in alternating blocks of BLOCK requests.
 
@@ -163,11 +163,11 @@ def _rates(
 def measure(requests: int, idempotency_keys: bool = False) -> dict[str, float]:
     with _database() as url:
         token = _prepare(url)
-        with _server(url) as base, httpx.Client(base_url=base, timeout=30) as client:
+        with _server(url) as base, httpx2.Client(base_url=base, timeout=30) as client:
             auth = {"Authorization": f"Bearer {token}"}
             run_id = uuid.uuid4().hex[:6]
 
-            def ingest_one(n: int) -> httpx.Response:
+            def ingest_one(n: int) -> httpx2.Response:
                 ident = f"INV-{run_id}-{n}"
                 headers = {**auth, "Idempotency-Key": ident} if idempotency_keys else auth
                 return client.post(
@@ -182,7 +182,7 @@ def measure(requests: int, idempotency_keys: bool = False) -> dict[str, float]:
                     },
                 )
 
-            def trivial(_: int) -> httpx.Response:
+            def trivial(_: int) -> httpx2.Response:
                 return client.get("/health")
 
             figure, baseline = _rates(requests, ingest_one, trivial)

@@ -14,7 +14,16 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 LAYERS = ("plans", "payouts", "statements", "api")
-PURE_FORBIDDEN = ("sqlalchemy", "alembic", "fastapi", "starlette", "httpx", "psycopg", "typer")
+PURE_FORBIDDEN = (
+    "sqlalchemy",
+    "alembic",
+    "fastapi",
+    "starlette",
+    "httpx",
+    "httpx2",
+    "psycopg",
+    "typer",
+)
 
 
 def imported_modules(source: str) -> set[str]:

@@ -1,6 +1,6 @@
 """Helpers for API tests: a migrated scratch database, the app on it, and keys.
 
-Requests go through HTTP against the ASGI app (Starlette's TestClient, on httpx),
+Requests go through HTTP against the ASGI app (Starlette's TestClient, on httpx2),
 and every request commits for real, so these tests use their own databases rather
 than the rolled-back session of the other suites.
 """
@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import httpx
+import httpx2
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, create_engine, text
 
@@ -71,14 +71,14 @@ class Api:
             out["Authorization"] = f"Bearer {self.tokens[label]}"
         return out
 
-    def request(self, label: str | None, method: str, path: str, **kwargs: Any) -> httpx.Response:
+    def request(self, label: str | None, method: str, path: str, **kwargs: Any) -> httpx2.Response:
         headers = {**self.headers(label), **kwargs.pop("headers", {})}
         return self.client.request(method, path, headers=headers, **kwargs)
 
-    def get(self, label: str | None, path: str, **kwargs: Any) -> httpx.Response:
+    def get(self, label: str | None, path: str, **kwargs: Any) -> httpx2.Response:
         return self.request(label, "GET", path, **kwargs)
 
-    def post(self, label: str | None, path: str, **kwargs: Any) -> httpx.Response:
+    def post(self, label: str | None, path: str, **kwargs: Any) -> httpx2.Response:
         return self.request(label, "POST", path, **kwargs)
 
     def ok(self, label: str | None, method: str, path: str, **kwargs: Any) -> Any:

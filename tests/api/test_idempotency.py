@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import httpx
+import httpx2
 import pytest
 from sqlalchemy import func, select
 
@@ -43,7 +43,7 @@ def count(api: Api, query: object) -> int:
 def test_twenty_concurrent_identical_posts_with_one_key_have_one_effect(api: Api) -> None:
     start = threading.Barrier(20)
 
-    def send(_: int) -> httpx.Response:
+    def send(_: int) -> httpx2.Response:
         start.wait()
         return api.post(
             "billing", "/facts/invoices", json=INVOICE, headers={"Idempotency-Key": "k-1"}

@@ -6,7 +6,16 @@ import ast
 from pathlib import Path
 
 PLANS = Path(__file__).resolve().parents[2] / "plans"
-FORBIDDEN_MODULES = {"sqlalchemy", "fastapi", "httpx", "requests", "payouts", "statements", "api"}
+FORBIDDEN_MODULES = {
+    "sqlalchemy",
+    "fastapi",
+    "httpx",
+    "httpx2",
+    "requests",
+    "payouts",
+    "statements",
+    "api",
+}
 FORBIDDEN_CALLS = {"now", "today", "utcnow", "time", "perf_counter"}
 
 

@@ -29,6 +29,7 @@ from sqlalchemy import table as sql_table
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.expression import TableClause
 
+from payouts.batch import payees
 from payouts.batch.calculation import (
     Line,
     PartnerWork,
@@ -409,9 +410,13 @@ def _insert(session: Session, table: TableClause, columns: Sequence[str], rows: 
         session.execute(insert(table), [dict(zip(columns, r, strict=True)) for r in chunk])
 
 
-def finish_digest(digest: Any, rep_text: bytes) -> str:
+def finish_digest(digest: Any, rep_text: bytes, payee_text: bytes) -> str:
+    """The draft's hash: its lines, then its rep credit, then the payee details frozen
+    with it (`payees`), each part after its separator."""
     digest.update(REP_SEPARATOR)
     digest.update(rep_text)
+    digest.update(payees.SEPARATOR)
+    digest.update(payee_text)
     return str(digest.hexdigest())
 
 
@@ -431,4 +436,8 @@ def stored_digest(session: Session, period: str) -> str:
             select(*rep_columns).where(RepCreditLine.period == period).order_by(RepCreditLine.id)
         )
     ]
-    return finish_digest(hashlib.sha256(copy_text(rows)), rep_copy_text(rep_rows))
+    return finish_digest(
+        hashlib.sha256(copy_text(rows)),
+        rep_copy_text(rep_rows),
+        payees.stored_text(session, period),
+    )

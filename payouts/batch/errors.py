@@ -34,6 +34,13 @@ class MakerCheckerViolation(PayoutsError):
     status = 403
 
 
+class AlreadyApproved(PayoutsError):
+    """The current run of the batch has its approval already."""
+
+    code = "already-approved"
+    status = 409
+
+
 class BatchNotApproved(PayoutsError):
     code = "batch-not-approved"
     status = 409

@@ -1,7 +1,10 @@
 """Payout files: CSV for any bank, and SEPA credit transfer (pain.001) for EUR.
 
-A file is a pure function of the period's payout instructions and the close time, so
-exporting twice (or again after a crash) gives the same bytes.
+A file is a pure function of the period's payout instructions, so exporting twice (or
+again after a crash, or after a partner's bank details were amended) gives the same
+bytes: each instruction carries the payee details frozen with the approved draft
+(`payees`), never the partner's details of today. A SEPA file is checked against the
+pain.001 schema as the final bytes it is written with.
 """
 
 from __future__ import annotations
@@ -22,7 +25,6 @@ from payouts.batch.errors import ExportUnavailable
 from payouts.batch.models import PayoutInstruction
 from payouts.csvcells import safe_cell
 from payouts.periods import Month
-from payouts.reference.models import Partner
 from payouts.settings import get_settings
 from plans.money import from_minor
 
@@ -37,7 +39,10 @@ CSV_COLUMNS = (
     "bic",
     "end_to_end_id",
 )
-SEPA_NS = "urn:iso:std:iso:20022:tech:xsd:pain.001.001.03"
+SEPA_SCHEMAS = {"sepa": "pain.001.001.03", "sepa09": "pain.001.001.09"}
+"""Export format -> the pain.001 version it writes: .03 is what most banks take,
+.09 the version the European Payments Council's 2019+ rulebooks use."""
+FORMATS = ("csv", *SEPA_SCHEMAS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,18 +68,15 @@ class ExportFile:
     skipped: list[str] = field(default_factory=list)
 
 
-def _instructions(session: Session, period: str) -> list[tuple[PayoutInstruction, Partner]]:
+def _instructions(session: Session, period: str) -> list[PayoutInstruction]:
     batch = service.get(session, period)
     if batch.status != "closed":
         raise ExportUnavailable(f"the {batch.period} batch is not closed yet: nothing to pay")
-    rows = session.execute(
-        select(PayoutInstruction, Partner)
-        .join(Partner, Partner.id == PayoutInstruction.partner_id)
-        .where(PayoutInstruction.period == batch.period)
-        .order_by(PayoutInstruction.partner_id)
+    rows = session.scalars(
+        select(PayoutInstruction).where(PayoutInstruction.period == batch.period)
     )
     # Ordered in Python: a file's bytes must not depend on the server's collation.
-    return sorted(((i, p) for i, p in rows), key=lambda pair: pair[0].partner_id)
+    return sorted(rows, key=lambda instruction: instruction.partner_id)
 
 
 def export(
@@ -83,14 +85,14 @@ def export(
     period = str(Month.parse(period))
     if fmt == "csv":
         result = export_csv(session, period)
-    elif fmt == "sepa":
+    elif fmt in SEPA_SCHEMAS:
         if payer is None or not (payer.name and payer.iban and payer.bic):
             raise ExportUnavailable(
                 "SEPA export needs the payer's account: set PAYER_NAME, PAYER_IBAN and PAYER_BIC"
             )
-        result = export_sepa(session, period, payer)
+        result = export_sepa(session, period, payer, SEPA_SCHEMAS[fmt])
     else:
-        raise ExportUnavailable(f"unknown export format {fmt!r}: use csv or sepa")
+        raise ExportUnavailable(f"unknown export format {fmt!r}: use {', '.join(FORMATS)}")
     audit.record(
         session,
         actor=actor,
@@ -106,9 +108,9 @@ def export(
     return result
 
 
-def _totals(rows: list[tuple[PayoutInstruction, Partner]]) -> dict[str, str]:
+def _totals(rows: list[PayoutInstruction]) -> dict[str, str]:
     totals: dict[str, int] = {}
-    for instruction, _ in rows:
+    for instruction in rows:
         totals[instruction.currency] = (
             totals.get(instruction.currency, 0) + instruction.amount_minor
         )
@@ -120,18 +122,17 @@ def export_csv(session: Session, period: str) -> ExportFile:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(CSV_COLUMNS)
-    for instruction, partner in rows:
-        details = partner.payout_details or {}
+    for instruction in rows:
         writer.writerow(
             [
                 period,
-                safe_cell(partner.id),
-                safe_cell(partner.name),
+                safe_cell(instruction.partner_id),
+                safe_cell(instruction.payee_name),
                 str(from_minor(instruction.amount_minor, instruction.currency)),
                 instruction.currency,
-                safe_cell(details.get("account_holder") or partner.name),
-                safe_cell(details.get("iban", "")),
-                safe_cell(details.get("bic", "")),
+                safe_cell(instruction.account_holder or instruction.payee_name),
+                safe_cell(instruction.iban or ""),
+                safe_cell(instruction.bic or ""),
                 safe_cell(instruction.end_to_end_id),
             ]
         )
@@ -144,25 +145,15 @@ def export_csv(session: Session, period: str) -> ExportFile:
     )
 
 
-def export_sepa(session: Session, period: str, payer: Payer) -> ExportFile:
-    from schwifty import IBAN
-    from schwifty.exceptions import SchwiftyException
+def export_sepa(session: Session, period: str, payer: Payer, schema: str) -> ExportFile:
     from sepaxml import SepaTransfer
 
     rows = _instructions(session, period)
-    euro = [(i, p) for i, p in rows if i.currency == "EUR"]
-    skipped = [f"{p.id}: {i.currency} is not paid by SEPA" for i, p in rows if i.currency != "EUR"]
-    missing = []
-    for _, partner in euro:
-        iban = (partner.payout_details or {}).get("iban")
-        try:
-            IBAN(iban or "")
-        except SchwiftyException:
-            missing.append(partner.id)
-    if missing:
-        raise ExportUnavailable(
-            f"no valid IBAN for partner(s) {', '.join(missing)}: amend their payout details"
-        )
+    euro = [i for i in rows if i.currency == "EUR"]
+    skipped = [
+        f"{i.partner_id}: {i.currency} is not paid by SEPA" for i in rows if i.currency != "EUR"
+    ]
+    _require_ibans(euro)
     if not euro:
         raise ExportUnavailable(f"no EUR payouts in {period}: nothing to put in a SEPA file")
     execution = Month.parse(period).next().start
@@ -174,25 +165,25 @@ def export_sepa(session: Session, period: str, payer: Payer) -> ExportFile:
             "batch": True,
             "currency": "EUR",
         },
+        schema=schema,
         clean=True,
     )
-    for instruction, partner in euro:
-        details = partner.payout_details or {}
+    for instruction in euro:
         payment: dict[str, Any] = {
-            "name": details.get("account_holder") or partner.name,
-            "IBAN": details["iban"],
+            "name": instruction.account_holder or instruction.payee_name,
+            "IBAN": instruction.iban,
             "amount": instruction.amount_minor,
             "execution_date": execution,
-            "description": f"Partner payout {period} {partner.id}",
+            "description": f"Partner payout {period} {instruction.partner_id}",
             "endtoend_id": instruction.end_to_end_id,
         }
-        if details.get("bic"):
-            payment["BIC"] = details["bic"]
+        if instruction.bic:
+            payment["BIC"] = instruction.bic
         transfer.add_payment(payment)
-    raw = transfer.export(validate=True)
-    content = _deterministic(raw, period)
+    content = _deterministic(transfer.export(validate=False), period, schema)
+    _validate(content, schema)
     return ExportFile(
-        f"payouts-{period}.pain.001.xml",
+        f"payouts-{period}.{schema}.xml",
         "application/xml",
         content,
         len(euro),
@@ -201,15 +192,45 @@ def export_sepa(session: Session, period: str, payer: Payer) -> ExportFile:
     )
 
 
-def _deterministic(raw: bytes, period: str) -> bytes:
+def _require_ibans(euro: list[PayoutInstruction]) -> None:
+    from schwifty import IBAN
+    from schwifty.exceptions import SchwiftyException
+
+    missing = []
+    for instruction in euro:
+        try:
+            IBAN(instruction.iban or "")
+        except SchwiftyException:
+            missing.append(instruction.partner_id)
+    if missing:
+        raise ExportUnavailable(
+            f"no valid IBAN for partner(s) {', '.join(missing)} in the approved payee details; "
+            "their payouts cannot go by SEPA (amend the details: they apply from the next run)"
+        )
+
+
+def _validate(content: bytes, schema: str) -> None:
+    """The final bytes against the pain.001 schema (sepaxml ships the XSDs)."""
+    from sepaxml.validation import ValidationError, try_valid_xml
+
+    try:
+        try_valid_xml(content, schema)
+    except ValidationError as exc:
+        cause = exc.__cause__
+        detail = getattr(cause, "reason", None) or str(cause or exc)
+        raise ExportUnavailable(f"the SEPA file does not follow {schema}: {detail}") from None
+
+
+def _deterministic(raw: bytes, period: str, schema: str) -> bytes:
     """Replace sepaxml's wall-clock timestamp and random ids with ones from the period.
 
     The creation time is the start of the month after the period, so a file written
     again (after a crash, or by a second export) is byte for byte the same."""
-    ET.register_namespace("", SEPA_NS)
+    namespace = f"urn:iso:std:iso:20022:tech:xsd:{schema}"
+    ET.register_namespace("", namespace)
     ET.register_namespace("xsi", "http://www.w3.org/2001/XMLSchema-instance")
     root = ET.fromstring(raw)
-    ns = {"p": SEPA_NS}
+    ns = {"p": namespace}
     stamp = f"{Month.parse(period).next().start.isoformat()}T00:00:00"
     for node in root.iterfind(".//p:GrpHdr/p:MsgId", ns):
         node.text = f"PP-{period}-PAYOUTS"

@@ -1,4 +1,4 @@
-"""Batch state, draft lines, rep credit lines and payout instructions."""
+"""Batches and approvals, draft lines and payees, rep credit, payouts and their results."""
 
 from __future__ import annotations
 
@@ -13,35 +13,93 @@ from sqlalchemy import (
     String,
     Text,
 )
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from payouts.base import Base, BigId, Currency, ExternalId
 from payouts.lines import LineColumns
 
 
 class Batch(Base):
-    """One per period. `draft_hash` binds an approval to the exact lines approved."""
+    """One per period: its current draft and where it stands.
+
+    `run_no` counts the period's runs; an approval names the run and the draft hash it
+    approved, so any recalculation leaves it behind. Approvals live in their own
+    append-only table (`BatchApproval`): the service's database role can add one but
+    never rewrite who approved. The database also refuses to mark a batch approved or
+    closed without a matching approval, and any change to a closed batch."""
 
     __tablename__ = "batches"
-    __table_args__ = (
-        CheckConstraint("status IN ('draft', 'approved', 'closed')", name="status"),
-        CheckConstraint(
-            "approved_by IS NULL OR approved_by != calculated_by", name="maker_checker"
-        ),
-    )
+    __table_args__ = (CheckConstraint("status IN ('draft', 'approved', 'closed')", name="status"),)
 
     period: Mapped[str] = mapped_column(String(7), ForeignKey("periods.period"), primary_key=True)
     status: Mapped[str] = mapped_column(String(16))
+    run_no: Mapped[int] = mapped_column(BigInteger, doc="1 for the first run, +1 each rerun.")
     draft_hash: Mapped[str] = mapped_column(String(64))
     fact_revision: Mapped[int] = mapped_column(BigInteger)
     line_count: Mapped[int] = mapped_column(BigInteger)
     calculated_by: Mapped[str] = mapped_column(String(200))
     calculated_at: Mapped[datetime]
-    approved_by: Mapped[str | None] = mapped_column(String(200))
-    approved_at: Mapped[datetime | None]
-    approved_hash: Mapped[str | None] = mapped_column(String(64))
     closed_by: Mapped[str | None] = mapped_column(String(200))
     closed_at: Mapped[datetime | None]
+
+    approvals: Mapped[list[BatchApproval]] = relationship(
+        order_by="BatchApproval.id", viewonly=True, lazy="selectin"
+    )
+
+    @property
+    def approval(self) -> BatchApproval | None:
+        """The approval of the current run and draft, if there is one."""
+        for approval in reversed(self.approvals):
+            if approval.run_no == self.run_no and approval.draft_hash == self.draft_hash:
+                return approval
+        return None
+
+    @property
+    def approved_by(self) -> str | None:
+        return self.approval.approved_by if self.approval else None
+
+    @property
+    def approved_at(self) -> datetime | None:
+        return self.approval.approved_at if self.approval else None
+
+    @property
+    def approved_hash(self) -> str | None:
+        return self.approval.draft_hash if self.approval else None
+
+
+class BatchApproval(Base):
+    """Who approved which run of a period's batch, bound to its draft hash (append-only).
+
+    The draft hash covers the draft lines, the rep credit and the payee details each
+    payout will use (`DraftPayee`): that is everything an approval freezes."""
+
+    __tablename__ = "batch_approvals"
+    __table_args__ = (Index("uq_batch_approvals_run", "period", "run_no", unique=True),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    period: Mapped[str] = mapped_column(String(7), ForeignKey("batches.period"))
+    run_no: Mapped[int] = mapped_column(BigInteger)
+    draft_hash: Mapped[str] = mapped_column(String(64))
+    approved_by: Mapped[str] = mapped_column(String(200))
+    approved_at: Mapped[datetime]
+
+
+class DraftPayee(Base):
+    """Where a partner's payout of a period goes, as it stood when the draft was run.
+
+    Written by every run for every partner and hashed with the draft, so an approval
+    covers the bank details it pays to; a close copies them onto the payout
+    instruction. A later amendment of the partner reaches the next run only."""
+
+    __tablename__ = "draft_payees"
+    __table_args__ = (PrimaryKeyConstraint("period", "partner_id"),)
+
+    period: Mapped[str] = mapped_column(String(7))
+    partner_id: Mapped[str] = mapped_column(ExternalId)
+    name: Mapped[str] = mapped_column(String(200))
+    account_holder: Mapped[str | None] = mapped_column(String(200))
+    iban: Mapped[str | None] = mapped_column(String(42))
+    bic: Mapped[str | None] = mapped_column(String(11))
 
 
 class DraftLine(LineColumns, Base):
@@ -90,13 +148,18 @@ class RepCreditLine(Base):
 
 
 class PayoutInstruction(Base):
-    """Money to send to a partner at close; its outcome is recorded by mark-paid."""
+    """Money to send to a partner, decided at close (append-only).
+
+    It carries the payee details frozen with the approved draft, so the payout file of
+    a closed month pays exactly the account that was approved. `end_to_end_id` is the
+    reference the bank carries back: unique across all payouts (the database says so).
+    What the bank did with it is a `PayoutResult`."""
 
     __tablename__ = "payout_instructions"
     __table_args__ = (
-        CheckConstraint("status IN ('pending', 'paid', 'failed')", name="status"),
         CheckConstraint("amount_minor > 0", name="positive"),
         Index("uq_payout_instructions_partner", "period", "partner_id", unique=True),
+        Index("uq_payout_instructions_end_to_end_id", "end_to_end_id", unique=True),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
@@ -105,11 +168,37 @@ class PayoutInstruction(Base):
     amount_minor: Mapped[int] = mapped_column(BigInteger, doc="Amount paid, minor units.")
     currency: Mapped[str] = mapped_column(Currency)
     end_to_end_id: Mapped[str] = mapped_column(String(35), doc="Reference the bank carries.")
-    status: Mapped[str] = mapped_column(String(16), default="pending")
+    payee_name: Mapped[str] = mapped_column(String(200))
+    account_holder: Mapped[str | None] = mapped_column(String(200))
+    iban: Mapped[str | None] = mapped_column(String(42))
+    bic: Mapped[str | None] = mapped_column(String(11))
+
+    result: Mapped[PayoutResult | None] = relationship(viewonly=True, lazy="selectin")
+
+    @property
+    def status(self) -> str:
+        """pending until the bank's result is recorded, then paid or failed."""
+        return self.result.status if self.result is not None else "pending"
+
+
+class PayoutResult(Base):
+    """What the bank did with one payout: recorded once, never changed (append-only)."""
+
+    __tablename__ = "payout_results"
+    __table_args__ = (
+        CheckConstraint("status IN ('paid', 'failed')", name="status"),
+        CheckConstraint("status = 'paid' OR reason IS NOT NULL", name="failure_reason"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    instruction_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("payout_instructions.id"), unique=True
+    )
+    status: Mapped[str] = mapped_column(String(16))
     bank_reference: Mapped[str | None] = mapped_column(String(100))
-    failure_reason: Mapped[str | None] = mapped_column(Text)
-    recorded_by: Mapped[str | None] = mapped_column(String(200))
-    recorded_at: Mapped[datetime | None]
+    reason: Mapped[str | None] = mapped_column(Text)
+    recorded_by: Mapped[str] = mapped_column(String(200))
+    recorded_at: Mapped[datetime]
 
 
 class PayoutHold(Base):

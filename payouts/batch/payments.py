@@ -1,9 +1,12 @@
 """Recording what the bank did with the payout file.
 
-A paid payout gets the bank's reference. A failed payout returns to the partner's
-balance: a `payout_reversal` entry in the next open month (a closed month never
-changes), so it is paid again at the next close. Results are all-or-nothing and
-idempotent: the same outcome twice is a no-op, a contradicting one is refused.
+Each outcome is a `PayoutResult` of its own, recorded once and never changed (the
+database refuses a second one and any edit), so a payout once paid can never be
+turned into a failure that would pay it twice. A paid payout keeps the bank's
+reference. A failed payout returns to the partner's balance: a `payout_reversal`
+entry in the next open month (a closed month never changes), so it is paid again at
+the next close. Results are all-or-nothing and idempotent: the same outcome twice is
+a no-op, a contradicting one is refused.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from sqlalchemy.orm import Session
 from payouts import audit, ledger, periods
 from payouts.base import utcnow
 from payouts.batch.errors import PayoutResultsRefused
-from payouts.batch.models import PayoutInstruction
+from payouts.batch.models import PayoutInstruction, PayoutResult
 from payouts.ledger import LedgerEntry
 from payouts.periods import Month
 
@@ -73,15 +76,22 @@ def mark_paid(
         )
     result = MarkPaidResult(period)
     reversal_period: str | None = None
+    now = utcnow()
     for instruction, row in plan:
         if instruction.status == row["status"]:
             result.unchanged.append(instruction.end_to_end_id)
             continue
-        instruction.status = row["status"]
-        instruction.bank_reference = (row.get("bank_reference") or "").strip() or None
-        instruction.failure_reason = (row.get("reason") or "").strip() or None
-        instruction.recorded_by = actor
-        instruction.recorded_at = utcnow()
+        reason = (row.get("reason") or "").strip() or None
+        session.add(
+            PayoutResult(
+                instruction_id=instruction.id,
+                status=row["status"],
+                bank_reference=(row.get("bank_reference") or "").strip() or None,
+                reason=reason,
+                recorded_by=actor,
+                recorded_at=now,
+            )
+        )
         if row["status"] == "paid":
             result.paid.append(instruction.end_to_end_id)
             continue
@@ -113,7 +123,7 @@ def mark_paid(
                 currency=instruction.currency,
                 explanation=(
                     f"payout {instruction.end_to_end_id} of {period} failed "
-                    f"({instruction.failure_reason}); the amount returns to the balance"
+                    f"({reason}); the amount returns to the balance"
                 ),
                 posted_by=actor,
             )

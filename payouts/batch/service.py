@@ -27,10 +27,11 @@ from typing import Any
 from sqlalchemy import CursorResult, delete, insert, select, text
 from sqlalchemy.orm import Session
 
-from payouts import audit, fx, ledger, periods, plan_book
+from payouts import actors, audit, fx, ledger, periods, plan_book
 from payouts.base import utcnow
-from payouts.batch import draft, parallel, partitions
+from payouts.batch import draft, parallel, partitions, payees, references
 from payouts.batch.errors import (
+    AlreadyApproved,
     BatchBusy,
     BatchNotApproved,
     BatchNotFound,
@@ -39,7 +40,14 @@ from payouts.batch.errors import (
     MakerCheckerViolation,
     PeriodClosed,
 )
-from payouts.batch.models import Batch, DraftLine, PayoutHold, PayoutInstruction, RepCreditLine
+from payouts.batch.models import (
+    Batch,
+    BatchApproval,
+    DraftLine,
+    PayoutHold,
+    PayoutInstruction,
+    RepCreditLine,
+)
 from payouts.ledger import LedgerEntry
 from payouts.periods import Month, Period
 from payouts.reference.models import Partner
@@ -105,26 +113,27 @@ def run(session: Session, period: str, *, actor: str, workers: int = 1) -> RunRe
         # Rep credit first: it is ready while the workers are still gathering.
         rep_rows = draft.rep_rows_of(period, calculated.rep_lines())
         rep_text = draft.store_rep_rows(session, rep_rows, as_copy=as_copy)
+        payee_text = payees.snapshot(session, period)
         partners, lines, running = draft.store(
             session, calculated.slices, as_copy=as_copy, table=table
         )
     if partitioned:
         partitions.install(session, period)
-    digest = draft.finish_digest(running, rep_text)
+    digest = draft.finish_digest(running, rep_text, payee_text)
 
     batch = session.get(Batch, period)
     voided = batch is not None and batch.status == "approved"
     now = utcnow()
     if batch is None:
-        batch = Batch(period=period)
+        batch = Batch(period=period, run_no=0)
         session.add(batch)
+    batch.run_no += 1
     batch.status = "draft"
     batch.draft_hash = digest
     batch.fact_revision = row.fact_revision
     batch.line_count = lines
     batch.calculated_by = actor
     batch.calculated_at = now
-    batch.approved_by = batch.approved_at = batch.approved_hash = None
     session.flush()
     audit.record(
         session,
@@ -133,6 +142,7 @@ def run(session: Session, period: str, *, actor: str, workers: int = 1) -> RunRe
         subject_type="batch",
         subject_id=period,
         after={
+            "run_no": batch.run_no,
             "draft_hash": digest,
             "lines": lines,
             "partners": partners,
@@ -166,6 +176,20 @@ def _can_copy(session: Session) -> bool:
     return str(getattr(getattr(dbapi, "info", None), "encoding", "")) == "utf-8"
 
 
+def months_to_catch_up(session: Session, through: str) -> list[str]:
+    """The open months up to `through` that hold facts, oldest first: what must be
+    closed, in this order, before `through` is (each run needs the months before it
+    closed)."""
+    last = str(Month.parse(through))
+    return list(
+        session.scalars(
+            select(Period.period)
+            .where(Period.period <= last, Period.status == "open", Period.fact_revision > 0)
+            .order_by(Period.period)
+        )
+    )
+
+
 def get(session: Session, period: str) -> Batch:
     batch = session.get(Batch, str(Month.parse(period)))
     if batch is None:
@@ -174,31 +198,46 @@ def get(session: Session, period: str) -> Batch:
 
 
 def approve(session: Session, period: str, *, actor: str) -> Batch:
-    """Approve the current draft; refused to whoever calculated it."""
+    """Approve the current draft (its lines, rep credit and payee details, as hashed);
+    refused to the holder who calculated it. The approval is a record of its own that
+    nobody can rewrite; a later run leaves it behind."""
     batch = get(session, period)
     if batch.status == "closed":
         raise PeriodClosed(f"period {batch.period} is already closed")
-    if batch.calculated_by == actor:
+    if actors.same_person(batch.calculated_by, actor):
         raise MakerCheckerViolation(
             f"{actor} calculated the {batch.period} batch and cannot also approve it"
+        )
+    if batch.status == "approved" and batch.approval is not None:
+        raise AlreadyApproved(
+            f"run {batch.run_no} of {batch.period} is already approved by "
+            f"{batch.approval.approved_by}"
         )
     row = session.get(Period, batch.period)
     if row is not None and row.fact_revision != batch.fact_revision:
         raise DraftChanged(
             f"facts for {batch.period} arrived after the draft was calculated: run it again"
         )
+    session.add(
+        BatchApproval(
+            period=batch.period,
+            run_no=batch.run_no,
+            draft_hash=batch.draft_hash,
+            approved_by=actor,
+            approved_at=utcnow(),
+        )
+    )
+    session.flush()  # the approval first: the database refuses an approved batch without it
     batch.status = "approved"
-    batch.approved_by = actor
-    batch.approved_at = utcnow()
-    batch.approved_hash = batch.draft_hash
     session.flush()
+    session.refresh(batch, ["approvals"])
     audit.record(
         session,
         actor=actor,
         action="batch.approve",
         subject_type="batch",
         subject_id=batch.period,
-        after={"approved_hash": batch.draft_hash},
+        after={"run_no": batch.run_no, "approved_hash": batch.draft_hash},
     )
     return batch
 
@@ -220,14 +259,18 @@ def close(session: Session, period: str, *, actor: str) -> CloseResult:
     if batch.status == "closed":
         raise PeriodClosed(f"period {period} is already closed")
     row = _period_row(session, period)
-    if batch.status != "approved" or batch.approved_hash is None:
+    approval = batch.approval
+    if batch.status != "approved" or approval is None:
         raise BatchNotApproved(f"the {period} batch is not approved")
     if row.fact_revision != batch.fact_revision:
         raise DraftChanged(
             f"facts for {period} arrived after the draft was calculated: run and approve again"
         )
-    if draft.stored_digest(session, period) != batch.approved_hash:
-        raise DraftChanged(f"the {period} draft lines differ from what was approved")
+    if draft.stored_digest(session, period) != approval.draft_hash:
+        raise DraftChanged(
+            f"the {period} draft (lines, rep credit or payee details) differs from what "
+            "was approved"
+        )
 
     now = utcnow()
     posted = _post_draft(session, period, actor, now)
@@ -259,7 +302,7 @@ def close(session: Session, period: str, *, actor: str) -> CloseResult:
             "posted": posted,
             "payouts": len(payouts),
             "held": len(held),
-            "approved_hash": batch.approved_hash,
+            "approved_hash": approval.draft_hash,
         },
     )
     return CloseResult(period, posted, len(payouts), dict(payable), held)
@@ -323,6 +366,7 @@ def _payouts(
     """Pay every partner whose balance reaches its plan's minimum, unless on hold."""
     month = Month.parse(period)
     partners = {p.id: p for p in session.scalars(select(Partner))}
+    frozen = payees.of_period(session, period)
     totals = ledger.balances(session)
     last_line = ledger.last_line_numbers(session, period)
     rates = fx.table(session)
@@ -377,7 +421,13 @@ def _payouts(
         # Numbered here, not by a query per payout (each also flushed what came before).
         line_no = last_line.get(partner_id, 0) + 1
         last_line[partner_id] = line_no
-        reference = f"PP-{period}-{partner_id}"[:35]
+        payee = frozen.get(partner_id)
+        if payee is None:
+            raise DraftChanged(
+                f"partner {partner_id} has no payee details in the approved {period} draft: "
+                "run and approve the batch again"
+            )
+        reference = references.end_to_end_id(period, partner_id)
         session.add(
             LedgerEntry(
                 period=period,
@@ -411,7 +461,10 @@ def _payouts(
             amount_minor=balance_minor,
             currency=currency,
             end_to_end_id=reference,
-            status="pending",
+            payee_name=payee.name,
+            account_holder=payee.account_holder,
+            iban=payee.iban,
+            bic=payee.bic,
         )
         session.add(instruction)
         instructions.append(instruction)

@@ -1,6 +1,12 @@
 """Runtime configuration, read from the environment (and an optional `.env`).
 
 Nothing is required to start: the embedded default is a SQLite file under `./var/`.
+
+In production on PostgreSQL there are two database roles (README, "Database roles"):
+`DATABASE_URL` is the service's own role, which owns nothing and may only do what
+the service does; `DATABASE_OWNER_URL` is the schema owner, used only by
+`payouts db upgrade` (migrations, then the service role's privileges) and by key
+administration. Without it, the one URL does both (the single-user default).
 """
 
 from __future__ import annotations
@@ -18,12 +24,18 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", extra="ignore")
 
     database_url: str = DEFAULT_DATABASE_URL
+    database_owner_url: str = ""
+    """The schema owner (DATABASE_OWNER_URL); empty: the same as DATABASE_URL."""
     payer_name: str = ""
     """Name of the paying company, for SEPA credit transfer files (PAYER_NAME)."""
     payer_iban: str = ""
     """The account payouts are sent from (PAYER_IBAN)."""
     payer_bic: str = ""
     """The BIC of that account (PAYER_BIC)."""
+
+    @property
+    def owner_url(self) -> str:
+        return self.database_owner_url or self.database_url
 
 
 @lru_cache(maxsize=1)

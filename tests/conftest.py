@@ -2,6 +2,9 @@
 
 `DATABASE_URL` selects the backend: unset (or sqlite) runs on a fresh SQLite file;
 a PostgreSQL URL runs on that database, which `.ci/run` creates fresh for the run.
+With `DATABASE_OWNER_URL` too (as `.ci/run` sets it), the tests run as production
+does: migrations as the schema owner, everything else as the service's own role,
+which owns nothing (`payouts.privileges`).
 Each test gets a session inside an outer transaction that is rolled back at the end
 (services flush and use savepoints; they never commit), so tests never see each
 other's rows. Tests that need real commits (the CLI, concurrency) use `fresh_url`.
@@ -23,12 +26,58 @@ from payouts.db import make_engine, normalise_url
 
 BACKEND_URL = os.environ.get("DATABASE_URL", "").strip()
 ON_POSTGRES = BACKEND_URL.startswith(("postgresql", "postgres://"))
+OWNER_URL = os.environ.get("DATABASE_OWNER_URL", "").strip() or BACKEND_URL
+SERVICE_ROLE = migrations.service_role(OWNER_URL, BACKEND_URL) if ON_POSTGRES else None
+"""The service's own role when the tests run with two roles, else None."""
+
+
+def owner_url_for(url: str) -> str:
+    """The schema owner's URL for a database the tests use (the same URL with one role)."""
+    if SERVICE_ROLE is None or not url.startswith("postgresql"):
+        return url
+    owner = normalise_url(OWNER_URL)
+    return (
+        normalise_url(url)
+        .set(username=owner.username, password=owner.password)
+        .render_as_string(hide_password=False)
+    )
+
+
+def migrate(url: str) -> migrations.SchemaState:
+    """Migrate as the schema owner and grant the service role, as `payouts db upgrade`."""
+    return migrations.upgrade(owner_url_for(url), service_url=url)
+
+
+def create_database(prefix: str) -> tuple[str, str]:
+    """A new, empty PostgreSQL database owned by the schema owner: (name, service URL)."""
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(_server_url(OWNER_URL, "postgres"), isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    finally:
+        admin.dispose()
+    return name, _server_url(BACKEND_URL, name)
+
+
+def drop_database(name: str) -> None:
+    admin = create_engine(_server_url(OWNER_URL, "postgres"), isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    finally:
+        admin.dispose()
 
 
 def pytest_report_header() -> str:
     if ON_POSTGRES:
         safe = normalise_url(BACKEND_URL).render_as_string(hide_password=True)
-        return f"database backend: PostgreSQL ({safe})"
+        roles = (
+            f", service role {SERVICE_ROLE}, schema owner {normalise_url(OWNER_URL).username}"
+            if SERVICE_ROLE
+            else ", one role"
+        )
+        return f"database backend: PostgreSQL ({safe}{roles})"
     return "database backend: SQLite"
 
 
@@ -48,14 +97,30 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 @pytest.fixture(scope="session")
 def engine(database_url: str) -> Iterator[Engine]:
+    migrate(database_url)
     engine = make_engine(database_url)
-    migrations.upgrade(database_url, engine=engine)
     yield engine
     engine.dispose()
 
 
+@pytest.fixture(scope="session")
+def owner_engine(database_url: str, engine: Engine) -> Iterator[Engine]:
+    """The same database as the schema owner (the same engine with one role)."""
+    if owner_url_for(database_url) == database_url:
+        yield engine
+        return
+    owner = make_engine(owner_url_for(database_url))
+    yield owner
+    owner.dispose()
+
+
 @pytest.fixture
-def session(engine: Engine) -> Iterator[Session]:
+def session(request: pytest.FixtureRequest, engine: Engine) -> Iterator[Session]:
+    """A session in a transaction rolled back after the test, as the service's role;
+    as the schema owner for a test marked `as_owner` (one that tampers with the
+    database to prove a trigger refuses even the owner, or to fake a corruption)."""
+    if request.node.get_closest_marker("as_owner") is not None:
+        engine = request.getfixturevalue("owner_engine")
     connection = engine.connect()
     outer = connection.begin()
     db = Session(bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False)
@@ -75,30 +140,25 @@ def _server_url(url: str, database: str) -> str:
 def fresh_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     """An empty database of the active backend, named uniquely, dropped afterwards.
 
-    DATABASE_URL is pointed at it for code that reads the settings (the CLI).
+    DATABASE_URL (and DATABASE_OWNER_URL) are pointed at it for code that reads the
+    settings (the CLI).
     """
     from payouts.settings import get_settings
 
     if ON_POSTGRES:
-        name = f"pp_test_{uuid.uuid4().hex[:12]}"
-        admin = create_engine(_server_url(BACKEND_URL, "postgres"), isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-        url = _server_url(BACKEND_URL, name)
+        name, url = create_database("pp_test")
     else:
         name = ""
-        admin = None
         url = f"sqlite:///{tmp_path / 'fresh.db'}"
     monkeypatch.setenv("DATABASE_URL", url)
+    monkeypatch.setenv("DATABASE_OWNER_URL", owner_url_for(url))
     get_settings.cache_clear()
     try:
         yield url
     finally:
         get_settings.cache_clear()
-        if admin is not None:
+        if name:
             from payouts.db import engine_for
 
             engine_for.cache_clear()
-            with admin.connect() as conn:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            admin.dispose()
+            drop_database(name)

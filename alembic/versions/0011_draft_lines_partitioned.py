@@ -28,7 +28,7 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 VERBS = ("INSERT", "UPDATE", "DELETE")
-KEY = partitions.KEY
+KEY = "period, partner_id, line_no"
 
 
 def upgrade() -> None:
@@ -45,7 +45,7 @@ def upgrade() -> None:
     for period in bind.scalars(
         text("SELECT DISTINCT period FROM draft_lines_unpartitioned ORDER BY period")
     ):
-        staging = partitions.begin(bind, period)
+        staging = _begin(period)
         bind.execute(
             text(
                 f"INSERT INTO {staging} SELECT * FROM draft_lines_unpartitioned "  # noqa: S608
@@ -53,7 +53,7 @@ def upgrade() -> None:
             ),
             {"period": period},
         )
-        partitions.install(bind, period)
+        _install(period)
     op.execute("DROP TABLE draft_lines_unpartitioned")
     append_only.freeze_closed_periods_per_statement(op, "draft_lines", VERBS)
 
@@ -77,3 +77,29 @@ def _set_aside(name: str) -> None:
     """Rename the current table (its triggers go with it) and its key index."""
     op.execute(f"ALTER TABLE draft_lines RENAME TO {name}")
     op.execute(f"ALTER INDEX pk_draft_lines RENAME TO pk_{name}")
+
+
+# What a run did at this revision, kept here as it was: later revisions move the swap
+# into functions owned by the schema owner (0015).
+def _begin(period: str) -> str:
+    staging = f"{partitions.partition_of(period)}_next"
+    op.execute("LOCK TABLE draft_lines IN SHARE UPDATE EXCLUSIVE MODE")
+    op.execute(
+        f"CREATE TABLE {staging} (LIKE draft_lines INCLUDING DEFAULTS INCLUDING CONSTRAINTS, "
+        f"CONSTRAINT in_period CHECK (period = '{period}'))"
+    )
+    return staging
+
+
+def _install(period: str) -> None:
+    name = partitions.partition_of(period)
+    staging = f"{name}_next"
+    op.execute(f"ALTER TABLE {staging} ADD CONSTRAINT {staging}_pkey PRIMARY KEY ({KEY})")
+    op.execute(f"ALTER TABLE {staging} RENAME TO {name}")
+    op.execute(f"ALTER INDEX {staging}_pkey RENAME TO {name}_pkey")
+    op.execute(f"ALTER TABLE draft_lines ATTACH PARTITION {name} FOR VALUES IN ('{period}')")
+    op.execute(
+        f"CREATE TRIGGER {name}_closed_period "
+        f"BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON {name} "
+        f"FOR EACH STATEMENT EXECUTE FUNCTION refuse_closed_partition_change('{period}')"
+    )

@@ -13,9 +13,14 @@ app = typer.Typer(help="Create, upgrade and check the database schema.", no_args
 
 @app.command("upgrade")
 def upgrade() -> None:
-    """Create or upgrade the schema to the newest migration."""
-    result = migrations.upgrade(get_settings().database_url)
+    """Create or upgrade the schema to the newest migration (as the schema owner), and
+    give the service's role (DATABASE_URL) its privileges when it is another role."""
+    settings = get_settings()
+    result = migrations.upgrade(settings.owner_url, service_url=settings.database_url)
     typer.echo(f"database schema at revision {result.current} (newest {result.head})")
+    role = migrations.service_role(settings.owner_url, settings.database_url)
+    if role is not None:
+        typer.echo(f"service role {role}: granted what the service needs, and nothing more")
 
 
 @app.command("check")

@@ -97,8 +97,11 @@ def _wipe(url: str) -> None:
         engine.dispose()
 
 
-def prepare_database(url: str, fresh: bool | None) -> None:
-    """Start from an empty, migrated database, wiping only what a user expects wiped."""
+def prepare_database(url: str, fresh: bool | None, service_url: str | None = None) -> None:
+    """Start from an empty, migrated database, wiping only what a user expects wiped.
+
+    `url` is the schema owner's (it wipes and migrates); `service_url` the service's
+    role, granted its privileges after the migrations when it is another role."""
     if fresh:
         _wipe(url)
     else:
@@ -114,7 +117,7 @@ def prepare_database(url: str, fresh: bool | None) -> None:
                         f"{where} already holds data: pass --fresh to wipe it, or point "
                         "DATABASE_URL at an empty database"
                     )
-    migrations.upgrade(url)
+    migrations.upgrade(url, service_url=service_url)
 
 
 def run_demo(
@@ -226,8 +229,9 @@ def demo(
     """Run a year of a synthetic program: every month closed, last month's files written."""
     if ctx.invoked_subcommand is not None:
         return
-    url = get_settings().database_url
-    prepare_database(url, fresh)
+    settings = get_settings()
+    url = settings.database_url
+    prepare_database(settings.owner_url, fresh, service_url=url)
     where = normalise_url(url).render_as_string(hide_password=True)
     typer.echo(
         f"demo: {partners} partners, {months} month(s) from {start}, seed {seed}, on {where}"
@@ -277,8 +281,8 @@ def generate_command(
     ] = False,
 ) -> None:
     """Write a synthetic program (plans, partners, facts) into the configured database."""
-    url = get_settings().database_url
-    migrations.upgrade(url)
+    settings = get_settings()
+    migrations.upgrade(settings.owner_url, service_url=settings.database_url)
     with unit_of_work() as session:
         program = generator.generate(session, partners, months, seed, start, bulk=bulk)
     counts = ", ".join(

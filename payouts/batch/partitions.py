@@ -16,8 +16,12 @@ the table in place of the period's partition. Why:
 
 Runs serialise on a SHARE UPDATE EXCLUSIVE lock on `draft_lines` (which ATTACH
 needs anyway): it does not block readers, and a run that holds it can take the
-ACCESS EXCLUSIVE lock without deadlocking another run. The database role that runs
-batches owns the tables (the same role that migrates them), as ATTACH requires.
+ACCESS EXCLUSIVE lock without deadlocking another run.
+
+This is the one place where the batch changes the schema at run time, and it does
+so only through two functions that belong to the schema owner (SECURITY DEFINER,
+created by migration 0015): the service's database role owns nothing, may execute
+these two, and they refuse a closed period. Nothing else of the service does DDL.
 
 A closed period's partition refuses every change, in statements on `draft_lines`
 (its triggers, per statement) and on the partition itself (the statement trigger
@@ -65,49 +69,88 @@ def is_partition(name: str) -> bool:
     return _NAME.fullmatch(name) is not None
 
 
+BEGIN_FUNCTION = """
+CREATE OR REPLACE FUNCTION draft_partition_begin(p text) RETURNS text
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
+DECLARE
+    staging text;
+BEGIN
+    IF p !~ '^[12][0-9]{3}-(0[1-9]|1[0-2])$' THEN
+        RAISE EXCEPTION 'draft_partition_begin: % is not a period YYYY-MM', p;
+    END IF;
+    IF EXISTS (SELECT 1 FROM periods WHERE period = p AND status = 'closed') THEN
+        RAISE EXCEPTION 'append-only table draft_lines: period % is closed, a new draft refused',
+            p USING ERRCODE = 'restrict_violation';
+    END IF;
+    staging := 'draft_lines_' || replace(p, '-', '_') || '_next';
+    LOCK TABLE draft_lines IN SHARE UPDATE EXCLUSIVE MODE;
+    EXECUTE format('CREATE TABLE %I (LIKE draft_lines INCLUDING DEFAULTS INCLUDING CONSTRAINTS, '
+                   'CONSTRAINT in_period CHECK (period = %L))', staging, p);
+    IF session_user <> current_user THEN
+        EXECUTE format('GRANT SELECT, INSERT ON %I TO %I', staging, session_user);
+    END IF;
+    RETURN staging;
+END
+$$;
+"""
+"""Create the empty table a run writes its draft into (and let the caller write it)."""
+
+INSTALL_FUNCTION = """
+CREATE OR REPLACE FUNCTION draft_partition_install(p text) RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
+DECLARE
+    name text;
+    staging text;
+BEGIN
+    IF p !~ '^[12][0-9]{3}-(0[1-9]|1[0-2])$' THEN
+        RAISE EXCEPTION 'draft_partition_install: % is not a period YYYY-MM', p;
+    END IF;
+    IF EXISTS (SELECT 1 FROM periods WHERE period = p AND status = 'closed') THEN
+        RAISE EXCEPTION 'append-only table draft_lines: period % is closed, its draft stays',
+            p USING ERRCODE = 'restrict_violation';
+    END IF;
+    name := 'draft_lines_' || replace(p, '-', '_');
+    staging := name || '_next';
+    EXECUTE format('ALTER TABLE %I ADD CONSTRAINT %I PRIMARY KEY (period, partner_id, line_no)',
+                   staging, staging || '_pkey');
+    IF to_regclass(name) IS NOT NULL THEN
+        LOCK TABLE draft_lines IN ACCESS EXCLUSIVE MODE;
+        EXECUTE format('ALTER TABLE draft_lines DETACH PARTITION %I', name);
+        EXECUTE format('DROP TABLE %I', name);
+    END IF;
+    EXECUTE format('ALTER TABLE %I RENAME TO %I', staging, name);
+    EXECUTE format('ALTER INDEX %I RENAME TO %I', staging || '_pkey', name || '_pkey');
+    EXECUTE format('ALTER TABLE draft_lines ATTACH PARTITION %I FOR VALUES IN (%L)', name, p);
+    EXECUTE format('CREATE TRIGGER %I BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON %I '
+                   'FOR EACH STATEMENT EXECUTE FUNCTION refuse_closed_partition_change(%L)',
+                   name || '_closed_period', name, p);
+    IF session_user <> current_user THEN
+        -- Written: from now on the draft is read through draft_lines only.
+        EXECUTE format('REVOKE ALL ON %I FROM %I', name, session_user);
+    END IF;
+END
+$$;
+"""
+"""Key the table `draft_partition_begin` made and put it in place of the period's
+partition, replacing the draft there was; refused for a closed period."""
+
+FUNCTIONS = ("draft_partition_begin(text)", "draft_partition_install(text)")
+"""What the service's role may execute (`payouts.privileges`)."""
+
+
 def begin(session: Executor, period: str) -> str:
     """Wait for any other run, then create the empty table the new draft is written
     into, and return its name. It has the columns of `draft_lines` and a check that
     every row is of `period` (which lets `install` attach it without a scan)."""
-    staging = f"{partition_of(period)}_next"
-    session.execute(text(f"LOCK TABLE {TABLE} IN SHARE UPDATE EXCLUSIVE MODE"))
-    session.execute(
-        text(
-            f"CREATE TABLE {staging} (LIKE {TABLE} INCLUDING DEFAULTS INCLUDING CONSTRAINTS, "
-            f"CONSTRAINT in_period CHECK (period = {_literal(period)}))"
-        )
+    staging = session.scalar(
+        text("SELECT draft_partition_begin(:period)"), {"period": str(Month.parse(period))}
     )
-    return staging
+    return str(staging)
 
 
 def install(session: Executor, period: str) -> None:
     """Index the table `begin` created and make it the period's partition, replacing
-    the draft there was (the caller has refused a closed period), guarded against
-    changes once the period closes."""
-    name = partition_of(period)
-    staging = f"{name}_next"
+    the draft there was, guarded against changes once the period closes."""
     session.execute(
-        text(f"ALTER TABLE {staging} ADD CONSTRAINT {staging}_pkey PRIMARY KEY ({KEY})")
+        text("SELECT draft_partition_install(:period)"), {"period": str(Month.parse(period))}
     )
-    if session.scalar(text("SELECT to_regclass(:name) IS NOT NULL"), {"name": name}):
-        session.execute(text(f"LOCK TABLE {TABLE} IN ACCESS EXCLUSIVE MODE"))
-        session.execute(text(f"ALTER TABLE {TABLE} DETACH PARTITION {name}"))
-        session.execute(text(f"DROP TABLE {name}"))
-    session.execute(text(f"ALTER TABLE {staging} RENAME TO {name}"))
-    session.execute(text(f"ALTER INDEX {staging}_pkey RENAME TO {name}_pkey"))
-    session.execute(
-        text(f"ALTER TABLE {TABLE} ATTACH PARTITION {name} FOR VALUES IN ({_literal(period)})")
-    )
-    session.execute(
-        text(
-            f"CREATE TRIGGER {name}_closed_period "
-            f"BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON {name} "
-            f"FOR EACH STATEMENT EXECUTE FUNCTION "
-            f"refuse_closed_partition_change({_literal(period)})"
-        )
-    )
-
-
-def _literal(period: str) -> str:
-    """A period as an SQL literal; only ever a parsed month, so nothing to escape."""
-    return f"'{Month.parse(period)}'"

@@ -16,13 +16,13 @@ from typing import Any
 
 import httpx2
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
 
 from api.app import create_app
 from api.auth import create_key
-from payouts import migrations
-from payouts.db import make_engine, normalise_url, unit_of_work
-from tests.conftest import BACKEND_URL, ON_POSTGRES
+from payouts.db import make_engine, unit_of_work
+from tests.conftest import ON_POSTGRES, create_database, drop_database, migrate, owner_url_for
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "plans" / "examples"
@@ -34,17 +34,11 @@ def scratch_url(directory: Path) -> Iterator[str]:
     if not ON_POSTGRES:
         yield f"sqlite:///{directory / f'api-{uuid.uuid4().hex[:8]}.db'}"
         return
-    name = f"pp_api_{uuid.uuid4().hex[:12]}"
-    admin_url = normalise_url(BACKEND_URL).set(database="postgres")
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    name, url = create_database("pp_api")
     try:
-        yield normalise_url(BACKEND_URL).set(database=name).render_as_string(hide_password=False)
+        yield url
     finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+        drop_database(name)
 
 
 @dataclass
@@ -53,11 +47,22 @@ class Api:
 
     engine: Engine
     client: TestClient
+    url: str
     tokens: dict[str, str] = field(default_factory=dict)
     key_ids: dict[str, str] = field(default_factory=dict)
 
+    @contextmanager
+    def as_owner(self) -> Iterator[Session]:
+        """A unit of work as the schema owner, who administers keys (`payouts keys`)."""
+        owner = make_engine(owner_url_for(self.url))
+        try:
+            with unit_of_work(owner) as session:
+                yield session
+        finally:
+            owner.dispose()
+
     def key(self, label: str, role: str, partner_id: str | None = None) -> str:
-        with unit_of_work(self.engine) as session:
+        with self.as_owner() as session:
             created = create_key(
                 session, role=role, name=label, partner_id=partner_id, actor="test"
             )
@@ -91,10 +96,10 @@ class Api:
 def running_api(directory: Path) -> Iterator[Api]:
     with scratch_url(directory) as url:
         engine = make_engine(url)
-        migrations.upgrade(url, engine=engine)
+        migrate(url)
         try:
             with TestClient(create_app(engine), raise_server_exceptions=False) as client:
-                yield Api(engine, client)
+                yield Api(engine, client, url)
         finally:
             engine.dispose()
 

@@ -240,7 +240,7 @@ def test_missing_malformed_revoked_and_expired_keys_are_refused(api: Api) -> Non
 
     api.key("old", "finance")
     api.key("gone", "finance")
-    with unit_of_work(api.engine) as session:
+    with api.as_owner() as session:
         session.get_one(ApiKey, api.key_ids["old"]).expires_at = utcnow() - timedelta(seconds=1)
         revoke_key(session, api.key_ids["gone"], actor="test")
     for label, why in (("old", "expired"), ("gone", "revoked")):

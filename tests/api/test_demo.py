@@ -15,6 +15,7 @@ from payouts.db import engine_for, unit_of_work
 from payouts.facts import models as m
 from payouts.facts.ingest import fingerprint, ingest, kind_named
 from tests.api.cli import payouts_process
+from tests.conftest import owner_url_for
 
 SMALL = {"partners": 15, "months": 3, "seed": 7, "start": "2026-01"}
 
@@ -71,7 +72,7 @@ def _options(out: Path) -> list[str]:
 
 
 def test_a_non_demo_database_is_never_wiped_without_fresh(fresh_url: str, tmp_path: Path) -> None:
-    demo.prepare_database(fresh_url, None)
+    demo.prepare_database(owner_url_for(fresh_url), None, service_url=fresh_url)
     with unit_of_work() as session:
         ingest(session, "customers", [{"id": "C-1", "name": "Real"}], actor="alice")
     refused = payouts_process("demo", *_options(tmp_path / "x"), database_url=fresh_url)
@@ -107,7 +108,7 @@ def test_the_generator_is_deterministic_and_covers_the_program() -> None:
 
 
 def test_bulk_and_validated_loads_store_the_same_fingerprints(fresh_url: str) -> None:
-    demo.prepare_database(fresh_url, None)
+    demo.prepare_database(owner_url_for(fresh_url), None, service_url=fresh_url)
     program = generator.build(10, 2, seed=5)
     with unit_of_work() as session:
         generator.load(session, program.reference, actor="demo-generator")

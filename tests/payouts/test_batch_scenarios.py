@@ -247,6 +247,7 @@ def test_facts_arriving_after_approval_block_the_close(program: Program) -> None
         batch.close(program.session, "2026-01", actor="bob")
 
 
+@pytest.mark.as_owner
 def test_posted_entries_and_closed_periods_refuse_changes_in_raw_sql(program: Program) -> None:
     plan = program.plan("referral", minimum_payout="0")
     program.partner("P-1", plan, kind="referral")

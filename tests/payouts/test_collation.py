@@ -8,10 +8,9 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy import create_engine, text
 
-from payouts import migrations
 from payouts.batch import service as batch
 from payouts.db import make_engine, normalise_url, unit_of_work
-from tests.conftest import BACKEND_URL
+from tests.conftest import BACKEND_URL, migrate, owner_url_for
 from tests.payouts.program import Program
 from tests.payouts.test_spiff_events import NEW_LOGOS, new_logo_program, paid_new_logos
 
@@ -26,7 +25,7 @@ def _url(name: str) -> str:
 def icu_url() -> Iterator[str]:
     """A database whose text ordering is en-US ("acme" < "Beta"), unlike Python's."""
     name = f"pp_icu_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(_url("postgres"), isolation_level="AUTOCOMMIT")
+    admin = create_engine(owner_url_for(_url("postgres")), isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(
             text(
@@ -44,7 +43,7 @@ def icu_url() -> Iterator[str]:
 
 def test_a_month_closes_when_the_server_orders_ids_differently(icu_url: str) -> None:
     engine = make_engine(icu_url)
-    migrations.upgrade(icu_url, engine=engine)
+    migrate(icu_url)
     with unit_of_work(engine) as session:
         program = Program(session)
         plan = program.plan("referral", minimum_payout="0")
@@ -64,7 +63,7 @@ def test_a_month_closes_when_the_server_orders_ids_differently(icu_url: str) -> 
 
 def test_a_new_logo_is_chosen_by_id_as_python_orders_ids(icu_url: str) -> None:
     engine = make_engine(icu_url)
-    migrations.upgrade(icu_url, engine=engine)
+    migrate(icu_url)
     with unit_of_work(engine) as session:
         new_logo_program(session)
         batch.run(session, "2026-01", actor="alice")

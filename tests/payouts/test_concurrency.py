@@ -12,12 +12,12 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from payouts import migrations
 from payouts.batch import service as batch
 from payouts.batch.errors import BatchBusy, PeriodClosed
 from payouts.db import make_engine, unit_of_work
 from payouts.facts import models as m
 from payouts.facts.ingest import ingest
+from tests.conftest import migrate
 from tests.payouts.program import Program
 
 
@@ -44,7 +44,7 @@ def at_once(count: int, work: Callable[[int], Any]) -> list[Any]:
 @pytest.fixture
 def engine_with_month(fresh_url: str) -> Any:
     engine = make_engine(fresh_url)
-    migrations.upgrade(fresh_url, engine=engine)
+    migrate(fresh_url)
     with unit_of_work(engine) as session:
         program = Program(session)
         plan = program.plan("referral", minimum_payout="0")

@@ -16,7 +16,7 @@ from payouts import audit, migrations
 from payouts.db import make_engine, normalise_url
 from payouts.errors import DatabaseUnavailable
 from payouts.schema import metadata
-from tests.conftest import ON_POSTGRES
+from tests.conftest import ON_POSTGRES, migrate
 
 
 def test_models_and_migrations_agree(engine: Engine) -> None:
@@ -45,7 +45,7 @@ def test_fresh_database_is_not_current_until_upgraded(fresh_url: str) -> None:
     before = migrations.state(fresh_url)
     assert before.current is None
     assert not before.is_current
-    after = migrations.upgrade(fresh_url)
+    after = migrate(fresh_url)
     assert after.is_current
 
 
@@ -68,6 +68,7 @@ def test_postgres_urls_use_psycopg3() -> None:
     assert normalise_url("postgresql://u@h/db").drivername == "postgresql+psycopg"
 
 
+@pytest.mark.as_owner
 def test_audit_log_refuses_update_and_delete_even_in_raw_sql(session: Session) -> None:
     entry = audit.record(
         session,

@@ -58,6 +58,7 @@ def test_tricky_ids_are_stored_exactly_and_the_close_accepts_the_digest(
     assert posted == set(TRICKY)
 
 
+@pytest.mark.as_owner
 def test_a_draft_changed_in_the_database_no_longer_matches_its_digest(program: Program) -> None:
     result = batch.run(program.session, "2026-01", actor="alice")
     line = program.session.scalars(select(DraftLine).limit(1)).one()

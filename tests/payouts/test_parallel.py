@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import Engine, delete, select, text
 from sqlalchemy.orm import Session
 
-from payouts import demo, migrations, tiers
+from payouts import demo, tiers
 from payouts.batch import draft, parallel
 from payouts.batch import service as batch
 from payouts.batch.calculation import PartnerRange, PartnerRanges, gather
@@ -26,7 +26,7 @@ from payouts.facts.models import Deal, DealRole, FxRate
 from payouts.periods import Period
 from payouts.reference.models import Partner
 from plans.errors import MissingFxRate
-from tests.conftest import ON_POSTGRES
+from tests.conftest import ON_POSTGRES, migrate, owner_url_for
 from tests.payouts.program import Program
 
 PARTNERS, MONTHS = 60, 4
@@ -144,7 +144,7 @@ def committed(fresh_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple
     monkeypatch.setattr(parallel, "MIN_WORKER_PARTNERS", 5)
     monkeypatch.setattr(parallel, "SLICE_PARTNERS", 7)
     engine = make_engine(fresh_url)
-    migrations.upgrade(fresh_url, engine=engine)
+    migrate(fresh_url)
     with unit_of_work(engine) as session:
         program = demo.generate(session, PARTNERS, MONTHS, seed=5, start="2026-01")
     for period in program.periods[:-1]:
@@ -256,8 +256,11 @@ def test_an_error_in_a_worker_fails_the_run_and_writes_nothing(
 ) -> None:
     engine, period = committed
     expected = _in_one_process(engine, period)
-    with unit_of_work(engine) as session:
+    # No FX rate at all (facts are never deleted by the service: the owner does it here).
+    owner = make_engine(owner_url_for(engine.url.render_as_string(hide_password=False)))
+    with unit_of_work(owner) as session:
         session.execute(delete(FxRate))
+    owner.dispose()
     for workers in (1, 2):
         with pytest.raises(MissingFxRate), unit_of_work(engine) as session:
             batch.run(session, period, actor="carol", workers=workers)

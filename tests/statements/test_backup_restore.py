@@ -10,13 +10,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
-from payouts import migrations
 from payouts.batch import draft
 from payouts.batch.models import Batch
 from payouts.db import make_engine, normalise_url, unit_of_work
 from payouts.issued import IssuedStatement
 from statements import issue
-from tests.conftest import BACKEND_URL
+from tests.conftest import BACKEND_URL, migrate, owner_url_for
 from tests.payouts.program import Program
 
 pytestmark = [
@@ -34,7 +33,7 @@ def _libpq(url: str) -> str:
 
 
 def _admin(sql: str) -> None:
-    admin = create_engine(_url("postgres"), isolation_level="AUTOCOMMIT")
+    admin = create_engine(owner_url_for(_url("postgres")), isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(sql))
     admin.dispose()
@@ -42,7 +41,7 @@ def _admin(sql: str) -> None:
 
 def test_a_restored_dump_verifies_every_statement(fresh_url: str, tmp_path: Path) -> None:
     engine = make_engine(fresh_url)
-    migrations.upgrade(fresh_url, engine=engine)
+    migrate(fresh_url)
     with unit_of_work(engine) as session:
         program = Program(session)
         plan = program.plan("referral", minimum_payout="0")
@@ -56,7 +55,7 @@ def test_a_restored_dump_verifies_every_statement(fresh_url: str, tmp_path: Path
 
     dump = tmp_path / "payouts.dump"
     subprocess.run(
-        ["pg_dump", "--format=custom", f"--file={dump}", _libpq(fresh_url)],
+        ["pg_dump", "--format=custom", f"--file={dump}", _libpq(owner_url_for(fresh_url))],
         check=True,
         capture_output=True,
     )
@@ -64,7 +63,12 @@ def test_a_restored_dump_verifies_every_statement(fresh_url: str, tmp_path: Path
     _admin(f'CREATE DATABASE "{restored}"')
     try:
         subprocess.run(
-            ["pg_restore", "--no-owner", f"--dbname={_libpq(_url(restored))}", str(dump)],
+            [
+                "pg_restore",
+                "--no-owner",
+                f"--dbname={_libpq(owner_url_for(_url(restored)))}",
+                str(dump),
+            ],
             check=True,
             capture_output=True,
         )

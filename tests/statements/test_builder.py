@@ -59,6 +59,7 @@ def test_a_statement_adds_up_and_matches_the_payout(program: Program) -> None:
     }
 
 
+@pytest.mark.as_owner
 def test_an_issued_statement_verifies_and_a_tampered_ledger_does_not(program: Program) -> None:
     partner = referral_partner(program)
     program.invoice(None, "100.00", "2026-01-15", customer="C-2")

@@ -35,6 +35,8 @@ from payouts.errors import PayoutsError
 from payouts.reference.models import Partner
 
 TOKEN_PREFIX = "ppk"
+DEFAULT_EXPIRY_DAYS = 90
+"""A key expires after this many days unless created with another lifetime."""
 
 
 class Role(StrEnum):
@@ -81,7 +83,7 @@ def create_key(
     role: str,
     name: str,
     partner_id: str | None = None,
-    expires_days: int | None = None,
+    expires_days: int | None = DEFAULT_EXPIRY_DAYS,
     actor: str,
 ) -> CreatedKey:
     """Store a new key and return it with its token (the only time the token exists)."""

@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from api.commands.common import Actor, actor_or_default, fail
+from api.commands.common import APPROVER_KEY_ENV, Key, acting, fail
 from payouts.batch import exports, payments, review, service, simulate
 from payouts.batch import reps as rep_report
 from payouts.db import unit_of_work
@@ -25,14 +25,15 @@ Period = Annotated[str, typer.Argument(help="YYYY-MM")]
 @app.command("run")
 def run(
     period: Period,
-    actor: Actor = "",
+    key: Key = "",
     workers: Annotated[int, typer.Option(help="Processes for the calculation")] = min(
         2, os.cpu_count() or 1
     ),
 ) -> None:
     """Calculate (or recalculate) the period's draft."""
+    principal = acting(key)
     with unit_of_work() as session:
-        result = service.run(session, period, actor=actor_or_default(actor), workers=workers)
+        result = service.run(session, period, actor=principal.actor, workers=workers)
     voided = " (the earlier approval is void)" if result.voided_approval else ""
     typer.echo(
         f"{result.period}: draft of {result.lines} line(s) for {result.partners} "
@@ -63,18 +64,20 @@ def show_review(period: Period) -> None:
 
 
 @app.command("approve")
-def approve(period: Period, actor: Actor = "") -> None:
-    """Approve the draft (refused to whoever ran it)."""
+def approve(period: Period, key: Key = "") -> None:
+    """Approve the draft: its lines, rep credit and payee details (refused to whoever ran it)."""
+    principal = acting(key)
     with unit_of_work() as session:
-        batch = service.approve(session, period, actor=actor_or_default(actor))
+        batch = service.approve(session, period, actor=principal.actor)
     typer.echo(f"{batch.period}: approved by {batch.approved_by}, hash {batch.draft_hash[:16]}")
 
 
 @app.command("close")
-def close(period: Period, actor: Actor = "") -> None:
+def close(period: Period, key: Key = "") -> None:
     """Post the approved draft to the ledger, decide payouts, issue statements, freeze."""
+    principal = acting(key)
     with unit_of_work() as session:
-        result = close_and_issue(session, period, actor=actor_or_default(actor))
+        result = close_and_issue(session, period, actor=principal.actor)
     payable = ", ".join(
         f"{amount} {currency}" for currency, amount in sorted(_decimal(result.payable).items())
     )
@@ -86,6 +89,54 @@ def close(period: Period, actor: Actor = "") -> None:
         typer.echo(f"  held {partner_id}: {reason}")
 
 
+@app.command("catch-up")
+def catch_up(
+    through: Annotated[str, typer.Argument(help="The last month to close, YYYY-MM")],
+    key: Key = "",
+    approver_key: Annotated[
+        str,
+        typer.Option(
+            "--approver-key",
+            envvar=APPROVER_KEY_ENV,
+            show_envvar=True,
+            show_default=False,
+            help=f"The approver's API key (prefer {APPROVER_KEY_ENV}); another person's.",
+        ),
+    ] = "",
+    workers: Annotated[int, typer.Option(help="Processes for the calculation")] = min(
+        2, os.cpu_count() or 1
+    ),
+) -> None:
+    """Run, approve and close every open month up to THROUGH that holds facts, in order.
+
+    For loading history: a month can be calculated only once the months before it are
+    closed. The calculator acts with PAYOUTS_API_KEY, the approver with
+    PAYOUTS_APPROVER_KEY (another person: maker-checker holds for each month). Each
+    month is its own transaction; the first refusal stops, the months before it stay
+    closed."""
+    calculator = acting(key)
+    approver = acting(approver_key)
+    with unit_of_work(read_only=True) as session:
+        months = service.months_to_catch_up(session, through)
+    if not months:
+        typer.echo(f"no open month up to {through} holds facts: nothing to close")
+        return
+    for period in months:
+        with unit_of_work() as session:
+            ran = service.run(session, period, actor=calculator.actor, workers=workers)
+        with unit_of_work() as session:
+            service.approve(session, period, actor=approver.actor)
+        with unit_of_work() as session:
+            closed = close_and_issue(session, period, actor=approver.actor)
+        payable = ", ".join(
+            f"{amount} {currency}" for currency, amount in sorted(_decimal(closed.payable).items())
+        )
+        typer.echo(
+            f"{period}: {ran.lines} line(s), approved, closed; {closed.payouts} payout(s) "
+            f"({payable or 'nothing'}), {len(closed.held)} held"
+        )
+
+
 def _decimal(minor: dict[str, int]) -> dict[str, str]:
     return {c: str(from_minor(v, c)) for c, v in minor.items()}
 
@@ -93,14 +144,18 @@ def _decimal(minor: dict[str, int]) -> dict[str, str]:
 @app.command("export")
 def export(
     period: Period,
-    fmt: Annotated[str, typer.Option("--format", help="csv or sepa")] = "csv",
+    fmt: Annotated[
+        str,
+        typer.Option("--format", help="csv, sepa (pain.001.001.03) or sepa09 (pain.001.001.09)"),
+    ] = "csv",
     out: Annotated[Path | None, typer.Option(help="File or directory (default: .)")] = None,
-    actor: Actor = "",
+    key: Key = "",
 ) -> None:
     """Write the payout file: CSV for any bank, or SEPA pain.001 for EUR."""
+    principal = acting(key)
     payer = exports.Payer.from_settings()
     with unit_of_work() as session:
-        result = exports.export(session, period, fmt, actor=actor_or_default(actor), payer=payer)
+        result = exports.export(session, period, fmt, actor=principal.actor, payer=payer)
     target = out or Path(".")
     path = target / result.filename if target.is_dir() else target
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -119,9 +174,10 @@ def mark_paid(
     file: Annotated[
         Path, typer.Option("--file", help="CSV: end_to_end_id,status,bank_reference,reason")
     ],
-    actor: Actor = "",
+    key: Key = "",
 ) -> None:
     """Record the bank's results; a failed payout returns to the partner's balance."""
+    principal = acting(key)
     try:
         text = file.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
@@ -132,7 +188,7 @@ def mark_paid(
         fail(f"{file}: missing column(s) {', '.join(sorted(missing))}")
     rows = [dict(r) for r in reader]
     with unit_of_work() as session:
-        result = payments.mark_paid(session, period, rows, actor=actor_or_default(actor))
+        result = payments.mark_paid(session, period, rows, actor=principal.actor)
     typer.echo(
         f"{result.period}: {len(result.paid)} paid, {len(result.failed)} failed, "
         f"{len(result.unchanged)} unchanged"

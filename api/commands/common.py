@@ -1,4 +1,12 @@
-"""What every command shares: the actor option, progress bars, one-line failures."""
+"""What every command shares: who is acting, progress bars, one-line failures.
+
+Who is acting is never a name typed on the command line. A command that changes
+money or who is paid acts for an API key, given in the environment
+(`PAYOUTS_API_KEY`, which keeps it out of the shell history and the process list) or
+with `--key`; the key's identity (`key:<id>:<holder>`) is what the audit log records
+and what maker-checker compares. Key administration itself needs the schema owner's
+database credentials (`owner_actor`).
+"""
 
 from __future__ import annotations
 
@@ -9,16 +17,54 @@ from typing import Annotated, NoReturn
 import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-Actor = Annotated[str, typer.Option("--as", help="Who is doing this (recorded in the audit log).")]
+from api.auth import Principal, Role, principal_for
+from api.errors import NotAuthenticated
+from payouts.db import normalise_url, read_only_connection
+
+KEY_ENV = "PAYOUTS_API_KEY"
+APPROVER_KEY_ENV = "PAYOUTS_APPROVER_KEY"
+
+Key = Annotated[
+    str,
+    typer.Option(
+        "--key",
+        envvar=KEY_ENV,
+        show_envvar=True,
+        show_default=False,
+        help=f"The API key this command acts for (prefer the {KEY_ENV} environment variable).",
+    ),
+]
 
 
-def actor_or_default(actor: str) -> str:
-    if actor:
-        return actor
+def acting(token: str, *roles: Role) -> Principal:
+    """The principal a command acts for: a valid key of finance (or one of `roles`)."""
+    allowed = {Role.FINANCE, *roles}
+    wanted = " or ".join(sorted(r.value for r in allowed))
+    if not token.strip():
+        fail(
+            f"this command acts for an API key ({wanted}): set {KEY_ENV} "
+            "(keys come from `payouts keys create`)"
+        )
     try:
-        return getpass.getuser()
-    except (KeyError, OSError):  # pragma: no cover - no user database in some containers
-        return "cli"
+        with read_only_connection() as connection:
+            principal = principal_for(connection, token.strip())
+    except NotAuthenticated as exc:
+        fail(f"{exc.message} ({KEY_ENV})")
+    if principal.role not in allowed:
+        fail(f"a {principal.role.value} key may not do this; it needs a {wanted} key")
+    return principal
+
+
+def owner_actor(url: str) -> str:
+    """Who administers keys: the database role of the schema owner's URL, or on the
+    embedded SQLite file (single-user: whoever may write the file) the OS user."""
+    parsed = normalise_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        try:
+            return f"local:{getpass.getuser()}"
+        except (KeyError, OSError):  # pragma: no cover - no user database in some containers
+            return "local:unknown"
+    return f"db-owner:{parsed.username or 'unknown'}"
 
 
 def progress() -> Progress:

@@ -7,7 +7,8 @@ from typing import Annotated, Any
 
 import typer
 
-from api.commands.common import Actor, actor_or_default, progress
+from api.auth import Role
+from api.commands.common import Key, acting, fail, progress
 from payouts.db import unit_of_work
 from payouts.facts import csvfile
 from payouts.facts.ingest import KINDS, FactsRefused, ingest, kind_named
@@ -22,10 +23,13 @@ def import_csv(
     amend: Annotated[
         bool, typer.Option(help="Apply changed content as recorded amendments (where allowed)")
     ] = False,
-    actor: Actor = "",
+    key: Key = "",
 ) -> None:
     """Import one CSV file of facts: all of it, or (if any row is refused) nothing."""
     fact_kind = kind_named(kind)
+    principal = acting(key, Role.BILLING)
+    if amend and kind == "partners" and principal.role is not Role.FINANCE:
+        fail("amending partners (their payee details among them) needs a finance key")
     rows: list[dict[str, Any]] = []
     with progress() as bar:
         task = bar.add_task(f"reading {file.name}", total=None)
@@ -34,7 +38,7 @@ def import_csv(
             bar.advance(task)
     try:
         with unit_of_work() as session:
-            result = ingest(session, kind, rows, actor=actor_or_default(actor), amend=amend)
+            result = ingest(session, kind, rows, actor=principal.actor, amend=amend)
     except FactsRefused as refused:
         typer.echo(
             f"{kind}: 0 inserted, 0 unchanged, 0 amended, {len(refused.errors)} refused "

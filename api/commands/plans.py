@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from api.commands.common import Actor, actor_or_default
+from api.commands.common import Key, acting
 from payouts import plan_book, quotes
 from payouts.db import unit_of_work
 from plans.errors import PlanInvalid
@@ -49,12 +49,13 @@ def validate(files: Files) -> None:
 
 
 @app.command("load")
-def load(files: Files, actor: Actor = "") -> None:
+def load(files: Files, key: Key = "") -> None:
     """Validate and store plan versions: identical content is a no-op, changes a new version."""
+    principal = acting(key)
     plans = [load_plan(file) for file in files]  # all valid before anything is stored
     with unit_of_work() as session:
         for file, plan in zip(files, plans, strict=True):
-            result = plan_book.save(session, plan, actor=actor_or_default(actor))
+            result = plan_book.save(session, plan, actor=principal.actor)
             state = "saved as" if result.created else "unchanged, already"
             typer.echo(f"{file}: {state} {result.record.label}")
 
@@ -103,9 +104,10 @@ def assign(
     partner: Annotated[str | None, typer.Option(help="Partner id (omit: program-wide)")] = None,
     effective_from: Annotated[str, typer.Option("--from", help="YYYY-MM-DD")] = "",
     effective_to: Annotated[str | None, typer.Option("--to", help="YYYY-MM-DD, exclusive")] = None,
-    actor: Actor = "",
+    key: Key = "",
 ) -> None:
     """Put a partner (or the whole program, for rep credit) on a plan from a date."""
+    principal = acting(key)
     start = _date(effective_from, "--from")
     end = _date(effective_to, "--to") if effective_to else None
     with unit_of_work() as session:
@@ -115,7 +117,7 @@ def assign(
             partner_id=partner,
             effective_from=start,
             effective_to=end,
-            actor=actor_or_default(actor),
+            actor=principal.actor,
         )
     typer.echo(f"{partner or 'program'} on {plan_id} from {start}" + (f" to {end}" if end else ""))
 
@@ -154,9 +156,10 @@ def margin_exception_command(
     partner: Annotated[str, typer.Option(help="Partner id")],
     lowest_price: Annotated[str, typer.Option(help="Lowest partner buy price allowed")],
     reason: Annotated[str, typer.Option(help="Why the margin may be cut")],
-    actor: Actor = "",
+    key: Key = "",
 ) -> None:
     """Record an approved exception to the protected margin (who and why)."""
+    principal = acting(key)
     price = parse_decimal(lowest_price, "lowest price")
     with unit_of_work() as session:
         exception = quotes.approve_exception(
@@ -166,7 +169,7 @@ def margin_exception_command(
             partner_id=partner,
             lowest_price=price,
             reason=reason,
-            approved_by=actor_or_default(actor),
+            approved_by=principal.actor,
         )
     typer.echo(
         f"margin exception {exception.id} for {deal}/{partner} down to {price} "

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from api.commands.common import Actor, actor_or_default
+from api.commands.common import Key, acting
 from payouts import tiers
 from payouts.db import unit_of_work
 from payouts.periods import Month
@@ -13,11 +13,12 @@ app = typer.Typer(help="Partner tiers: evaluation and history.", no_args_is_help
 
 
 @app.command("evaluate")
-def evaluate(period: str, actor: Actor = "") -> None:
+def evaluate(period: str, key: Key = "") -> None:
     """Evaluate tiers whose cadence ends with PERIOD (YYYY-MM); they apply from the next."""
     month = Month.parse(period)
+    principal = acting(key)
     with unit_of_work() as session:
-        results = tiers.evaluate(session, str(month), actor=actor_or_default(actor))
+        results = tiers.evaluate(session, str(month), actor=principal.actor)
     if not results:
         typer.echo(f"no tier evaluation is due at the end of {month}")
         return

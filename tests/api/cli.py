@@ -2,7 +2,10 @@
 
 `payouts()` runs the Typer app in this process (fast) with the same error handling
 as the installed entry point; `payouts_process()` runs the real entry point in a
-subprocess, for the few tests that must see exactly what a shell sees.
+subprocess, for the few tests that must see exactly what a shell sees. Both point
+DATABASE_URL at the database and DATABASE_OWNER_URL at its schema owner, and act for
+the API key given as `key` (PAYOUTS_API_KEY), as finance would; `key_for` creates one
+through `payouts keys create`.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from typer.testing import CliRunner
 from api.cli import app, error_lines
 from payouts.db import engine_for
 from payouts.settings import get_settings
+from tests.conftest import owner_url_for
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -29,14 +33,23 @@ class Run:
     err: str
 
 
-def payouts(*args: str | Path, database_url: str) -> Run:
+def environment(database_url: str, key: str | None) -> dict[str, str | None]:
+    return {
+        "DATABASE_URL": database_url,
+        "DATABASE_OWNER_URL": owner_url_for(database_url),
+        "PAYOUTS_API_KEY": key,
+        "COLUMNS": "200",
+    }
+
+
+def payouts(*args: str | Path, database_url: str, key: str | None = None) -> Run:
     get_settings.cache_clear()
     engine_for.cache_clear()
     runner = CliRunner()
-    result = runner.invoke(
-        app, [str(a) for a in args], env={"DATABASE_URL": database_url, "COLUMNS": "200"}
-    )
-    engine_for(database_url).dispose()  # close pooled connections: tests copy databases
+    result = runner.invoke(app, [str(a) for a in args], env=environment(database_url, key))
+    # Close pooled connections (the service's and the owner's): tests copy databases.
+    engine_for(database_url).dispose()
+    engine_for(owner_url_for(database_url)).dispose()
     engine_for.cache_clear()
     get_settings.cache_clear()
     err = result.stderr
@@ -50,8 +63,11 @@ def payouts(*args: str | Path, database_url: str) -> Run:
     return Run(code, result.stdout, err)
 
 
-def payouts_process(*args: str | Path, database_url: str, cwd: Path | None = None) -> Run:
-    env = {**os.environ, "DATABASE_URL": database_url, "COLUMNS": "200"}
+def payouts_process(
+    *args: str | Path, database_url: str, cwd: Path | None = None, key: str | None = None
+) -> Run:
+    env = {k: v for k, v in os.environ.items() if k != "PAYOUTS_API_KEY"}
+    env.update({k: v for k, v in environment(database_url, key).items() if v is not None})
     done = subprocess.run(
         [sys.executable, "-m", "api.cli", *map(str, args)],
         cwd=cwd or ROOT,
@@ -62,3 +78,13 @@ def payouts_process(*args: str | Path, database_url: str, cwd: Path | None = Non
         check=False,
     )
     return Run(done.returncode, done.stdout, done.stderr)
+
+
+def key_for(database_url: str, holder: str, role: str = "finance", partner: str = "") -> str:
+    """A new API key held by `holder`, made as an administrator makes one."""
+    extra = ("--partner", partner) if partner else ()
+    made = payouts(
+        "keys", "create", "--role", role, "--name", holder, *extra, database_url=database_url
+    )
+    assert made.code == 0, made.err
+    return made.out.strip().splitlines()[-1]

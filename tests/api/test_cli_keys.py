@@ -17,7 +17,9 @@ def test_a_key_made_on_the_command_line_opens_the_api_until_it_is_revoked(fresh_
     key_id = header.split()[1]
     assert token.startswith(f"ppk_{key_id}_")
 
-    refused = payouts("keys", "create", "--role", "partner", database_url=fresh_url)
+    refused = payouts(
+        "keys", "create", "--role", "partner", "--name", "acme", database_url=fresh_url
+    )
     assert refused.code == 1
     assert "a partner key needs the partner" in refused.err
 

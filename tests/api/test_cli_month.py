@@ -9,7 +9,7 @@ from pathlib import Path
 import pypdf
 import pytest
 
-from tests.api.cli import ROOT, payouts
+from tests.api.cli import ROOT, key_for, payouts
 
 EXAMPLES = ROOT / "plans" / "examples"
 
@@ -33,13 +33,21 @@ FILES = {
 }
 
 
+KEYS: dict[str, str] = {}
+"""Holder -> API key of the month under test (finance: alice, bob, finance; billing)."""
+
+
 @pytest.fixture
 def month(fresh_url: str, tmp_path: Path) -> tuple[str, Path]:
     assert payouts("db", "upgrade", database_url=fresh_url).code == 0
+    KEYS.clear()
+    for holder in ("alice", "bob", "finance"):
+        KEYS[holder] = key_for(fresh_url, holder)
+    KEYS["billing"] = key_for(fresh_url, "billing-system", role="billing")
     for kind, text in FILES.items():
         path = tmp_path / f"{kind}.csv"
         path.write_text(text, encoding="utf-8")
-        run = payouts("facts", "import", kind, path, database_url=fresh_url)
+        run = payouts("facts", "import", kind, path, database_url=fresh_url, key=KEYS["billing"])
         assert run.code == 0, run.err
     load = payouts(
         "plans",
@@ -48,13 +56,14 @@ def month(fresh_url: str, tmp_path: Path) -> tuple[str, Path]:
         EXAMPLES / "referral.yaml",
         EXAMPLES / "rep_credit.yaml",
         database_url=fresh_url,
+        key=KEYS["finance"],
     )
     assert load.code == 0, load.err
     for plan, partner in (("tiered-reseller", "P-1"), ("referral", "P-2"), ("rep-credit", None)):
-        args = ["plans", "assign", plan, "--from", "2026-01-01", "--as", "finance"]
+        args = ["plans", "assign", plan, "--from", "2026-01-01"]
         if partner:
             args += ["--partner", partner]
-        assert payouts(*args, database_url=fresh_url).code == 0
+        assert payouts(*args, database_url=fresh_url, key=KEYS["finance"]).code == 0
     return fresh_url, tmp_path
 
 
@@ -62,26 +71,27 @@ def test_finance_runs_reviews_approves_closes_pays_and_renders_a_month(
     month: tuple[str, Path],
 ) -> None:
     url, tmp = month
-    ran = payouts("batch", "run", "2026-01", "--as", "alice", database_url=url)
+    alice, bob = KEYS["alice"], KEYS["bob"]
+    ran = payouts("batch", "run", "2026-01", database_url=url, key=alice)
     assert ran.code == 0, ran.err
     assert "2026-01: draft of" in ran.out
-    refused = payouts("batch", "approve", "2026-01", "--as", "alice", database_url=url)
+    refused = payouts("batch", "approve", "2026-01", database_url=url, key=alice)
     assert refused.code == 1
-    assert (
-        refused.err.strip() == "error: alice calculated the 2026-01 batch and cannot also "
-        "approve it"
+    assert refused.err.startswith("error: key:")
+    assert refused.err.strip().endswith(
+        ":alice calculated the 2026-01 batch and cannot also approve it"
     )
     review = payouts("batch", "review", "2026-01", database_url=url)
     assert "P-1\tEUR\t270.00" in review.out  # Bronze 3% of 10,000 USD at 0.9 EUR/USD
-    assert payouts("batch", "approve", "2026-01", "--as", "bob", database_url=url).code == 0
-    closed = payouts("batch", "close", "2026-01", "--as", "bob", database_url=url)
+    assert payouts("batch", "approve", "2026-01", database_url=url, key=bob).code == 0
+    closed = payouts("batch", "close", "2026-01", database_url=url, key=bob)
     assert closed.code == 0, closed.err
-    again = payouts("batch", "close", "2026-01", "--as", "bob", database_url=url)
+    again = payouts("batch", "close", "2026-01", database_url=url, key=bob)
     assert again.code == 1
     assert "already closed" in again.err
 
     csv_run = payouts(
-        "batch", "export", "2026-01", "--format", "csv", "--out", tmp, database_url=url
+        "batch", "export", "2026-01", "--format", "csv", "--out", tmp, database_url=url, key=bob
     )
     assert csv_run.code == 0, csv_run.err
     rows = list(csv.DictReader(io.StringIO((tmp / "payouts-2026-01.csv").read_text())))
@@ -90,7 +100,9 @@ def test_finance_runs_reviews_approves_closes_pays_and_renders_a_month(
         ("P-2", "260.00", "USD"),
     }
 
-    sepa = payouts("batch", "export", "2026-01", "--format", "sepa", "--out", tmp, database_url=url)
+    sepa = payouts(
+        "batch", "export", "2026-01", "--format", "sepa", "--out", tmp, database_url=url, key=bob
+    )
     assert sepa.code == 1
     assert "PAYER_IBAN" in sepa.err
 
@@ -100,7 +112,7 @@ def test_finance_runs_reviews_approves_closes_pays_and_renders_a_month(
         "PP-2026-01-P-1,paid,BANK-77,\n"
         "PP-2026-01-P-2,failed,,account closed\n"
     )
-    paid = payouts("batch", "mark-paid", "2026-01", "--file", results, database_url=url)
+    paid = payouts("batch", "mark-paid", "2026-01", "--file", results, database_url=url, key=bob)
     assert paid.code == 0, paid.err
     assert "1 paid, 1 failed" in paid.out
 
@@ -134,9 +146,8 @@ def test_finance_runs_reviews_approves_closes_pays_and_renders_a_month(
         "7500.00",
         "--reason",
         "strategic logo",
-        "--as",
-        "vp-sales",
         database_url=url,
+        key=KEYS["finance"],
     )
     assert exception.code == 0, exception.err
     refused_quote = payouts(

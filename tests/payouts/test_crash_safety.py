@@ -21,14 +21,14 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, select, text
+from sqlalchemy.exc import OperationalError
 
-from payouts import migrations
 from payouts.batch.models import Batch
 from payouts.db import make_engine, normalise_url, unit_of_work
 from payouts.facts.ingest import ingest
 from payouts.ledger import LedgerEntry
-from tests.api.cli import ROOT, payouts
-from tests.conftest import BACKEND_URL, ON_POSTGRES
+from tests.api.cli import ROOT, environment, key_for, payouts
+from tests.conftest import BACKEND_URL, ON_POSTGRES, migrate, owner_url_for
 from tests.payouts.program import Program
 
 pytestmark = pytest.mark.slow
@@ -38,7 +38,7 @@ KILLS_PER_STEP = 7  # x 3 steps = 21 kill points
 
 def seed(url: str) -> None:
     engine = make_engine(url)
-    migrations.upgrade(url, engine=engine)
+    migrate(url)
     with unit_of_work(engine) as session:
         program = Program(session)
         plan = program.plan("referral", minimum_payout="0")
@@ -74,10 +74,12 @@ class Databases:
         return normalise_url(BACKEND_URL).set(database=name).render_as_string(False)
 
     def _admin(self, sql: str) -> None:
-        admin = create_engine(self._url("postgres"), isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(text(sql))
-        admin.dispose()
+        admin = create_engine(owner_url_for(self._url("postgres")), isolation_level="AUTOCOMMIT")
+        try:
+            with admin.connect() as conn:
+                conn.execute(text(sql))
+        finally:
+            admin.dispose()
 
     def empty(self) -> str:
         name = f"pp_crash_{uuid.uuid4().hex[:10]}"
@@ -95,7 +97,15 @@ class Databases:
         name = f"pp_crash_{uuid.uuid4().hex[:10]}"
         if ON_POSTGRES:
             template = normalise_url(source).database
-            self._admin(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+            # Autovacuum may be visiting the template for a moment: try again then.
+            for attempt in range(50):
+                try:
+                    self._admin(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+                    break
+                except OperationalError as exc:
+                    if "being accessed by other users" not in str(exc) or attempt == 49:
+                        raise
+                    time.sleep(0.1)
             self.names.append(name)
             return self._url(name)
         path = self.root / f"{name}.db"
@@ -119,22 +129,27 @@ def databases(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Databases]:
     dbs.drop()
 
 
-RUN = ("batch", "run", PERIOD, "--as", "alice", "--workers", "1")
-APPROVE = ("batch", "approve", PERIOD, "--as", "bob")
-CLOSE = ("batch", "close", PERIOD, "--as", "bob")
-EXPORT = ("batch", "export", PERIOD, "--format", "csv", "--out", "{out}")
+RUN = ("alice", "batch", "run", PERIOD, "--workers", "1")
+APPROVE = ("bob", "batch", "approve", PERIOD)
+CLOSE = ("bob", "batch", "close", PERIOD)
+EXPORT = ("bob", "batch", "export", PERIOD, "--format", "csv", "--out", "{out}")
+KEYS: dict[str, str] = {}
+"""Holder -> API key, made in the seeded database (so every copy knows them)."""
 
 
 def start(step: tuple[str, ...], url: str, out: Path) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "DATABASE_URL": url}
-    args = [sys.executable, "-m", "api.cli", *(a.format(out=out) for a in step)]
+    holder, *command = step
+    env = {k: v for k, v in environment(url, KEYS.get(holder)).items() if v is not None}
+    args = [sys.executable, "-m", "api.cli", *(a.format(out=out) for a in command)]
+    env = {**os.environ, **env}
     return subprocess.Popen(
         args, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
     )
 
 
 def step_in_process(step: tuple[str, ...], url: str, out: Path) -> None:
-    run = payouts(*(a.format(out=out) for a in step), database_url=url)
+    holder, *command = step
+    run = payouts(*(a.format(out=out) for a in command), database_url=url, key=KEYS.get(holder))
     assert run.code == 0, run.err
 
 
@@ -185,6 +200,7 @@ def test_a_month_killed_at_random_points_finishes_as_if_never_interrupted(
 ) -> None:
     seeded = databases.empty()
     seed(seeded)
+    KEYS.update({holder: key_for(seeded, holder) for holder in ("alice", "bob")})
     databases.keep("seeded", seeded)
     approved = databases.copy("seeded")
     for step in (RUN, APPROVE):
@@ -203,7 +219,7 @@ def test_a_month_killed_at_random_points_finishes_as_if_never_interrupted(
     assert len(expected_ledger) > 1500
     assert expected_file.count(b"\n") == 61
 
-    startup = timed(("--help",), seeded, tmp_path)
+    startup = timed(("nobody", "--help"), seeded, tmp_path)
     rng = random.Random(20261123)
     killed = 0
     for stage, step in (("seeded", RUN), ("approved", CLOSE), ("closed", EXPORT)):

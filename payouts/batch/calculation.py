@@ -1063,11 +1063,14 @@ def _resale_volumes(
 
 def rep_lines(session: Session, period: str) -> list[RepLine]:
     """Quota credit and commission of the owner rep of each deal accounted in the period,
-    under the program plan in force on the deal's close date."""
+    under the program plan assigned, and in force, on the deal's close date."""
     month = Month.parse(period)
     assignments = plan_book.assignments(session, date.min, month.end)
     timeline = plan_book.PlanTimeline.load(session, {a.plan_id for a in assignments})
-    program = sorted({a.plan_id for a in assignments if a.partner_id is None})
+    program = sorted(
+        (a for a in assignments if a.partner_id is None),
+        key=lambda a: (a.plan_id, a.effective_from),
+    )
     deals = repository.deals_where(
         session, m.Deal.accounting_period == period, m.Deal.owner_rep_id.is_not(None)
     )
@@ -1075,8 +1078,13 @@ def rep_lines(session: Session, period: str) -> list[RepLine]:
     crediting: dict[date, tuple[PlanVersion, RepCreditRule, str] | None] = {}
 
     def crediting_on(day: date) -> tuple[PlanVersion, RepCreditRule, str] | None:
-        for plan_id in program:
-            plan = timeline.in_force(plan_id, day)
+        for assigned in program:
+            # Assigned from its first day up to, not including, its last: as a partner's.
+            if day < assigned.effective_from or (
+                assigned.effective_to is not None and day >= assigned.effective_to
+            ):
+                continue
+            plan = timeline.in_force(assigned.plan_id, day)
             if plan is None:
                 continue
             rule = next((c for c in plan.components if isinstance(c, RepCreditRule)), None)

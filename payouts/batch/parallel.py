@@ -14,20 +14,30 @@ process does everything.
 A snapshot shows committed data only, so the work is split only when the run's
 transaction had written nothing before the run began (checked, not assumed); otherwise,
 on SQLite, or for a small program, this process gathers and calculates.
+
+A worker must never outlive the run, nor keep the run's connection open: the server
+keeps a session while any process holds its socket, and the run's session holds the
+period's lock and an open transaction, which would refuse every later run of the month
+and hold up fact imports for it. So a worker first asks the kernel to kill it when the
+run dies, then lets go of the descriptors it inherited from the run (`_detach`).
 """
 
 from __future__ import annotations
 
+import ctypes
 import multiprocessing
 import os
 import pickle
 import re
+import signal
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
 from multiprocessing.process import BaseProcess
 
+import psycopg
 from sqlalchemy import create_engine, select, text
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import NullPool
@@ -46,6 +56,7 @@ from payouts.reference.models import Partner
 MIN_WORKER_PARTNERS = 250  # fewer, and a process of its own costs more than it saves
 SLICE_PARTNERS = draft.SLICE_PARTNERS
 _SNAPSHOT_ID = re.compile(r"[0-9A-F]+-[0-9A-F]+(-[0-9]+)?")
+_PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,15 +99,16 @@ def calculation(
     if not _SNAPSHOT_ID.fullmatch(snapshot):  # it is spliced into SQL below
         raise RuntimeError(f"unexpected snapshot id {snapshot!r}")
     url = session.get_bind().engine.url.render_as_string(hide_password=False)
-    source = _Source(url, snapshot, period, fact_revision)
+    source = _Source(url, snapshot, period, fact_revision, os.getpid(), _socket_of(session))
     # Forked: a worker starts at once, and needs nothing of this process but its arguments.
     context = multiprocessing.get_context("fork")
     running: list[tuple[BaseProcess, Connection]] = []
     try:
         for share in shares:
             reader, writer = context.Pipe(duplex=False)
+            readers = [*(r for _, r in running), reader]  # what the new worker inherits
             process: BaseProcess = context.Process(
-                target=_work, args=(source, share, as_copy, writer), daemon=True
+                target=_work, args=(source, share, as_copy, writer, readers), daemon=True
             )
             process.start()
             writer.close()  # the worker holds the only writing end: its exit is seen as EOF
@@ -149,6 +161,41 @@ class _Source:
     snapshot: str
     period: str
     fact_revision: int
+    run_pid: int  # the run's process
+    run_socket: int  # the file descriptor of the run's connection to PostgreSQL
+
+
+def _socket_of(session: Session) -> int:
+    driver = session.connection().connection.driver_connection
+    if not isinstance(driver, psycopg.Connection):
+        raise RuntimeError(f"a parallel run needs psycopg, not {type(driver).__name__}")
+    return driver.fileno()
+
+
+def _detach(source: _Source, readers: list[Connection]) -> None:
+    """In a new worker: die with the run, and hold nothing of the run's.
+
+    On Linux the kernel sends the worker SIGKILL when the run's thread that forked it
+    ends, killed or not (that thread waits for the worker's slices, so it outlives a
+    worker that is needed). The run may have died before this was asked for: then the
+    worker is already an orphan and ends at once.
+
+    The run's connection is closed as a descriptor only: closing it through psycopg
+    would end the run's own session on the server (libpq says goodbye on the socket).
+    A worker never touches the run's pooled connections, as SQLAlchemy advises after a
+    fork; it connects through an engine of its own (`_snapshot_session`). Without the
+    run's socket and the pipes' reading ends, even a worker that outlived the run
+    (where the kernel cannot be asked) neither keeps the run's session nor blocks
+    sending to a pipe nobody reads: its next send fails and it ends."""
+    if sys.platform == "linux":
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) != 0:
+            raise OSError(ctypes.get_errno(), "prctl(PR_SET_PDEATHSIG) failed")
+    if os.getppid() != source.run_pid:
+        os._exit(1)
+    os.close(source.run_socket)
+    for reader in readers:
+        reader.close()
 
 
 @contextmanager
@@ -169,10 +216,15 @@ def _snapshot_session(source: _Source) -> Iterator[Session]:
 
 
 def _work(
-    source: _Source, share: list[tuple[int, PartnerRange]], as_copy: bool, pipe: Connection
+    source: _Source,
+    share: list[tuple[int, PartnerRange]],
+    as_copy: bool,
+    pipe: Connection,
+    inherited: list[Connection],
 ) -> None:
     """In a worker: gather the share's partners once, send their slices one by one."""
     try:
+        _detach(source, inherited)
         ranges = [partners for _, partners in share]
         with _snapshot_session(source) as session:
             work = gather(

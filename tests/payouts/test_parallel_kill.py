@@ -31,13 +31,14 @@ import pytest
 from sqlalchemy import Engine, select, text
 from sqlalchemy.exc import OperationalError
 
-from payouts import demo, migrations
+from payouts import demo
 from payouts.batch import service as batch
 from payouts.batch.errors import BatchBusy
 from payouts.db import make_engine, unit_of_work
 from payouts.facts.ingest import ingest
 from payouts.facts.models import Deal
-from tests.api.cli import ROOT
+from tests.api.cli import ROOT, environment, key_for
+from tests.conftest import migrate
 
 pytestmark = [pytest.mark.postgres_only, pytest.mark.slow]
 
@@ -51,17 +52,17 @@ IMPORT_WAIT = "3s"  # longer than any import of one invoice; a longer wait is a 
 MARGIN = 0.25  # seconds before the workers start and after they end where kills land too
 
 
-def batch_run_command(period: str, database_url: str) -> tuple[list[str], dict[str, str]]:
+def batch_run_command(period: str, database_url: str, key: str) -> tuple[list[str], dict[str, str]]:
     """The command line and environment of `payouts batch run` with two workers.
 
-    The one place that says who runs the batch."""
+    The one place that says who runs the batch: the finance key in the environment."""
     argv = [sys.executable, "-m", "api.cli", "batch", "run", period, "--workers", "2"]
-    argv += ["--as", "alice"]
-    return argv, {**os.environ, "DATABASE_URL": database_url}
+    acting = {k: v for k, v in environment(database_url, key).items() if v is not None}
+    return argv, {**os.environ, **acting}
 
 
 def start_run(month: MonthUnderTest) -> subprocess.Popen[bytes]:
-    argv, env = batch_run_command(month.period, month.url)
+    argv, env = batch_run_command(month.period, month.url, month.key)
     with month.stderr.open("wb") as stderr:
         # A session of its own: the run and its workers are the only members of its group.
         return subprocess.Popen(
@@ -134,6 +135,7 @@ class MonthUnderTest:
     period: str
     deal: tuple[str, str, str]  # id, customer, currency of a deal of the month
     stderr: Path  # of the last run started
+    key: str  # the finance key the command line runs with
     imported: int = 0
 
     def import_an_invoice(self) -> str | None:
@@ -171,8 +173,9 @@ class MonthUnderTest:
 @pytest.fixture
 def month(fresh_url: str, tmp_path: Path) -> Iterator[MonthUnderTest]:
     """A one-month program big enough to be split over two workers, committed."""
+    migrate(fresh_url)
     engine = make_engine(fresh_url)
-    migrations.upgrade(fresh_url, engine=engine)
+    key = key_for(fresh_url, "alice")
     with unit_of_work(engine) as session:
         program = demo.generate(
             session,
@@ -191,7 +194,7 @@ def month(fresh_url: str, tmp_path: Path) -> Iterator[MonthUnderTest]:
             .limit(1)
         ).one()
     deal_of_month = (deal.id, deal.customer_id, deal.currency)
-    yield MonthUnderTest(engine, fresh_url, period, deal_of_month, tmp_path / "stderr")
+    yield MonthUnderTest(engine, fresh_url, period, deal_of_month, tmp_path / "stderr", key)
     engine.dispose()
 
 

@@ -1,8 +1,9 @@
 """Running the `payouts` command line as finance would.
 
-`payouts()` runs the Typer app in this process (fast) with the same error handling
-as the installed entry point; `payouts_process()` runs the real entry point in a
-subprocess, for the few tests that must see exactly what a shell sees.
+`payouts()` runs the command line in this process (fast) with the same error handling
+as the installed entry point, except that an unexpected error (a bug) is raised into
+the test; `payouts_process()` runs the real entry point in a subprocess, for the tests
+that must see exactly what a shell sees.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from api.cli import app, error_lines
+from api.cli import run
 from payouts.db import engine_for
 from payouts.settings import get_settings
 
@@ -30,28 +31,25 @@ class Run:
 
 
 def payouts(*args: str | Path, database_url: str) -> Run:
+    """Run `api.cli.run` in process; an unexpected error is raised (PAYOUTS_DEBUG=1)."""
     get_settings.cache_clear()
     engine_for.cache_clear()
     runner = CliRunner()
-    result = runner.invoke(
-        app, [str(a) for a in args], env={"DATABASE_URL": database_url, "COLUMNS": "200"}
-    )
-    engine_for(database_url).dispose()  # close pooled connections: tests copy databases
-    engine_for.cache_clear()
-    get_settings.cache_clear()
-    err = result.stderr
-    code = result.exit_code
-    if result.exception is not None and not isinstance(result.exception, SystemExit):
-        lines = error_lines(result.exception)
-        if lines is None:
-            raise result.exception
-        err += "\n".join(lines) + "\n"
-        code = 1
-    return Run(code, result.stdout, err)
+    env = {"DATABASE_URL": database_url, "COLUMNS": "200", "PAYOUTS_DEBUG": "1"}
+    try:
+        with runner.isolation(env=env) as (out, err, _):
+            code = run([str(a) for a in args])
+            stdout, stderr = out.getvalue().decode(), err.getvalue().decode()
+    finally:
+        engine_for(database_url).dispose()  # close pooled connections: tests copy databases
+        engine_for.cache_clear()
+        get_settings.cache_clear()
+    return Run(code, stdout, stderr)
 
 
 def payouts_process(*args: str | Path, database_url: str, cwd: Path | None = None) -> Run:
     env = {**os.environ, "DATABASE_URL": database_url, "COLUMNS": "200"}
+    env.pop("PAYOUTS_DEBUG", None)
     done = subprocess.run(
         [sys.executable, "-m", "api.cli", *map(str, args)],
         cwd=cwd or ROOT,

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from api.auth import Role, create_key, revoke_key
+from api.auth import DEFAULT_KEY_DAYS, Role, create_key, revoke_key
 from api.commands.common import Actor, actor_or_default
 from payouts.db import unit_of_work
 
@@ -19,8 +19,8 @@ def create(
     partner: Annotated[str | None, typer.Option(help="Partner id (partner keys only)")] = None,
     name: Annotated[str | None, typer.Option(help="Who holds the key (default: the role)")] = None,
     expires_days: Annotated[
-        int | None, typer.Option(help="Days until the key expires (default: never)")
-    ] = None,
+        int, typer.Option(help="Days until the key expires")
+    ] = DEFAULT_KEY_DAYS,
     actor: Actor = "",
 ) -> None:
     """Create a key and print its token: store it now, it cannot be shown again."""

@@ -10,7 +10,6 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from payouts import issued, migrations
-from payouts.batch import service as batch
 from payouts.db import make_engine, unit_of_work
 from statements import issue
 from statements.builder import build
@@ -18,22 +17,8 @@ from statements.canonical import content_hash
 from tests.api.cli import payouts
 from tests.api.support import running_api
 from tests.payouts.program import Program
+from tests.statements.months import PARTNER, PERIOD, closed_referral_month, referral_month
 from tests.statements.tampering import change_line, line_no, slip_in_line
-
-PARTNER, PERIOD = "P-REF", "2026-01"
-
-
-def closed_referral_month(session: Session) -> Program:
-    """P-REF earns a 250.00 signing bounty and 10% of a 100.00 invoice in January."""
-    program = Program(session)
-    plan = program.plan("referral")
-    program.partner(PARTNER, plan, kind="referral", currency="USD")
-    program.deal(PARTNER, "referral", day="2026-01-02", customer="C-2")
-    program.invoice(None, "100.00", "2026-01-15", customer="C-2")
-    batch.run(session, PERIOD, actor="alice")
-    batch.approve(session, PERIOD, actor="bob")
-    issue.close_and_issue(session, PERIOD, actor="bob")
-    return program
 
 
 @pytest.fixture
@@ -91,11 +76,7 @@ def test_a_statement_the_ledger_can_no_longer_build_gives_the_reason(program: Pr
 def test_a_statement_issued_before_its_content_was_kept_can_only_compare_hashes(
     session: Session,
 ) -> None:
-    program = Program(session)
-    plan = program.plan("referral")
-    program.partner(PARTNER, plan, kind="referral", currency="USD")
-    program.deal(PARTNER, "referral", day="2026-01-02", customer="C-2")
-    program.invoice(None, "100.00", "2026-01-15", customer="C-2")
+    program = referral_month(session)
     program.close_month(PERIOD)  # closed, but issued as schema revision 0012 did: a hash only
     digest = content_hash(build(session, PARTNER, PERIOD))
     issued.record(session, PARTNER, PERIOD, digest, None, "bob")

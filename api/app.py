@@ -8,9 +8,17 @@ from __future__ import annotations
 from fastapi import FastAPI
 from pydantic import BaseModel
 from sqlalchemy import Engine
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api import errors
-from api.limits import MAX_BODY_BYTES, BodySizeLimit
+from api.auth import DEFAULT_KEY_DAYS
+from api.limits import (
+    BAD_KEY_WINDOW_SECONDS,
+    BAD_KEYS_PER_WINDOW,
+    MAX_BODY_BYTES,
+    BodySizeLimit,
+    FailedAuthentications,
+)
 from api.routers import batches, facts, partners, plans, quotes, rep_credit
 from payouts.db import default_engine
 
@@ -18,8 +26,14 @@ DESCRIPTION = f"""
 Partner payouts: billing facts in; quotes, batches, statements and rep credit out.
 
 **Authentication**: `Authorization: Bearer <API key>` (created with
-`payouts keys create --role ROLE`). Roles: `finance` (everything), `billing` (ingest
+`payouts keys create --role ROLE`; a key expires after {DEFAULT_KEY_DAYS} days unless
+`--expires-days` says otherwise). Roles: `finance` (everything), `billing` (ingest
 facts, quotes), `partner` (its own record, statements and tier), `sales_ops` (rep credit).
+After {BAD_KEYS_PER_WINDOW} failed authentications from one address within
+{BAD_KEY_WINDOW_SECONDS} s, that address is answered 429 with `Retry-After`.
+
+**Caching**: every response carries `Cache-Control: no-store` and
+`X-Content-Type-Options: nosniff`. Paths take no trailing slash (`/plans/` is 404).
 
 **Errors** are RFC 9457 `application/problem+json` with a stable `type` per error,
 and every validation error of a request at once in `errors`.
@@ -37,15 +51,42 @@ class Health(BaseModel):
     status: str
 
 
+class SafeHeaders:
+    """Adds `errors.SAFE_HEADERS` to every response (no caching, no sniffing)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self.headers = [(k.lower().encode(), v.encode()) for k, v in errors.SAFE_HEADERS.items()]
+        self.names = {name for name, _ in self.headers}
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_safely(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                kept = [(k, v) for k, v in message.get("headers", []) if k not in self.names]
+                message = {**message, "headers": kept + self.headers}
+            await send(message)
+
+        await self.app(scope, receive, send_safely)
+
+
 def create_app(engine: Engine | None = None) -> FastAPI:
     app = FastAPI(
         title="partner-payouts",
         version="1",
         description=DESCRIPTION,
+        # Starlette builds a trailing-slash redirect from the request's Host header, which
+        # a client chooses: no redirect at all, `/plans/` is simply not found.
+        redirect_slashes=False,
     )
     app.state.engine = engine or default_engine()
+    app.state.failed_authentications = FailedAuthentications()
     errors.install(app)
     app.add_middleware(BodySizeLimit, max_bytes=MAX_BODY_BYTES)
+    app.add_middleware(SafeHeaders)  # outermost: the 413 of the size limit gets them too
     for module in (facts, quotes, plans, batches, partners, rep_credit):
         app.include_router(module.router)
 

@@ -26,7 +26,8 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import Connection, Engine, Table, bindparam, select
 from sqlalchemy.orm import Session
 
-from api.errors import Forbidden, NotAuthenticated, NotFound
+from api.errors import Forbidden, NotAuthenticated, NotFound, TooManyFailedAuthentications
+from api.limits import FailedAuthentications
 from payouts import audit
 from payouts.access import ApiKey
 from payouts.base import utcnow
@@ -35,8 +36,9 @@ from payouts.errors import PayoutsError
 from payouts.reference.models import Partner
 
 TOKEN_PREFIX = "ppk"
-DEFAULT_EXPIRY_DAYS = 90
-"""A key expires after this many days unless created with another lifetime."""
+DEFAULT_KEY_DAYS = 90
+"""A key expires this many days after it is made unless told otherwise: a key that
+leaked stops working on its own."""
 
 
 class Role(StrEnum):
@@ -83,7 +85,7 @@ def create_key(
     role: str,
     name: str,
     partner_id: str | None = None,
-    expires_days: int | None = DEFAULT_EXPIRY_DAYS,
+    expires_days: int = DEFAULT_KEY_DAYS,
     actor: str,
 ) -> CreatedKey:
     """Store a new key and return it with its token (the only time the token exists)."""
@@ -98,7 +100,7 @@ def create_key(
         raise KeyRefused(f"a {parsed.value} key speaks for no partner; omit --partner")
     if partner_id and session.get(Partner, partner_id) is None:
         raise KeyRefused(f"no partner {partner_id!r}")
-    if expires_days is not None and expires_days <= 0:
+    if expires_days <= 0:
         raise KeyRefused("--expires-days must be positive")
     if not name.strip() or ":" in name:
         raise KeyRefused("a key name must be non-empty and contain no ':'")
@@ -113,7 +115,7 @@ def create_key(
         secret_hash=digest(secret),
         created_by=actor,
         created_at=now,
-        expires_at=now + timedelta(days=expires_days) if expires_days else None,
+        expires_at=now + timedelta(days=expires_days),
     )
     session.add(key)
     session.flush()
@@ -195,10 +197,21 @@ def engine_of(request: Request) -> Engine:
 
 
 def authenticate(request: Request, credentials: HTTPAuthorizationCredentials | None) -> Principal:
+    """The caller's key; an address with too many recent bad keys is refused first."""
+    failures: FailedAuthentications = request.app.state.failed_authentications
+    address = request.client.host if request.client else ""
+    wait = failures.retry_after(address)
+    if wait is not None:
+        raise TooManyFailedAuthentications(wait)
     if credentials is None or not credentials.credentials:
+        # Not a guess: nothing to count, and no key to look up.
         raise NotAuthenticated("an API key is required: Authorization: Bearer <key>")
-    with read_only_connection(engine_of(request)) as connection:
-        return principal_for(connection, credentials.credentials)
+    try:
+        with read_only_connection(engine_of(request)) as connection:
+            return principal_for(connection, credentials.credentials)
+    except NotAuthenticated:
+        failures.failed(address)
+        raise
 
 
 def allow(*roles: Role) -> Callable[..., Principal]:

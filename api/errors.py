@@ -25,6 +25,12 @@ from plans.errors import PlanInvalid, PlansError
 
 PROBLEM_BASE = "https://partner-payouts.dev/problems/"
 PROBLEM_MEDIA_TYPE = "application/problem+json"
+SAFE_HEADERS = {
+    # Answers are per caller and about money: no cache, shared or private, keeps one.
+    "Cache-Control": "no-store",
+    # A statement or payout file is what its Content-Type says, never sniffed as HTML.
+    "X-Content-Type-Options": "nosniff",
+}
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +77,18 @@ class NotAuthenticated(ApiError):
 
     def __init__(self, message: str) -> None:
         super().__init__(message, headers={"WWW-Authenticate": "Bearer"})
+
+
+class TooManyFailedAuthentications(ApiError):
+    code = "too-many-failed-authentications"
+    status = 429
+    title = "Too many failed authentications"
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(
+            f"too many failed authentications from this address: retry in {retry_after} s",
+            headers={"Retry-After": str(retry_after)},
+        )
 
 
 class Forbidden(ApiError):
@@ -214,7 +232,13 @@ def _write_conflict(_: Request, exc: Exception) -> JSONResponse:
 
 def _unexpected(_: Request, exc: Exception) -> JSONResponse:
     log.exception("unhandled error", exc_info=exc)
-    return problem("internal-error", 500, "an unexpected error happened; it has been logged")
+    # Answered outside the middleware that adds SAFE_HEADERS to every other response.
+    return problem(
+        "internal-error",
+        500,
+        "an unexpected error happened; it has been logged",
+        headers=SAFE_HEADERS,
+    )
 
 
 def install(app: FastAPI) -> None:
@@ -244,6 +268,7 @@ def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
         404: "Not found (also: another partner's resource)",
         409: "Conflict",
         413: "Request body too large",
+        429: "Too many failed authentications from this address (see Retry-After)",
         415: "Unsupported media type",
         422: "Every validation error of the request",
     }

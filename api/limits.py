@@ -1,19 +1,53 @@
-"""Request size limit: a body over the limit is refused with 413 before it is parsed.
+"""Limits of the HTTP API: request size, and failed authentications per client address.
 
-A declared Content-Length over the limit is refused at once; a body streamed without
-one is counted as it arrives and refused as soon as it passes the limit.
+Request size: a body over the limit is refused with 413 before it is parsed. A declared
+Content-Length over the limit is refused at once; a body streamed without one is
+counted as it arrives and refused as soon as it passes the limit.
+
+Failed authentications: after `BAD_KEYS_PER_WINDOW` bad keys (malformed, unknown,
+expired or revoked) from one client address within a moving window of
+`BAD_KEY_WINDOW_SECONDS`, every request of that address that needs a key is answered
+429 with Retry-After, before its key is even looked up: guessing keys costs the
+database nothing and gets nowhere. The count is kept in each server process's memory.
 """
 
 from __future__ import annotations
 
 import json
+import math
+import time
 
+from limits import RateLimitItemPerSecond
+from limits.storage import MemoryStorage
+from limits.strategies import MovingWindowRateLimiter
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.errors import PROBLEM_BASE, PROBLEM_MEDIA_TYPE
 
 MAX_BODY_BYTES = 5 * 1024 * 1024
+BAD_KEYS_PER_WINDOW = 20
+BAD_KEY_WINDOW_SECONDS = 60
+
+
+class FailedAuthentications:
+    """Failed authentications per client address, in a moving window."""
+
+    def __init__(
+        self, failures: int = BAD_KEYS_PER_WINDOW, seconds: int = BAD_KEY_WINDOW_SECONDS
+    ) -> None:
+        self._limit = RateLimitItemPerSecond(failures, seconds)
+        self._window = MovingWindowRateLimiter(MemoryStorage())
+
+    def retry_after(self, address: str) -> int | None:
+        """Seconds until `address` may authenticate again; None: it may now."""
+        if self._window.test(self._limit, address):
+            return None
+        reset = self._window.get_window_stats(self._limit, address).reset_time
+        return max(1, math.ceil(reset - time.time()))
+
+    def failed(self, address: str) -> None:
+        self._window.hit(self._limit, address)
 
 
 class _TooLarge(HTTPException):

@@ -36,10 +36,19 @@ def normalise_url(raw: str) -> URL:
         raise DatabaseUnavailable("DATABASE_URL is empty")
     if text.startswith("postgres://"):
         text = "postgresql://" + text[len("postgres://") :]
+    # The raw text is never repeated in a message: it may hold a password.
     try:
         url = make_url(text)
-    except ArgumentError:
-        raise DatabaseUnavailable(f"DATABASE_URL is not a database URL: {raw!r}") from None
+    except (ArgumentError, ValueError):
+        raise DatabaseUnavailable(
+            "DATABASE_URL is not a database URL (e.g. postgresql://user@host:5432/db)"
+        ) from None
+    if "@" in (url.host or ""):
+        # An unescaped '@' in a password: the rest of the password would be taken for
+        # the host, and a connection error would print it.
+        raise DatabaseUnavailable(
+            "DATABASE_URL has more than one '@': percent-encode the password (%40 for '@')"
+        )
     backend = url.get_backend_name()
     if backend == "postgresql":
         if url.drivername == "postgresql":

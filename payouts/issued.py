@@ -1,15 +1,15 @@
-"""Issued statements: the content hash of each partner's statement of a closed period.
+"""Issued statements: each partner's statement of a closed period, as issued.
 
-`statements` builds the statement and computes its hash; this table keeps what was
-issued (append-only), so anyone can later recompute the statement from the ledger
-and compare.
+`statements` builds the statement, its canonical JSON and the hash of that JSON; this
+table keeps both (append-only), so anyone can later recompute the statement from the
+ledger, compare hashes and, when they differ, see which fields and lines changed.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String, select
+from sqlalchemy import ForeignKey, Index, String, Text, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from payouts.base import Base, BigId, utcnow
@@ -25,6 +25,11 @@ class IssuedStatement(Base):
     partner_id: Mapped[str] = mapped_column(ForeignKey("partners.id"))
     period: Mapped[str] = mapped_column(String(7), index=True)
     content_hash: Mapped[str] = mapped_column(String(64), doc="SHA-256 of the canonical JSON.")
+    canonical_json: Mapped[str | None] = mapped_column(
+        Text,
+        doc="The canonical JSON issued, whose SHA-256 is content_hash (none for statements "
+        "issued before schema revision 0013, which kept only the hash).",
+    )
     issued_by: Mapped[str] = mapped_column(String(200))
     issued_at: Mapped[datetime] = mapped_column(default=utcnow)
 
@@ -38,14 +43,23 @@ def issued(session: Session, partner_id: str, period: str) -> IssuedStatement | 
 
 
 def record(
-    session: Session, partner_id: str, period: str, content_hash: str, actor: str
+    session: Session,
+    partner_id: str,
+    period: str,
+    content_hash: str,
+    canonical_json: str | None,
+    actor: str,
 ) -> IssuedStatement:
-    """Store an issued statement's hash once; issuing again must give the same hash."""
+    """Store an issued statement once; issuing again must give the same statement."""
     existing = issued(session, partner_id, period)
     if existing is not None:
         return existing
     row = IssuedStatement(
-        partner_id=partner_id, period=period, content_hash=content_hash, issued_by=actor
+        partner_id=partner_id,
+        period=period,
+        content_hash=content_hash,
+        canonical_json=canonical_json,
+        issued_by=actor,
     )
     session.add(row)
     session.flush()

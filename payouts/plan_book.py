@@ -20,6 +20,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from payouts import audit
 from payouts.base import Base, BigId, utcnow
 from payouts.errors import PayoutsError
+from payouts.reference.models import Partner
 from plans.model import PlanVersion
 
 
@@ -76,6 +77,11 @@ class PlanAssignment(Base):
 
 class PlanNotFound(PayoutsError):
     code = "plan-not-found"
+    status = 404
+
+
+class PartnerNotFound(PayoutsError):
+    code = "partner-not-found"
     status = 404
 
 
@@ -229,6 +235,9 @@ def assign(
 ) -> PlanAssignment:
     """Put a partner (or, with no partner, the whole program) on a plan for a date range."""
     versions(session, plan_id)  # the plan must exist
+    # Checked here, not left to the foreign key: a refusal the user can act on.
+    if partner_id is not None and session.get(Partner, partner_id) is None:
+        raise PartnerNotFound(f"no partner {partner_id!r}")
     overlapping = session.scalars(
         select(PlanAssignment).where(
             PlanAssignment.plan_id == plan_id,

@@ -1,14 +1,18 @@
 """Issuing statements at close and verifying them later.
 
 Closing a period posts the ledger (payouts) and then issues every partner's statement
-of that period: its canonical JSON's SHA-256 is stored. `verify` rebuilds the
-statement from the ledger and compares hashes: a match proves the statement a
-partner holds is what the ledger says.
+of that period: its canonical JSON and that JSON's SHA-256 are stored. `verify`
+rebuilds the statement from the ledger and compares hashes: a match proves the
+statement a partner holds is what the ledger says; a mismatch names the fields and
+lines that differ between the statement issued and what the ledger gives now.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -16,7 +20,7 @@ from payouts import issued
 from payouts.batch import service as batch
 from payouts.periods import Month
 from statements.builder import LedgerDisagrees, StatementNotFound, build, partners_of_period
-from statements.canonical import content_hash
+from statements.canonical import canonical_json, content_hash, to_document
 from statements.model import StatementInvalid
 
 
@@ -28,6 +32,8 @@ class Verification:
     computed_hash: str
     problem: str | None = None
     """Why the statement could not even be rebuilt from the ledger (never a match)."""
+    differences: tuple[str, ...] = ()
+    """On a mismatch: what differs between the statement issued and the ledger now."""
 
     @property
     def match(self) -> bool:
@@ -35,12 +41,14 @@ class Verification:
 
 
 def issue_period(session: Session, period: str, *, actor: str) -> dict[str, str]:
-    """Store the content hash of every partner's statement of a closed period."""
+    """Store every partner's statement of a closed period: its canonical JSON and hash."""
     period = str(Month.parse(period))
     hashes: dict[str, str] = {}
     for partner_id in partners_of_period(session, period):
-        digest = content_hash(build(session, partner_id, period))
-        issued.record(session, partner_id, period, digest, actor)
+        statement = build(session, partner_id, period)
+        digest = content_hash(statement)
+        content = canonical_json(statement, include_hash=False)
+        issued.record(session, partner_id, period, digest, content, actor)
         hashes[partner_id] = digest
     return hashes
 
@@ -58,10 +66,94 @@ def verify(session: Session, partner_id: str, period: str) -> Verification:
     if stored is None:
         raise StatementNotFound(f"no statement was issued to {partner_id} for {period}")
     try:
-        computed = content_hash(build(session, partner_id, period))
+        statement = build(session, partner_id, period)
     except (LedgerDisagrees, StatementInvalid) as exc:
         return Verification(partner_id, period, stored.content_hash, "", problem=str(exc))
-    return Verification(partner_id, period, stored.content_hash, computed)
+    computed = content_hash(statement)
+    if computed == stored.content_hash:
+        return Verification(partner_id, period, stored.content_hash, computed)
+    now = to_document(statement, include_hash=False)
+    return Verification(
+        partner_id,
+        period,
+        stored.content_hash,
+        computed,
+        differences=tuple(_against_issued(stored, now)),
+    )
+
+
+def _against_issued(stored: issued.IssuedStatement, now: dict[str, Any]) -> list[str]:
+    if stored.canonical_json is None:
+        return [
+            "what differs cannot be told: the statement's content was not kept when it was "
+            "issued (before schema revision 0013), only its hash"
+        ]
+    if hashlib.sha256(stored.canonical_json.encode()).hexdigest() != stored.content_hash:
+        return [
+            "what differs cannot be told: the copy of the statement kept at issue does not "
+            "match its issued hash (the copy was altered)"
+        ]
+    return differences(json.loads(stored.canonical_json), now)
+
+
+def differences(was: dict[str, Any], now: dict[str, Any]) -> list[str]:
+    """What differs between two canonical statement documents: lines first (matched by
+    line id), then every other field by its path, in the canonical JSON's key order."""
+    found = _line_differences(was.get("lines", []), now.get("lines", []))
+    for key in sorted((set(was) | set(now)) - {"lines"}):
+        found += _value_differences(key, was.get(key), now.get(key))
+    return found
+
+
+def _line_differences(was: list[dict[str, Any]], now: list[dict[str, Any]]) -> list[str]:
+    was_by_id = {line["line_id"]: line for line in was}
+    now_by_id = {line["line_id"]: line for line in now}
+    found: list[str] = []
+    for line_id in [*was_by_id, *(i for i in now_by_id if i not in was_by_id)]:
+        before, after = was_by_id.get(line_id), now_by_id.get(line_id)
+        if after is None:
+            assert before is not None
+            found.append(
+                f"line {line_id} ({_brief(before)}): in the statement issued, no longer in "
+                "the ledger"
+            )
+        elif before is None:
+            found.append(
+                f"line {line_id} ({_brief(after)}): in the ledger now, not in the statement issued"
+            )
+        else:
+            for field in sorted(set(before) | set(after)):
+                if before.get(field) != after.get(field):
+                    found.append(
+                        _changed(f"line {line_id} {field}", before.get(field), after.get(field))
+                    )
+    return found
+
+
+def _brief(line: dict[str, Any]) -> str:
+    return f"{line.get('component')}, {line.get('source_fact')}, {line.get('amount')}"
+
+
+def _value_differences(path: str, before: Any, after: Any) -> list[str]:
+    if before == after:
+        return []
+    if isinstance(before, dict) and isinstance(after, dict):
+        return [
+            difference
+            for key in sorted(set(before) | set(after))
+            for difference in _value_differences(f"{path}.{key}", before.get(key), after.get(key))
+        ]
+    if isinstance(before, list) and isinstance(after, list) and len(before) == len(after):
+        return [
+            difference
+            for index, (b, a) in enumerate(zip(before, after, strict=True))
+            for difference in _value_differences(f"{path}[{index}]", b, a)
+        ]
+    return [_changed(path, before, after)]
+
+
+def _changed(what: str, before: Any, after: Any) -> str:
+    return f"{what}: issued {before!r}, the ledger now gives {after!r}"
 
 
 def periods_for(session: Session, partner_id: str) -> list[str]:

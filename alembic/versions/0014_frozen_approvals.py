@@ -33,7 +33,7 @@ from alembic import op
 from payouts import append_only
 
 revision: str = "0014"
-down_revision: str | None = "0011"  # TODO re-chain after 0012, 0013
+down_revision: str | None = "0013"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

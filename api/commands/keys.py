@@ -12,7 +12,7 @@ from typing import Annotated
 import typer
 from sqlalchemy import select
 
-from api.auth import DEFAULT_EXPIRY_DAYS, Role, create_key, revoke_key
+from api.auth import DEFAULT_KEY_DAYS, Role, create_key, revoke_key
 from api.commands.common import owner_actor
 from payouts.access import ApiKey
 from payouts.base import utcnow
@@ -35,7 +35,7 @@ def create(
     partner: Annotated[str | None, typer.Option(help="Partner id (partner keys only)")] = None,
     expires_days: Annotated[
         int, typer.Option(help="Days until the key expires", min=1, max=3650)
-    ] = DEFAULT_EXPIRY_DAYS,
+    ] = DEFAULT_KEY_DAYS,
 ) -> None:
     """Create a key and print its token: store it now, it cannot be shown again."""
     url = get_settings().owner_url

@@ -107,9 +107,9 @@ def assign(
     key: Key = "",
 ) -> None:
     """Put a partner (or the whole program, for rep credit) on a plan from a date."""
-    principal = acting(key)
     start = _date(effective_from, "--from")
     end = _date(effective_to, "--to") if effective_to else None
+    principal = acting(key)
     with unit_of_work() as session:
         plan_book.assign(
             session,

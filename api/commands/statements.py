@@ -37,14 +37,28 @@ def render(
     typer.echo(f"{len(rendered)} statement(s) of {period} written to {out}")
 
 
+SHOWN = 20  # differences printed; the API answers all of them
+
+
 @app.command("verify")
 def verify(partner: str, period: str) -> None:
-    """Rebuild PARTNER's statement of PERIOD from the ledger and compare its hash."""
-    with unit_of_work() as session:
+    """Rebuild PARTNER's statement of PERIOD from the ledger and compare it with the one issued."""
+    with unit_of_work(read_only=True) as session:
         result = issue.verify(session, partner, period)
-    if not result.match:
-        fail(
-            f"MISMATCH for {partner} {result.period}: issued {result.stored_hash}, "
-            f"ledger gives {result.computed_hash}"
-        )
-    typer.echo(f"match: {partner} {result.period} {result.computed_hash}")
+    if result.match:
+        typer.echo(f"match: {partner} {result.period} {result.computed_hash}")
+        return
+    mismatch = f"MISMATCH for {partner} {result.period}"
+    if result.problem is not None:
+        fail(f"{mismatch}: the statement cannot be rebuilt from the ledger: {result.problem}")
+    typer.echo(f"issued:       {result.stored_hash}")
+    typer.echo(f"ledger gives: {result.computed_hash}")
+    for difference in result.differences[:SHOWN]:
+        typer.echo(f"  {difference}")
+    if len(result.differences) > SHOWN:
+        typer.echo(f"  ... and {len(result.differences) - SHOWN} more")
+    count = len(result.differences)
+    fail(
+        f"{mismatch}: the ledger no longer gives the statement issued "
+        f"({count} difference{'' if count == 1 else 's'})"
+    )

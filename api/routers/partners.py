@@ -100,6 +100,10 @@ class VerificationOut(BaseModel):
     computed_hash: str
     match: bool
     problem: str | None = Field(description="Why the statement could not be rebuilt.")
+    differences: list[str] = Field(
+        description="On a mismatch, what differs between the statement issued and what the "
+        "ledger gives now: lines first (by line id), then fields by path."
+    )
 
 
 READ = problem_responses(401, 403, 404, 422)
@@ -236,4 +240,5 @@ def verify(
         computed_hash=result.computed_hash,
         match=result.match,
         problem=result.problem,
+        differences=list(result.differences),
     )

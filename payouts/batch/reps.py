@@ -70,12 +70,19 @@ COLUMNS = (
 )
 
 
+def _cell(value: object) -> str:
+    """A value as a spreadsheet user reads it: yes/no, not Python's True/False."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return safe_cell(str(value))
+
+
 def report_csv(session: Session, period: str) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(COLUMNS)
     for row in report(session, period):
-        writer.writerow(
-            [safe_cell("" if getattr(row, c) is None else str(getattr(row, c))) for c in COLUMNS]
-        )
+        writer.writerow([_cell(getattr(row, c)) for c in COLUMNS])
     return out.getvalue()

@@ -1,0 +1,98 @@
+"""What a new user reads: a partner's tier figures, and a rep report a spreadsheet takes."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+
+from payouts import tiers
+from payouts.batch import reps
+from payouts.batch import service as batch
+from payouts.db import make_engine, unit_of_work
+from payouts.facts.ingest import ingest
+from tests.api.cli import payouts
+from tests.conftest import migrate
+from tests.payouts.program import Program
+
+
+@pytest.fixture
+def engine(fresh_url: str) -> Iterator[Engine]:
+    migrate(fresh_url)
+    engine = make_engine(fresh_url)
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+
+
+def test_tiers_show_prints_each_requirement_with_the_figure_threshold_and_gap(
+    fresh_url: str, engine: Engine
+) -> None:
+    with unit_of_work(engine) as session:
+        program = Program(session)
+        program.partner("P-2", program.plan("tiered_reseller"))
+        ingest(
+            session,
+            "certifications",
+            [
+                {"id": f"CERT-{n}", "partner_id": "P-2", "name": f"Cert {n}"}
+                | {"earned_at": "2025-06-01"}
+                for n in range(4)
+            ],
+            actor="crm",
+        )
+        deal = program.deal("P-2", "sourced", list_amount="5000.00", day="2026-02-15")
+        program.invoice(deal, "5000.00", "2026-02-15")
+        tiers.evaluate(session, "2026-03", actor="finance")
+
+    shown = payouts("tiers", "show", "P-2", database_url=fresh_url)
+    assert shown.code == 0, shown.err
+    lines = shown.out.splitlines()
+    assert lines[0].startswith("2026-03 tiered-reseller/status-tiers: Silver (new, from 2026-04)")
+    assert lines[1:5] == [
+        "    figures at 2026-03-31: sourced revenue 12m 5,000.00 USD, certifications 4, "
+        "campaigns 0, registered deals 0",
+        "    to reach Gold (any of):",
+        "      sourced revenue 12m: 5,000.00 of 100,000.00 USD, gap 95,000.00 USD",
+        "      certifications: 4 of 6, gap 2",
+    ]
+
+
+def rep_month(session: Session) -> None:
+    """Rita owns a deal closed through partner P-1 and a direct one."""
+    program = Program(session)
+    ingest(session, "reps", [{"id": "R-1", "name": "Rita", "currency": "USD"}], actor="crm")
+    program.partner("P-1", program.plan("tiered_reseller"))
+    program.assign(None, program.plan("rep_credit"), "2026-01-01")
+    program.deal("P-1", "sourced", list_amount="1000.00", rep="R-1", deal_id="D-VIA")
+    ingest(
+        session,
+        "deals",
+        [
+            {
+                "id": "D-DIRECT",
+                "customer_id": "C-2",
+                "list_amount": "500.00",
+                "net_amount": "500.00",
+                "currency": "USD",
+                "close_date": "2026-01-12",
+                "owner_rep_id": "R-1",
+            }
+        ],
+        actor="crm",
+    )
+    batch.run(session, "2026-01", actor="alice")
+
+
+def test_the_rep_report_says_yes_or_no_where_python_said_true_or_false(session: Session) -> None:
+    rep_month(session)
+    rows = list(csv.DictReader(io.StringIO(reps.report_csv(session, "2026-01"))))
+    assert {(r["deal_id"], r["via_partner"]) for r in rows} == {
+        ("D-VIA", "yes"),
+        ("D-DIRECT", "no"),
+    }

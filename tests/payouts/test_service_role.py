@@ -20,7 +20,6 @@ from payouts.batch import payments
 from payouts.batch import service as batch
 from payouts.batch.models import PayoutInstruction
 from payouts.db import make_engine, unit_of_work
-from payouts.schema import metadata
 from tests.conftest import SERVICE_ROLE, migrate, owner_url_for
 from tests.payouts.program import Program
 
@@ -155,7 +154,3 @@ def test_the_service_role_owns_nothing_and_can_create_nothing(month: Engine) -> 
             assert privileges.findings(connection, SERVICE_ROLE) == []
     finally:
         owner.dispose()
-
-
-def test_every_table_has_its_privileges_written_down() -> None:
-    assert set(privileges.SERVICE_PRIVILEGES) == {*metadata.tables, "alembic_version"}

@@ -30,6 +30,7 @@ from statements.model import (
     COUNT_UNIT,
     Hold,
     LineKind,
+    PayoutState,
     Statement,
     StatementLine,
     TierProgress,
@@ -151,6 +152,29 @@ def build(session: Session, partner_id: str, period: str) -> Statement:
             f"{statement.amount_payable} vs paid {from_minor(paid_minor, currency)}"
         )
     return statement
+
+
+def payout_state(session: Session, partner_id: str, period: str) -> PayoutState | None:
+    """What the bank did with the partner's payout of `period` (None: no payout)."""
+    instruction = session.scalars(
+        select(PayoutInstruction).where(
+            PayoutInstruction.partner_id == partner_id, PayoutInstruction.period == period
+        )
+    ).first()
+    if instruction is None:
+        return None
+    result = instruction.result
+    if result is None:
+        return PayoutState("pending")
+    returned_in = None
+    if result.status == "failed":
+        returned_in = session.scalar(
+            select(LedgerEntry.period).where(
+                LedgerEntry.entry_kind == "payout_reversal",
+                LedgerEntry.source_fact == f"payout:{instruction.end_to_end_id}",
+            )
+        )
+    return PayoutState(result.status, result.bank_reference, result.reason, returned_in)
 
 
 def _year_to_date(session: Session, partner_id: str, month: Month, currency: str) -> YearToDate:

@@ -137,6 +137,32 @@ class Hold:
 
 
 @dataclass(frozen=True, slots=True)
+class PayoutState:
+    """What became of the statement's payout, as known when a document is rendered.
+
+    Not part of the issued statement (nor of its hash): the bank reports after the
+    close. A rendering shows it beside the payout reference, which is issued."""
+
+    status: str
+    """``pending`` (in the payout file), ``paid`` or ``failed``."""
+    bank_reference: str | None = None
+    reason: str | None = None
+    """Why a payout failed."""
+    returned_in: str | None = None
+    """The period a failed payout returned to the balance in."""
+
+    def describe(self) -> str:
+        if self.status == "paid":
+            return "paid" + (
+                f", bank reference {self.bank_reference}" if self.bank_reference else ""
+            )
+        if self.status == "failed":
+            where = f"; returned to the balance in {self.returned_in}" if self.returned_in else ""
+            return f"failed ({self.reason or 'no reason given'}){where}"
+        return "sent to the bank, no result yet"
+
+
+@dataclass(frozen=True, slots=True)
 class StatementLine:
     """One ledger line as the partner sees it. ``amount`` is final and never recomputed."""
 

@@ -62,7 +62,14 @@ from reportlab.platypus import (
 )
 
 from statements.canonical import content_hash as compute_hash
-from statements.model import COUNT_UNIT, LineKind, Statement, StatementLine, TierProgress
+from statements.model import (
+    COUNT_UNIT,
+    LineKind,
+    PayoutState,
+    Statement,
+    StatementLine,
+    TierProgress,
+)
 
 __all__ = ["FONT_SEARCH_PATHS", "MoneyFormat", "fonts", "render_pdf"]
 
@@ -344,8 +351,8 @@ _CELL_PAD = 3.0
 
 PAYABLE_HEADING = "Earnings, clawbacks and adjustments"
 PAYABLE_TOTAL_LABEL = "Total earnings, clawbacks and adjustments"
-PAYOUT_HEADING = "Payouts made in the period"
-PAYOUT_TOTAL_LABEL = "Total payouts"
+PAYOUT_HEADING = "Other payouts in the period"
+PAYOUT_TOTAL_LABEL = "Total of other payouts"
 MARGIN_HEADING = "Resale margin earned (not payable)"
 MARGIN_TOTAL_LABEL = "Total margin earned (not payable)"
 
@@ -513,7 +520,7 @@ def _figure_table(
     )
 
 
-def _summary(statement: Statement, fmt: MoneyFormat) -> Table:
+def _summary(statement: Statement, fmt: MoneyFormat, payout: PayoutState | None) -> Table:
     s = statement
     money = fmt.money
     balance_rows = [
@@ -521,13 +528,19 @@ def _summary(statement: Statement, fmt: MoneyFormat) -> Table:
         ("Earnings", money(s.earnings_total), False),
         ("Clawbacks", money(s.clawbacks_total), False),
         ("Adjustments", money(s.adjustments_total), False),
-        ("Payouts made in the period", money(s.payouts_total), False),
+    ]
+    if s.payouts_total:
+        # Payouts other than this statement's own (which is the amount payable below).
+        balance_rows.append(("Other payouts in the period", money(s.payouts_total), False))
+    balance_rows += [
         ("Closing balance", money(s.closing_balance), True),
         ("Carried forward", money(s.carry_forward), False),
         ("Amount payable", money(s.amount_payable), True),
     ]
     if s.payout_reference:
-        balance_rows.append(("Payout reference", _plain(s.payout_reference), False))
+        balance_rows.append(("Paid by transfer, reference", _plain(s.payout_reference), False))
+        if payout is not None:
+            balance_rows.append(("Payout status", _plain(payout.describe()), False))
     left_width = CONTENT_WIDTH * 0.56
     right_width = CONTENT_WIDTH - left_width - 8
     left: list[Any] = [_figure_table(balance_rows, left_width, "Summary")]
@@ -672,7 +685,10 @@ def _totals(statement: Statement, fmt: MoneyFormat) -> list[Any]:
     rows = [
         ("Opening balance", money(s.opening_balance), False),
         (PAYABLE_TOTAL_LABEL, money(s.activity_total), False),
-        (PAYOUT_TOTAL_LABEL, money(s.payouts_total), False),
+    ]
+    if s.payouts_total:
+        rows.append((PAYOUT_TOTAL_LABEL, money(s.payouts_total), False))
+    rows += [
         ("Closing balance", money(s.closing_balance), True),
         ("Carried forward", money(s.carry_forward), False),
         ("Amount payable", money(s.amount_payable), True),
@@ -804,8 +820,10 @@ def _versions_text(versions: Sequence[str]) -> str:
     )
 
 
-def render_pdf(statement: Statement) -> bytes:
-    """The statement as PDF bytes; the same statement always gives the same bytes.
+def render_pdf(statement: Statement, payout: PayoutState | None = None) -> bytes:
+    """The statement as PDF bytes; the same statement (and payout state) always gives
+    the same bytes. `payout` is what the bank did with the statement's payout, when
+    known; it is printed beside the reference, outside the hashed content.
 
     The hash printed is the statement's ``content_hash`` (computed when the
     statement does not carry one yet); a statement carrying a hash that is not the
@@ -829,7 +847,7 @@ def render_pdf(statement: Statement) -> bytes:
         versions_text=_plain(_versions_text(statement.plan_versions)),
         pdf_date=f"D:{issued.year:04d}{issued.month:02d}{issued.day:02d}000000+00'00'",
     )
-    story: list[Any] = [_header(statement, fmt), Spacer(1, 8), _summary(statement, fmt)]
+    story: list[Any] = [_header(statement, fmt), Spacer(1, 8), _summary(statement, fmt, payout)]
     if statement.tier is not None:
         story.extend(_tier(statement.tier, fmt))
     story.extend(_subtotals(statement, fmt))

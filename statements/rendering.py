@@ -21,10 +21,10 @@ from sqlalchemy.orm import Session
 from payouts.batch import service as batch
 from payouts.errors import PayoutsError
 from payouts.periods import Month
-from statements.builder import build, partners_of_period
+from statements.builder import build, partners_of_period, payout_state
 from statements.canonical import seal
 from statements.csv_export import render_csv
-from statements.model import Statement
+from statements.model import PayoutState, Statement
 from statements.pdf import render_pdf
 
 SAFE = re.compile(r"[^A-Za-z0-9._-]+")
@@ -76,9 +76,9 @@ def _write_new(path: Path, content: bytes) -> None:
         partial.unlink()
 
 
-def _write(statement: Statement, out: Path) -> Rendered:
+def _write(statement: Statement, out: Path, payout: PayoutState | None = None) -> Rendered:
     pdf, csv = _paths(statement.partner_id, statement.period, out)
-    _write_new(pdf, render_pdf(statement))
+    _write_new(pdf, render_pdf(statement, payout))
     _write_new(csv, render_csv(statement).encode("utf-8"))
     assert statement.content_hash is not None
     return Rendered(statement.partner_id, pdf, csv, statement.content_hash)
@@ -116,15 +116,17 @@ def render_period(
     _refuse_existing(partners, period, out)
     out.mkdir(parents=True, exist_ok=True)
     statements = [seal(build(session, p, period)) for p in partners]
+    payouts = [payout_state(session, p, period) for p in partners]
     done: list[Rendered] = []
     if workers <= 1 or len(statements) < 4:
-        for statement in statements:
-            done.append(_write(statement, out))
+        for statement, payout in zip(statements, payouts, strict=True):
+            done.append(_write(statement, out, payout))
             if progress:
                 progress(len(done), len(statements))
         return done
     with ProcessPoolExecutor(max_workers=workers) as pool:
-        for rendered in pool.map(_write, statements, [out] * len(statements), chunksize=4):
+        outs = [out] * len(statements)
+        for rendered in pool.map(_write, statements, outs, payouts, chunksize=4):
             done.append(rendered)
             if progress:
                 progress(len(done), len(statements))

@@ -121,6 +121,15 @@ def test_finance_runs_reviews_approves_closes_pays_and_renders_a_month(
     pdf = pypdf.PdfReader(tmp / "st" / "statement-P-1-2026-01.pdf")
     text = "\n".join(page.extract_text() for page in pdf.pages)
     assert "Acme Resellers" in text
+    # The statement's own payout: its reference, and what the bank did with it.
+    flat = " ".join(text.split())
+    assert "Paid by transfer, reference PP-2026-01-P-1" in flat
+    assert "Payout status paid, bank reference BANK-77" in flat
+    assert "Payouts made in the period" not in flat
+    assert "Total payouts" not in flat
+    failed = pypdf.PdfReader(tmp / "st" / "statement-P-2-2026-01.pdf")
+    failed_text = " ".join(" ".join(page.extract_text() for page in failed.pages).split())
+    assert "failed (account closed); returned to the balance in 2026-02" in failed_text
     verify = payouts("statements", "verify", "P-1", "2026-01", database_url=url)
     assert verify.code == 0, verify.err
     assert verify.out.startswith("match: P-1 2026-01 ")

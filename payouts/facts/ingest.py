@@ -678,15 +678,16 @@ def _ingest_chunk(
         for index, rec, _ in chunk.parsed
         if chunk.problems.get(index)
     ]
-    refusals.add(errors)
     if errors and not many:
+        refusals.add(errors)
         return
     # Among many chunks, valid records are stored even when others are refused, so that
     # later chunks are checked against them; the refusal rolls every chunk back.
-    inserted = _insert(session, kind, chunk.accepted(chunk.to_insert))
+    inserted = _insert(session, kind, chunk.accepted(chunk.to_insert))  # may raise _Raced
     amended = _amend(session, kind, chunk.accepted(chunk.to_amend), actor)
     if kind.after_write is not None:
         kind.after_write(session, [row for _, row in (*inserted, *amended)])
+    refusals.add(errors)
     result.add("inserted", [rec.id for rec, _ in inserted])
     result.add("unchanged", chunk.unchanged)
     result.add("amended", [rec.id for rec, _ in amended])

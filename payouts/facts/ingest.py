@@ -230,11 +230,19 @@ def _rate_corrections(session: Session, chunk: Chunk) -> None:
         return
     stored = _stored(session, m.FxRate, {rec.id for _, rec, _ in chunk.to_amend})
     months = {str(Month.of(rate.date)) for rate in stored.values()}
-    closed = set(
-        session.scalars(
-            select(Period.period).where(Period.period.in_(months), Period.status == "closed")
+    # The months' rows stay locked until commit (in period order, as ingestion locks them),
+    # so a close cannot slip in between this check and the corrected rate. Like any
+    # fact, this needs UPDATE on `periods` (which ingestion has: it bumps revisions).
+    closed = {
+        period
+        for period, status in session.execute(
+            select(Period.period, Period.status)
+            .where(Period.period.in_(months))
+            .order_by(Period.period)
+            .with_for_update()
         )
-    )
+        if status == "closed"
+    }
     for index, rec, row in chunk.to_amend:
         rate = stored[rec.id]
         if (rate.date, rate.from_currency, rate.to_currency) != (

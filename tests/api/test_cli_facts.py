@@ -225,6 +225,20 @@ def test_one_bad_row_at_the_end_of_a_long_file_refuses_all_of_it_with_capped_rea
     assert done.out.strip() == "invoices: 1 inserted, 0 unchanged, 0 amended, 0 refused"
 
 
+def test_a_malformed_line_deep_in_a_long_file_leaves_nothing_written(
+    with_customer: str, tmp_path: Path
+) -> None:
+    """The file is read as it is stored: chunks before the bad line are undone."""
+    rows = invoice_rows(12_000) + "INV-X,C-1,2026-01-02,1.00,USD,extra\n"
+    path = write(tmp_path, "broken.csv", INVOICE_HEADER + rows)
+    run = payouts_process("facts", "import", "invoices", path, database_url=with_customer)
+    assert run.code == 1
+    assert run.err.strip() == f"error: {path} line 12002: 6 fields, the header has 5"
+    good = write(tmp_path, "good.csv", INVOICE_HEADER + invoice_rows(1))
+    done = payouts("facts", "import", "invoices", good, database_url=with_customer)
+    assert done.out.strip() == "invoices: 1 inserted, 0 unchanged, 0 amended, 0 refused"
+
+
 def test_an_id_repeated_differently_far_apart_in_a_file_refuses_it(
     with_customer: str, tmp_path: Path
 ) -> None:

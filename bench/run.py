@@ -14,6 +14,8 @@
 |             | (median of 3, after VACUUM ANALYZE)             |                          |
 | statements  | 200 PDF statements vs bare reportlab pages      | ratio >= 0.3             |
 | ingestion   | 1,000 API requests vs a trivial endpoint        | ratio >= 0.3             |
+| csv_import  | peak memory of `payouts facts import` of a 50 MB | ratio <= 1.5 (memory     |
+|             | invoices file vs the same command on 100 rows   | does not grow with file) |
 
 Why a runner: one table answers "are we within budget?", and the smoke run in CI
 keeps every benchmark working. A missed target is printed, never a failure; only
@@ -243,6 +245,27 @@ def ingestion(scale: float) -> list[Row]:
     return _from_module("bench_ingestion", scale)
 
 
+def csv_import(scale: float) -> list[Row]:
+    """Peak memory of a large CSV import against the same command on a tiny file."""
+    import bench_csv_import
+
+    rows: list[Row] = []
+    for item in bench_csv_import.run(scale):
+        ratio = float(item["ratio"])
+        target = float(item["target_ratio"])
+        rows.append(
+            Row(
+                str(item["name"]),
+                str(item["figure"]),
+                f"{item['baseline']} ({item['baseline_name']})",
+                f"{ratio:.2f}x",
+                f"<= {target}x",
+                ratio <= target,
+            )
+        )
+    return rows
+
+
 # The runner ------------------------------------------------------------------------
 
 
@@ -253,6 +276,7 @@ def plan(scale: float, smoke: bool, workers: int) -> dict[str, Callable[[], list
             "batch": lambda: batch(200, 20_000, workers),
             "statements": lambda: statements(0.025),
             "ingestion": lambda: ingestion(0.05),
+            "csv_import": lambda: csv_import(0.01),
         }
     return {
         "calculator": lambda: calculator(max(1_000, round(CALCULATOR_INVOICES * scale))),
@@ -263,6 +287,7 @@ def plan(scale: float, smoke: bool, workers: int) -> dict[str, Callable[[], list
         ),
         "statements": lambda: statements(scale),
         "ingestion": lambda: ingestion(scale),
+        "csv_import": lambda: csv_import(scale),
     }
 
 

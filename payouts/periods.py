@@ -15,7 +15,7 @@ from datetime import date
 from functools import cache
 from typing import cast
 
-from sqlalchemy import BigInteger, CheckConstraint, String, Table, bindparam
+from sqlalchemy import BigInteger, CheckConstraint, String, Table, bindparam, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Mapped, Session, mapped_column
@@ -126,3 +126,26 @@ def assign_accounting_periods(session: Session, months: set[str]) -> dict[str, s
             month = month.next()
         mapping[fact_month] = str(month)
     return mapping
+
+
+def revise_open_from(session: Session, month: Month) -> list[str]:
+    """Bump `fact_revision` of every open period from `month` on; returns them.
+
+    For a change that can reach the drafts of those months without being accounted in
+    one (an FX rate applies from its day until the pair's next rate): a draft
+    calculated before is void, as if a fact had arrived. Row by row in period order,
+    the order `assign_accounting_periods` locks them in, so the two never deadlock."""
+    revised = list(
+        session.scalars(
+            select(Period.period)
+            .where(Period.period >= str(month), Period.status == "open")
+            .order_by(Period.period)
+        )
+    )
+    for period in revised:
+        session.execute(
+            update(Period)
+            .where(Period.period == period)
+            .values(fact_revision=Period.fact_revision + 1)
+        )
+    return revised

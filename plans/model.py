@@ -18,7 +18,7 @@ from pydantic import Field, field_validator, model_validator
 
 from plans.components import Component
 from plans.components.terms import Amount, Problems, Slug, Term
-from plans.money import Rounding, is_iso_currency
+from plans.money import Rounding, currency_problem
 
 
 def duplicate_ids(ids: list[object]) -> list[tuple[str, str]]:
@@ -64,8 +64,9 @@ class PlanVersion(Term):
     @field_validator("currency")
     @classmethod
     def _iso_currency(cls, value: str) -> str:
-        if not is_iso_currency(value):
-            raise ValueError(f"{value!r} is not an ISO 4217 currency code")
+        problem = currency_problem(value)
+        if problem is not None:
+            raise ValueError(problem)
         return value
 
     @field_validator("components")

@@ -9,6 +9,7 @@ Floats are refused everywhere: ``0.1 + 0.2`` has no place in a payout.
 from __future__ import annotations
 
 import enum
+import re
 from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal, InvalidOperation
 from functools import lru_cache
 
@@ -28,21 +29,73 @@ DECIMAL_ROUNDING = {Rounding.half_up: ROUND_HALF_UP, Rounding.half_even: ROUND_H
 _HUNDRED = Decimal(100)
 
 
-def is_iso_currency(code: str) -> bool:
-    """True for an ISO 4217 alphabetic code known to the currency table (upper case)."""
-    return (
-        isinstance(code, str)
-        and len(code) == 3
-        and code.isupper()
-        and code != "XXX"
-        and code in moneyed.CURRENCIES
-    )
+# ISO 4217 codes that name no money a partner can be paid in: they are refused as the
+# currency of a fact, a plan or a payout, even though py-moneyed knows them.
+NOT_PAID_IN = frozenset(
+    {
+        # precious metals
+        "XAU",
+        "XAG",
+        "XPD",
+        "XPT",
+        # bond-market units, the IMF's special drawing right, regional units of account
+        "XBA",
+        "XBB",
+        "XBC",
+        "XBD",
+        "XDR",
+        "XSU",
+        "XUA",
+        # reserved for testing, and "no currency"
+        "XTS",
+        "XXX",
+        # fund codes: units of account for indexation or settlement, never paid out
+        "BOV",
+        "CHE",
+        "CHW",
+        "CLF",
+        "COU",
+        "MXV",
+        "USN",
+        "USS",
+        "UYI",
+        "UYW",
+        # offshore renminbi: a market convention, not an ISO 4217 code
+        "CNH",
+    }
+)
+
+# The currencies money is paid in: py-moneyed's codes still in use in some country (a
+# withdrawn currency such as DEM or HRK has none), less the codes above. The one list
+# behind every currency check (facts, plans, payouts) and every minor unit.
+PAYABLE_CURRENCIES = frozenset(
+    code
+    for code, currency in moneyed.CURRENCIES.items()
+    if currency.countries and code not in NOT_PAID_IN
+)
+
+
+def currency_problem(code: object) -> str | None:
+    """Why `code` is not a currency money is paid in, or None when it is one."""
+    if isinstance(code, str) and code in PAYABLE_CURRENCIES:
+        return None
+    if isinstance(code, str) and code in moneyed.CURRENCIES and code.isupper():
+        return (
+            f"{code!r} is not a currency money is paid in (precious metals, testing, "
+            "fund and unit-of-account codes and withdrawn currencies are refused)"
+        )
+    return f"{code!r} is not an ISO 4217 currency code"
+
+
+def is_payable_currency(code: str) -> bool:
+    """True for an ISO 4217 code (upper case) of a currency money is paid in."""
+    return isinstance(code, str) and code in PAYABLE_CURRENCIES
 
 
 @lru_cache(maxsize=512)
 def minor_exponent(currency: str) -> int:
     """Digits after the decimal point of the currency's minor unit: JPY 0, USD 2, KWD 3."""
-    if not is_iso_currency(currency):
+    if not is_payable_currency(currency):
         raise UnknownCurrency(currency)
     sub_unit = int(moneyed.CURRENCIES[currency].sub_unit)
     exponent = len(str(sub_unit)) - 1
@@ -112,6 +165,44 @@ def parse_decimal(value: object, what: str = "amount") -> Decimal:
     if not result.is_finite():
         raise InvalidAmount(f"{what} must be finite, got {value!r}")
     return result
+
+
+_PLAIN_DECIMAL = re.compile(r"([0-9]+)(?:\.([0-9]+))?")
+
+
+def parse_plain_decimal(
+    value: object, what: str, *, integer_digits: int, decimals: int | None = None
+) -> Decimal:
+    """A Decimal from text in the documented form of money on the wire, else InvalidAmount.
+
+    The form: ASCII digits, optionally a point and more ASCII digits; at most
+    `integer_digits` before the point and `decimals` after it (None: the caller checks
+    the decimals, e.g. against a currency). Surrounding spaces are ignored. Nothing else:
+    no sign, exponent, grouping, underscore, other scripts' digits, NaN or infinity, and
+    never a JSON number (a binary float, or an integer a client may have rounded).
+    """
+    if isinstance(value, float):
+        raise InvalidAmount(
+            f'expected a decimal string such as "100.00", not a binary float {value!r}'
+        )
+    if not isinstance(value, str):
+        kind = "a JSON number" if isinstance(value, int | Decimal) else type(value).__name__
+        raise InvalidAmount(f'expected a decimal string such as "100.00", not {kind}')
+    text = value.strip()
+    match = _PLAIN_DECIMAL.fullmatch(text)
+    if match is None:
+        raise InvalidAmount(
+            f"{what} {value!r} is not a plain decimal string: ASCII digits with an optional "
+            'point and decimals, such as "100.00" (no sign, exponent or grouping)'
+        )
+    whole, fraction = match.group(1), match.group(2) or ""
+    if len(whole) > integer_digits:
+        raise InvalidAmount(
+            f"{what} {text} is too large: at most {integer_digits} digits before the point"
+        )
+    if decimals is not None and len(fraction) > decimals:
+        raise InvalidAmount(f"{what} {text} is too precise: at most {decimals} decimals")
+    return Decimal(text)
 
 
 def parse_rate(value: str | int | Decimal) -> Decimal:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
@@ -14,6 +14,7 @@ from payouts.facts import csvfile
 from payouts.facts.ingest import KINDS, FactsRefused, ingest, kind_named
 
 app = typer.Typer(help="Import billing and CRM facts.", no_args_is_help=True)
+SHOWN_REFUSALS = 50
 
 
 @app.command("import")
@@ -28,26 +29,32 @@ def import_csv(
     """Import one CSV file of facts: all of it, or (if any row is refused) nothing."""
     fact_kind = kind_named(kind)
     principal = acting(key, Role.BILLING)
-    if amend and kind == "partners" and principal.role is not Role.FINANCE:
-        fail("amending partners (their payee details among them) needs a finance key")
-    rows: list[dict[str, Any]] = []
-    with progress() as bar:
-        task = bar.add_task(f"reading {file.name}", total=None)
-        for row in csvfile.read_rows(fact_kind, file):
-            rows.append(row)
-            bar.advance(task)
+    if amend and principal.role is not Role.FINANCE:
+        # As over HTTP: an amendment rewrites what was recorded (a partner's bank
+        # details among them), so it is finance's, and the audit log names the key.
+        fail("amendments need a finance key")
     try:
-        with unit_of_work() as session:
-            result = ingest(session, kind, rows, actor=principal.actor, amend=amend)
+        # Streamed: rows are validated and stored chunk by chunk as the file is read,
+        # in one transaction, so memory stays bounded whatever the file's size.
+        with progress() as bar, unit_of_work() as session:
+            task = bar.add_task(f"importing {file.name}", total=None)
+            result = ingest(
+                session,
+                kind,
+                csvfile.read_rows(fact_kind, file),
+                actor=principal.actor,
+                amend=amend,
+                keep_ids=False,
+                progress=lambda rows: bar.advance(task, rows),
+            )
     except FactsRefused as refused:
         typer.echo(
-            f"{kind}: 0 inserted, 0 unchanged, 0 amended, {len(refused.errors)} refused "
-            "(nothing written)"
+            f"{kind}: 0 inserted, 0 unchanged, 0 amended, {refused.total} refused (nothing written)"
         )
-        for error in refused.errors[:50]:
+        for error in refused.errors[:SHOWN_REFUSALS]:
             typer.echo(f"  refused {error}")
-        if len(refused.errors) > 50:
-            typer.echo(f"  ... and {len(refused.errors) - 50} more")
+        if refused.total > SHOWN_REFUSALS:
+            typer.echo(f"  ... and {refused.total - SHOWN_REFUSALS} more")
         raise
     typer.echo(result.summary)
 

@@ -3,12 +3,14 @@
 The records go to the same `ingest` service as the CSV import, so validation,
 idempotency by content and all-or-nothing writes are identical: every refused record
 is reported (index from 1, id, path and message) and nothing of the request is
-written. The documented request schemas are the record models themselves.
+written. The documented request schemas are the record models themselves: amounts and
+FX rates are decimal strings with a pattern, never JSON numbers. `?amend=true` (finance
+only) applies changed content of amendable kinds, FX rates among them, as recorded
+amendments.
 """
 
 from __future__ import annotations
 
-import copy
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Query, Response
@@ -17,7 +19,6 @@ from pydantic import BaseModel
 from api.auth import Billing, Principal, Role
 from api.errors import Forbidden, problem_responses
 from api.idempotency import Idem, Outcome
-from api.schemas import DECIMAL_PATTERN
 from payouts.facts.ingest import KINDS, IngestResult, ingest
 
 MAX_BULK = 1000
@@ -39,20 +40,6 @@ class IngestOut(BaseModel):
             unchanged=result.unchanged,
             amended=result.amended,
         )
-
-
-def _wire_schema(schema: dict[str, Any]) -> dict[str, Any]:
-    """The record's JSON schema, with amounts documented as decimal strings."""
-    out = copy.deepcopy(schema)
-    for prop in out.get("properties", {}).values():
-        options = prop.get("anyOf", [])
-        if any(o.get("type") == "number" for o in options):
-            title = prop.get("title")
-            prop.clear()
-            prop.update({"type": "string", "pattern": DECIMAL_PATTERN, "examples": ["60.00"]})
-            if title:
-                prop["title"] = title
-    return out
 
 
 def _run(idem: Idem, principal: Principal, kind: str, records: list[Any], amend: bool) -> Response:
@@ -77,7 +64,8 @@ RESPONSES: dict[int | str, dict[str, Any]] = {
 
 
 def _add_routes(kind: str) -> None:
-    schema = _wire_schema(KINDS[kind].record.model_json_schema())
+    # The record models document amounts and rates as the decimal strings they are.
+    schema = KINDS[kind].record.model_json_schema()
     one = {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
     many = {
         "requestBody": {

@@ -1,22 +1,24 @@
 """Reading fact CSV files: strict UTF-8, the documented columns, bounded field sizes.
 
 Column names are the record fields (see README); empty cells mean "not given".
-A file that cannot be read as a whole is refused before anything is validated.
+A problem with the file itself (not UTF-8, a wrong header, a malformed line) refuses
+it with one line naming where. The file is read as it is imported, line by line, so
+its size does not matter to memory.
 """
 
 from __future__ import annotations
 
 import csv
-import io
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from payouts.errors import PayoutsError
 from payouts.facts.ingest import Kind
 
 MAX_FIELD_CHARS = 4_096
-MAX_FILE_BYTES = 512 * 1024 * 1024
+MAX_LINE_BYTES = 1024 * 1024
+"""Longer than any valid row (a few fields of at most MAX_FIELD_CHARS characters)."""
 
 
 class CsvUnreadable(PayoutsError):
@@ -34,25 +36,38 @@ def columns(kind: Kind) -> tuple[list[str], list[str]]:
 
 
 def read_rows(kind: Kind, path: Path) -> Iterator[dict[str, Any]]:
-    """Yield one dict per data row; raise CsvUnreadable for a file-level problem."""
+    """Yield one dict per data row, reading as it goes; raise CsvUnreadable for a
+    problem with the file."""
     try:
-        size = path.stat().st_size
-        raw = path.read_bytes() if size <= MAX_FILE_BYTES else None
+        stream = path.open("rb")
     except OSError as exc:
         raise CsvUnreadable(f"cannot read {path}: {exc.strerror}") from None
-    if raw is None:
-        raise CsvUnreadable(f"{path} is larger than {MAX_FILE_BYTES // 2**20} MiB")
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise CsvUnreadable(
-            f"{path} is not UTF-8 (byte {exc.start} is 0x{raw[exc.start]:02x}); save it as UTF-8"
-        ) from None
-    yield from parse_text(kind, text, str(path))
+    with stream:
+        yield from parse_lines(kind, _utf8_lines(stream, str(path)), str(path))
 
 
-def parse_text(kind: Kind, text: str, name: str = "CSV") -> Iterator[dict[str, Any]]:
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+def _utf8_lines(stream: BinaryIO, name: str) -> Iterator[str]:
+    """The file's lines (with their line ends, as `csv` wants them), decoded strictly."""
+    offset = 0
+    first = True
+    while raw := stream.readline(MAX_LINE_BYTES + 1):
+        if len(raw) > MAX_LINE_BYTES:
+            raise CsvUnreadable(f"{name}: a line is longer than {MAX_LINE_BYTES // 2**20} MiB")
+        try:
+            line = raw.decode("utf-8-sig" if first else "utf-8")
+        except UnicodeDecodeError as exc:
+            where = offset + exc.start
+            raise CsvUnreadable(
+                f"{name} is not UTF-8 (byte {where} is 0x{raw[exc.start]:02x}); save it as UTF-8"
+            ) from None
+        offset += len(raw)
+        first = False
+        yield line
+
+
+def parse_lines(kind: Kind, lines: Iterable[str], name: str = "CSV") -> Iterator[dict[str, Any]]:
+    """One dict per data row of CSV `lines`, after checking the header against `kind`."""
+    reader = csv.reader(lines, strict=True)
     try:
         header = next(reader)
     except StopIteration:

@@ -2,12 +2,16 @@
 
 - The same id with the same content is a no-op that returns the stored record.
 - The same id with different content is a conflict, unless the kind allows an
-  explicit amendment (reference data, registrations, certifications) and the caller
-  asks for one; the amendment is recorded in the audit log with before and after.
-  Money facts (invoices, payments, refunds) are never amended: a correction is a
+  explicit amendment (reference data, registrations, certifications, FX rates) and the
+  caller asks for one; the amendment is recorded in the audit log with before and
+  after. Money facts (invoices, payments, refunds) are never amended: a correction is a
   credit note.
-- Every record of a batch is validated and every problem is reported, with the
-  record's position and id; if any record is refused, nothing of the batch is written.
+- Every record is validated and every problem is reported, with the record's position
+  and id; if any record is refused, nothing of the call is written.
+- Records are read and stored in chunks of `CHUNK`, so a file of any size is imported
+  in bounded memory, still in the caller's one transaction: a chunk is checked against
+  what earlier chunks stored (a repeated id, what remains of an invoice), and a refusal
+  anywhere undoes every chunk.
 """
 
 from __future__ import annotations
@@ -15,11 +19,12 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import defaultdict
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import date
 from functools import cache
+from itertools import chain, islice
 from typing import Any, cast
 
 from pydantic import ValidationError
@@ -32,10 +37,17 @@ from payouts.base import Base
 from payouts.errors import PayoutsError
 from payouts.facts import models as m
 from payouts.facts import records as r
+from payouts.facts.remaining import Remaining, lock_invoices
 from payouts.facts.repository import chunks
-from payouts.periods import Month
+from payouts.periods import Month, Period
 from payouts.reference import models as ref
-from plans.money import from_minor, to_minor
+from plans.money import to_minor
+
+CHUNK = 5_000
+"""Records validated and stored at a time: at least the API's largest bulk request, so a
+request is one chunk."""
+MAX_REPORTED = 1_000
+"""Refused records kept with their reasons (the rest are counted): all of any request."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,14 +70,14 @@ class FactsRefused(PayoutsError):
     code = "facts-refused"
     status = 422
 
-    def __init__(self, kind: str, errors: Sequence[RecordError]) -> None:
+    def __init__(self, kind: str, errors: Sequence[RecordError], total: int | None = None) -> None:
         self.kind = kind
         self.errors = list(errors)
+        self.total = len(self.errors) if total is None else total
+        """How many records were refused: `errors` keeps the first MAX_REPORTED of them."""
         first = str(self.errors[0]) if self.errors else ""
-        more = f" (and {len(self.errors) - 1} more)" if len(self.errors) > 1 else ""
-        super().__init__(
-            f"{len(self.errors)} {kind} record(s) refused, nothing written: {first}{more}"
-        )
+        more = f" (and {self.total - 1} more)" if self.total > 1 else ""
+        super().__init__(f"{self.total} {kind} record(s) refused, nothing written: {first}{more}")
 
 
 class FactConflict(FactsRefused):
@@ -77,16 +89,29 @@ class FactConflict(FactsRefused):
 
 @dataclass
 class IngestResult:
+    """What a call stored: counts, and the ids themselves unless `keep_ids` is off (a
+    file of a million rows needs its counts, not a million ids in memory)."""
+
     kind: str
     inserted: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
     amended: list[str] = field(default_factory=list)
+    keep_ids: bool = True
+    counts: dict[str, int] = field(
+        default_factory=lambda: {"inserted": 0, "unchanged": 0, "amended": 0}
+    )
+
+    def add(self, outcome: str, ids: Sequence[str]) -> None:
+        self.counts[outcome] += len(ids)
+        if self.keep_ids:
+            cast(list[str], getattr(self, outcome)).extend(ids)
 
     @property
     def summary(self) -> str:
+        counts = self.counts
         return (
-            f"{self.kind}: {len(self.inserted)} inserted, {len(self.unchanged)} unchanged, "
-            f"{len(self.amended)} amended, 0 refused"
+            f"{self.kind}: {counts['inserted']} inserted, {counts['unchanged']} unchanged, "
+            f"{counts['amended']} amended, 0 refused"
         )
 
 
@@ -100,6 +125,29 @@ class Reference:
 Row = dict[str, Any]
 
 
+@dataclass
+class Chunk:
+    """One chunk of records under validation: what is parsed, new, amended and wrong.
+
+    `index` counts from 1 over the whole call (a CSV file's data rows)."""
+
+    parsed: list[tuple[int, r.FactRecord, Row]] = field(default_factory=list)
+    to_insert: list[tuple[int, r.FactRecord, Row]] = field(default_factory=list)
+    to_amend: list[tuple[int, r.FactRecord, Row]] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    problems: dict[int, list[str]] = field(default_factory=lambda: defaultdict(list))
+    conflicts: set[int] = field(default_factory=set)
+    unparsed: dict[int, tuple[str | None, list[str]]] = field(default_factory=dict)
+    unparsed_raw: dict[int, Mapping[str, Any]] = field(default_factory=dict)
+
+    def accepted(self, rows: list[tuple[int, r.FactRecord, Row]]) -> list[tuple[r.FactRecord, Row]]:
+        return [(rec, row) for index, rec, row in rows if not self.problems.get(index)]
+
+
+Check = Callable[[Session, Chunk], None]
+"""A rule of one kind over a chunk, after its records are known to be new or amended."""
+
+
 @dataclass(frozen=True, slots=True)
 class Kind:
     """How one kind of fact is validated and stored."""
@@ -110,6 +158,114 @@ class Kind:
     to_row: Callable[[Any], Row]
     references: tuple[Reference, ...] = ()
     amendable: bool = False
+    checks: tuple[Check, ...] = ()
+    after_write: Callable[[Session, list[Row]], None] | None = None
+
+
+def _remaining(kind: str) -> Check:
+    """Payments (or refunds) never take an invoice past its amount: checked under a lock."""
+
+    def check(session: Session, chunk: Chunk) -> None:
+        new = chunk.to_insert
+        if not new:
+            return
+        # Only new money counts against what remains: a repeat of a stored payment or
+        # refund is already in the invoice's totals.
+        invoice_ids = {rec.invoice_id for _, rec, _ in new}  # type: ignore[attr-defined]
+        lock_invoices(session, invoice_ids)
+        remaining = Remaining(session, kind, invoice_ids)
+        for index, rec, row in new:
+            chunk.problems[index].extend(remaining.take(rec, row["amount_minor"]))
+
+    return check
+
+
+def _one_approved_per_deal(session: Session, chunk: Chunk) -> None:
+    """The first approved registration of a deal wins; a later one is refused with why."""
+    candidates = [(i, rec) for i, rec, _ in (*chunk.to_insert, *chunk.to_amend)]
+    deals = {rec.deal_id for _, rec in candidates if rec.status == "approved"}  # type: ignore[attr-defined]
+    approved: dict[str, tuple[str, str, date | None]] = {}
+    for ids in chunks(deals):
+        query = select(m.DealRegistration).where(
+            m.DealRegistration.deal_id.in_(ids), m.DealRegistration.status == "approved"
+        )
+        for reg in session.scalars(query):
+            approved[reg.deal_id] = (reg.id, reg.partner_id, reg.approved_at)
+    for index, rec in sorted(candidates, key=lambda c: c[0]):
+        if rec.status != "approved":  # type: ignore[attr-defined]
+            continue
+        holder = approved.get(rec.deal_id)  # type: ignore[attr-defined]
+        if holder is None or holder[0] == rec.id:
+            approved[rec.deal_id] = (rec.id, rec.partner_id, rec.approved_at)  # type: ignore[attr-defined]
+            continue
+        chunk.problems[index].append(
+            f"deal {rec.deal_id} already has an approved registration {holder[0]} "  # type: ignore[attr-defined]
+            f"(partner {holder[1]}, approved {holder[2]}): the first approved registration wins"
+        )
+
+
+def _one_rate_per_day(session: Session, chunk: Chunk) -> None:
+    """One rate a pair and day: a second id for the same day is refused."""
+    new_rows = [row for _, _, row in chunk.to_insert]
+    keys: dict[tuple[Any, str, str], str] = {}
+    for rate in session.scalars(
+        select(m.FxRate).where(m.FxRate.date.in_({row["date"] for row in new_rows}))
+    ):
+        keys[(rate.date, rate.from_currency, rate.to_currency)] = rate.id
+    for index, rec, row in chunk.to_insert:
+        key = (row["date"], row["from_currency"], row["to_currency"])
+        holder = keys.setdefault(key, rec.id)
+        if holder != rec.id:
+            chunk.problems[index].append(
+                f"a {key[1]}->{key[2]} rate for {key[0]} already exists ({holder})"
+            )
+
+
+def _rate_corrections(session: Session, chunk: Chunk) -> None:
+    """An FX amendment corrects the rate (or its source) of a month still open.
+
+    Its day and pair stay: they are what the rate means. A closed month's rates are
+    frozen with it (the database refuses the UPDATE too, migration 0012)."""
+    if not chunk.to_amend:
+        return
+    stored = _stored(session, m.FxRate, {rec.id for _, rec, _ in chunk.to_amend})
+    months = {str(Month.of(rate.date)) for rate in stored.values()}
+    # The months' rows stay locked until commit (in period order, as ingestion locks them),
+    # so a close cannot slip in between this check and the corrected rate. Like any
+    # fact, this needs UPDATE on `periods` (which ingestion has: it bumps revisions).
+    closed = {
+        period
+        for period, status in session.execute(
+            select(Period.period, Period.status)
+            .where(Period.period.in_(months))
+            .order_by(Period.period)
+            .with_for_update()
+        )
+        if status == "closed"
+    }
+    for index, rec, row in chunk.to_amend:
+        rate = stored[rec.id]
+        if (rate.date, rate.from_currency, rate.to_currency) != (
+            row["date"],
+            row["from_currency"],
+            row["to_currency"],
+        ):
+            chunk.problems[index].append(
+                "the date and currencies of an FX rate cannot change (stored: "
+                f"{rate.from_currency}->{rate.to_currency} on {rate.date}); record a new rate"
+            )
+        elif str(Month.of(rate.date)) in closed:
+            chunk.problems[index].append(
+                f"the rate's month {Month.of(rate.date)} is closed: a closed month's rates "
+                "cannot change; record a rate for a later day instead"
+            )
+
+
+def _void_drafts_reached(session: Session, rows: list[Row]) -> None:
+    """A new or corrected rate applies from its day until the pair's next rate, so it
+    can reach the draft of its month and of any later month: those drafts are void."""
+    if rows:
+        periods.revise_open_from(session, Month.of(min(row["date"] for row in rows)))
 
 
 KINDS: dict[str, Kind] = {
@@ -205,6 +361,7 @@ KINDS: dict[str, Kind] = {
                 Reference("partner_id", ref.Partner, "partner"),
             ),
             amendable=True,
+            checks=(_one_approved_per_deal,),
         ),
         Kind(
             "invoices",
@@ -236,6 +393,7 @@ KINDS: dict[str, Kind] = {
                 "currency": x.currency,
             },
             (Reference("invoice_id", m.Invoice, "invoice"),),
+            checks=(_remaining("payments"),),
         ),
         Kind(
             "refunds",
@@ -250,6 +408,7 @@ KINDS: dict[str, Kind] = {
                 "kind": x.kind,
             },
             (Reference("invoice_id", m.Invoice, "invoice"),),
+            checks=(_remaining("refunds"),),
         ),
         Kind(
             "cancellations",
@@ -296,6 +455,9 @@ KINDS: dict[str, Kind] = {
                 "rate": str(x.rate),
                 "source": x.source,
             },
+            amendable=True,
+            checks=(_rate_corrections, _one_rate_per_day),
+            after_write=_void_drafts_reached,
         ),
     )
 }
@@ -385,266 +547,271 @@ def _stored_fingerprints(session: Session, kind: Kind, ids: set[str]) -> dict[st
     return out
 
 
-class _Invoices:
-    """Invoice context for payments and refunds: currency, date and what remains."""
-
-    def __init__(self, session: Session, ids: set[str]) -> None:
-        self.invoices: dict[str, m.Invoice] = _stored(session, m.Invoice, ids)
-        self.refunded: dict[str, int] = defaultdict(int)
-        self.paid: dict[str, int] = defaultdict(int)
-        for chunk in chunks(ids):
-            for refund in session.scalars(select(m.Refund).where(m.Refund.invoice_id.in_(chunk))):
-                self.refunded[refund.invoice_id] += refund.amount_minor
-            for pay in session.scalars(select(m.Payment).where(m.Payment.invoice_id.in_(chunk))):
-                self.paid[pay.invoice_id] += pay.amount_minor
-
-
-def _money_checks(kind: str, rec: Any, row: Row, invoices: _Invoices, problems: list[str]) -> None:
-    invoice = invoices.invoices.get(rec.invoice_id)
-    if invoice is None:
-        return
-    if rec.currency != invoice.currency:
-        problems.append(f"currency {rec.currency} differs from invoice currency {invoice.currency}")
-        return
-    day: date = rec.refund_date if kind == "refunds" else rec.paid_date
-    if day < invoice.issue_date:
-        problems.append(f"{kind[:-1]} date {day} is before the invoice date {invoice.issue_date}")
-    ledger = invoices.refunded if kind == "refunds" else invoices.paid
-    remaining = invoice.amount_minor - ledger[rec.invoice_id]
-    if row["amount_minor"] > remaining:
-        what = "refunded" if kind == "refunds" else "paid"
-        problems.append(
-            f"amount {rec.amount} {rec.currency} is more than what remains to be {what} "
-            f"on invoice {rec.invoice_id} ({from_minor(remaining, rec.currency)} {rec.currency})"
-        )
-    else:
-        ledger[rec.invoice_id] += row["amount_minor"]
-
-
 class _Raced(Exception):
     """Another transaction inserted one of our ids between our check and our insert."""
+
+
+def _batches(records: Iterable[object], size: int) -> Iterator[list[tuple[int, object]]]:
+    """The records, numbered from 1, in lists of `size`."""
+    numbered = enumerate(records, start=1)
+    while batch := list(islice(numbered, size)):
+        yield batch
+
+
+class _Refusals:
+    """The refused records of a call: the first MAX_REPORTED kept, all of them counted."""
+
+    def __init__(self) -> None:
+        self.kept: list[RecordError] = []
+        self.total = 0
+        self.all_conflicts = True
+
+    def add(self, errors: list[RecordError]) -> None:
+        self.total += len(errors)
+        self.all_conflicts = self.all_conflicts and all(e.conflict for e in errors)
+        room = MAX_REPORTED - len(self.kept)
+        self.kept.extend(sorted(errors, key=lambda e: e.index)[: max(room, 0)])
+
+    def raise_any(self, kind: str) -> None:
+        if not self.total:
+            return
+        if self.all_conflicts:
+            raise FactConflict(kind, self.kept, self.total)
+        raise FactsRefused(kind, self.kept, self.total)
 
 
 def ingest(
     session: Session,
     kind_name: str,
-    raw_records: Sequence[object],
+    raw_records: Iterable[object],
     *,
     actor: str,
     amend: bool = False,
+    keep_ids: bool = True,
+    progress: Callable[[int], None] | None = None,
 ) -> IngestResult:
-    """Validate and store a batch of one kind; all-or-nothing, idempotent.
+    """Validate and store records of one kind; all-or-nothing, idempotent.
 
-    Raises FactsRefused (or FactConflict) listing every refused record; the caller's
-    transaction must then be rolled back (nothing has been written before the raise).
-    Concurrent ingestion of the same ids is safe: the loser of the race re-reads what
-    the winner stored and reports it as unchanged (or as a conflict).
+    `raw_records` may be a list (a request) or any iterable (the rows of a file, read
+    as they are stored). Raises FactsRefused (or FactConflict) listing the refused
+    records; nothing of the call is then left in the session (the caller rolls its
+    transaction back as usual). Concurrent ingestion of the same ids is safe: the loser
+    of the race re-reads what the winner stored and reports it as unchanged (or as a
+    conflict). `progress` is told how many records each chunk held.
     """
-    for _ in range(3):
-        try:
-            return _ingest_once(session, kind_name, raw_records, actor=actor, amend=amend)
-        except _Raced:
-            continue
-    raise FactConflict(
-        kind_name, [RecordError(0, None, ("concurrent writes kept colliding",), conflict=True)]
-    )
-
-
-def _ingest_once(
-    session: Session,
-    kind_name: str,
-    raw_records: Sequence[object],
-    *,
-    actor: str,
-    amend: bool,
-) -> IngestResult:
     kind = kind_named(kind_name)
     # The reads below are plain statements, which do not autoflush: make whatever the
     # caller added to the session visible to them first.
     session.flush()
-    errors: list[RecordError] = []
-    parsed: list[tuple[int, r.FactRecord, Row]] = []
-    unparsed: dict[int, tuple[str | None, Mapping[str, Any], list[str]]] = {}
-    for index, raw in enumerate(raw_records, start=1):
+    result = IngestResult(kind.name, keep_ids=keep_ids)
+    refusals = _Refusals()
+    batches = _batches(raw_records, CHUNK)
+    first = next(batches, [])
+    second = next(batches, None)
+    if second is None:
+        # One chunk (every request): it is written only if all of it is valid.
+        _chunk_with_retries(session, kind, first, amend, actor, result, refusals, progress)
+        refusals.raise_any(kind.name)
+    else:
+        # Several: each chunk is written (its valid records) so that the next ones are
+        # checked against it, inside a savepoint that a refusal anywhere rolls back.
+        with session.begin_nested():
+            for batch in chain((first, second), batches):
+                _chunk_with_retries(
+                    session, kind, batch, amend, actor, result, refusals, progress, many=True
+                )
+            refusals.raise_any(kind.name)
+    counts = result.counts
+    if counts["inserted"] or counts["amended"]:
+        audit.append(
+            session,
+            actor=actor,
+            action=f"{kind.name}.ingest",
+            subject_type="facts",
+            subject_id=kind.name,
+            after=dict(counts),
+        )
+    return result
+
+
+def _chunk_with_retries(
+    session: Session,
+    kind: Kind,
+    batch: list[tuple[int, object]],
+    amend: bool,
+    actor: str,
+    result: IngestResult,
+    refusals: _Refusals,
+    progress: Callable[[int], None] | None,
+    *,
+    many: bool = False,
+) -> None:
+    for _ in range(3):
+        try:
+            _ingest_chunk(session, kind, batch, amend, actor, result, refusals, many)
+            break
+        except _Raced:
+            continue
+    else:
+        refusals.add([RecordError(batch[0][0], None, ("concurrent writes kept colliding",), True)])
+    if progress is not None:
+        progress(len(batch))
+
+
+def _ingest_chunk(
+    session: Session,
+    kind: Kind,
+    batch: list[tuple[int, object]],
+    amend: bool,
+    actor: str,
+    result: IngestResult,
+    refusals: _Refusals,
+    many: bool,
+) -> None:
+    """Validate one chunk against the database (and earlier chunks), then store what
+    is valid in it; its refusals go to `refusals`. Raises _Raced to be retried.
+
+    Alone (`many` false), a chunk with a refused record writes nothing."""
+    chunk = Chunk()
+    _parse(kind, batch, chunk)
+    _check_references(session, kind, chunk)
+    _classify(session, kind, chunk, amend)
+    for check in kind.checks:
+        check(session, chunk)
+    errors = [
+        RecordError(index, ident, tuple(messages))
+        for index, (ident, messages) in chunk.unparsed.items()
+    ] + [
+        RecordError(index, rec.id, tuple(chunk.problems[index]), index in chunk.conflicts)
+        for index, rec, _ in chunk.parsed
+        if chunk.problems.get(index)
+    ]
+    if errors and not many:
+        refusals.add(errors)
+        return
+    # Among many chunks, valid records are stored even when others are refused, so that
+    # later chunks are checked against them; the refusal rolls every chunk back.
+    inserted = _insert(session, kind, chunk.accepted(chunk.to_insert))  # may raise _Raced
+    amended = _amend(session, kind, chunk.accepted(chunk.to_amend), actor)
+    if kind.after_write is not None:
+        kind.after_write(session, [row for _, row in (*inserted, *amended)])
+    refusals.add(errors)
+    result.add("inserted", [rec.id for rec, _ in inserted])
+    result.add("unchanged", chunk.unchanged)
+    result.add("amended", [rec.id for rec, _ in amended])
+
+
+def _parse(kind: Kind, batch: list[tuple[int, object]], chunk: Chunk) -> None:
+    for index, raw in batch:
         if not isinstance(raw, Mapping):
-            unparsed[index] = (None, {}, ["a record must be an object of fields"])
+            chunk.unparsed[index] = (None, ["a record must be an object of fields"])
             continue
         try:
             record = kind.record.model_validate(raw)
         except ValidationError as exc:
             raw_id = raw.get("id")
             ident = str(raw_id)[:64] if raw_id is not None else None
-            unparsed[index] = (ident, raw, list(_pydantic_messages(exc)))
+            chunk.unparsed[index] = (ident, list(_pydantic_messages(exc)))
+            # Kept for the references check: a record's errors are reported together.
+            chunk.unparsed_raw[index] = raw
             continue
-        parsed.append((index, record, kind.to_row(record)))
+        chunk.parsed.append((index, record, kind.to_row(record)))
 
-    # References, resolved in bulk, for valid records and (so that a record's errors
-    # are all reported together) for the readable fields of invalid ones too.
-    problems: dict[int, list[str]] = defaultdict(list)
+
+def _check_references(session: Session, kind: Kind, chunk: Chunk) -> None:
+    """References, resolved in bulk, for valid records and (so that a record's errors
+    are all reported together) for the readable fields of invalid ones too."""
     for reference in kind.references:
         values: dict[int, str] = {
             index: getattr(rec, reference.field)
-            for index, rec, _ in parsed
+            for index, rec, _ in chunk.parsed
             if getattr(rec, reference.field) is not None
         }
-        for index, (_, raw, _) in unparsed.items():
+        for index, raw in chunk.unparsed_raw.items():
             value = raw.get(reference.field)
             if isinstance(value, str) and value.strip():
                 values[index] = value.strip()
         known = _existing_ids(session, reference.model, set(values.values()))
         for index, value in values.items():
             if value not in known:
-                target = unparsed[index][2] if index in unparsed else problems[index]
+                unparsed = chunk.unparsed.get(index)
+                target = unparsed[1] if unparsed is not None else chunk.problems[index]
                 target.append(f"unknown {reference.label} {value!r}")
-    for index, (ident, _, messages) in unparsed.items():
-        errors.append(RecordError(index, ident, tuple(messages)))
 
-    stored = _stored_fingerprints(session, kind, {rec.id for _, rec, _ in parsed})
-    if kind.name in ("payments", "refunds"):
-        # Only new money counts against what remains of the invoice: a repeat of a
-        # stored payment or refund is already in the invoice's totals.
-        invoices = _Invoices(session, {rec.invoice_id for _, rec, _ in parsed})  # type: ignore[attr-defined]
-        for index, rec, row in parsed:
-            if rec.id not in stored:
-                _money_checks(kind.name, rec, row, invoices, problems[index])
 
-    result = IngestResult(kind.name)
-    to_insert: list[tuple[r.FactRecord, Row]] = []
-    to_amend: list[Row] = []
+def _classify(session: Session, kind: Kind, chunk: Chunk, amend: bool) -> None:
+    """New, unchanged, amended or in conflict: by the stored content of each id."""
+    stored = _stored_fingerprints(session, kind, {rec.id for _, rec, _ in chunk.parsed})
+    with_fingerprint = _has_fingerprint(kind)
     seen: dict[str, str] = {}
-    conflicts: set[int] = set()
-    for index, rec, row in parsed:
+    for index, rec, row in chunk.parsed:
         digest = fingerprint(row)
-        row_with_fp = {**row, "fingerprint": digest} if _has_fingerprint(kind) else row
+        row_with_fp = {**row, "fingerprint": digest} if with_fingerprint else row
         if rec.id in seen:
             if seen[rec.id] != digest:
-                problems[index].append(f"id {rec.id!r} appears twice in the batch, differently")
-                conflicts.add(index)
+                chunk.problems[index].append(
+                    f"id {rec.id!r} appears twice in the batch, differently"
+                )
+                chunk.conflicts.add(index)
             continue
         seen[rec.id] = digest
         existing = stored.get(rec.id)
         if existing is None:
-            to_insert.append((rec, row_with_fp))
-            continue
-        if existing == digest:
-            result.unchanged.append(rec.id)
+            chunk.to_insert.append((index, rec, row_with_fp))
+        elif existing == digest:
+            chunk.unchanged.append(rec.id)
         elif amend and kind.amendable:
-            to_amend.append(row_with_fp)
+            chunk.to_amend.append((index, rec, row_with_fp))
         else:
             hint = " (this kind accepts an explicit amendment)" if kind.amendable else ""
-            problems[index].append(f"id {rec.id!r} already exists with different content{hint}")
-            conflicts.add(index)
-
-    if kind.name == "deal_registrations":
-        _one_approved_per_deal(session, parsed, problems)
-    if kind.name == "fx_rates":
-        _one_rate_per_day(session, [rw for _, rw in to_insert], parsed, problems)
-
-    for index, rec, _ in parsed:
-        if problems.get(index):
-            errors.append(
-                RecordError(index, rec.id, tuple(problems[index]), conflict=index in conflicts)
+            chunk.problems[index].append(
+                f"id {rec.id!r} already exists with different content{hint}"
             )
-    if errors:
-        errors.sort(key=lambda e: e.index)
-        if all(e.conflict for e in errors):
-            raise FactConflict(kind.name, errors)
-        raise FactsRefused(kind.name, errors)
-
-    _write(session, kind, to_insert, to_amend, actor, result)
-    return result
+            chunk.conflicts.add(index)
 
 
 def _has_fingerprint(kind: Kind) -> bool:
     return "fingerprint" in kind.model.__table__.c
 
 
-def _one_approved_per_deal(
-    session: Session,
-    parsed: list[tuple[int, r.FactRecord, Row]],
-    problems: dict[int, list[str]],
-) -> None:
-    """The first approved registration of a deal wins; a later one is refused with why."""
-    deals = {rec.deal_id for _, rec, _ in parsed if rec.status == "approved"}  # type: ignore[attr-defined]
-    approved: dict[str, tuple[str, str, date | None]] = {}
-    for chunk in chunks(deals):
-        query = select(m.DealRegistration).where(
-            m.DealRegistration.deal_id.in_(chunk), m.DealRegistration.status == "approved"
-        )
-        for reg in session.scalars(query):
-            approved[reg.deal_id] = (reg.id, reg.partner_id, reg.approved_at)
-    for index, rec, _ in parsed:
-        if rec.status != "approved":  # type: ignore[attr-defined]
-            continue
-        holder = approved.get(rec.deal_id)  # type: ignore[attr-defined]
-        if holder is None or holder[0] == rec.id:
-            approved[rec.deal_id] = (rec.id, rec.partner_id, rec.approved_at)  # type: ignore[attr-defined]
-            continue
-        problems[index].append(
-            f"deal {rec.deal_id} already has an approved registration {holder[0]} "  # type: ignore[attr-defined]
-            f"(partner {holder[1]}, approved {holder[2]}): the first approved registration wins"
-        )
-
-
-def _one_rate_per_day(
-    session: Session,
-    new_rows: list[Row],
-    parsed: list[tuple[int, r.FactRecord, Row]],
-    problems: dict[int, list[str]],
-) -> None:
-    new_ids = {row["id"] for row in new_rows}
-    keys: dict[tuple[Any, str, str], str] = {}
-    for rate in session.scalars(
-        select(m.FxRate).where(m.FxRate.date.in_({row["date"] for row in new_rows}))
-    ):
-        keys[(rate.date, rate.from_currency, rate.to_currency)] = rate.id
-    for index, rec, row in parsed:
-        if rec.id not in new_ids:
-            continue
-        key = (row["date"], row["from_currency"], row["to_currency"])
-        holder = keys.setdefault(key, rec.id)
-        if holder != rec.id:
-            problems[index].append(
-                f"a {key[1]}->{key[2]} rate for {key[0]} already exists ({holder})"
-            )
-
-
-def _write(
-    session: Session,
-    kind: Kind,
-    to_insert: list[tuple[r.FactRecord, Row]],
-    to_amend: list[Row],
-    actor: str,
-    result: IngestResult,
-) -> None:
+def _insert(
+    session: Session, kind: Kind, to_insert: list[tuple[r.FactRecord, Row]]
+) -> list[tuple[r.FactRecord, Row]]:
+    if not to_insert:
+        return []
     table = kind.model.__table__
-    if to_insert:
-        rows = [row for _, row in to_insert]
-        if "accounting_period" in table.c:
-            days = {rec.id: rec.accounting_day() for rec, _ in to_insert}
-            months = {str(Month.of(d)) for d in days.values() if d is not None}
-            mapping = periods.assign_accounting_periods(session, months)
-            for rec, row in to_insert:
-                day = days[rec.id]
-                assert day is not None  # kinds with an accounting period always carry its day
-                row["accounting_period"] = mapping[str(Month.of(day))]
-        # The savepoint lets the loser of a race on PostgreSQL undo its INSERT and retry
-        # in the same transaction. SQLite cannot lose that race (every write transaction
-        # holds the write lock from BEGIN IMMEDIATE, and a stale snapshot fails as busy,
-        # never as a duplicate), and there the savepoint costs as much as the INSERT.
-        # Any other failure is raised either way, and the caller rolls back.
-        sqlite = session.get_bind().dialect.name == "sqlite"
-        try:
-            with nullcontext() if sqlite else session.begin_nested():
-                for start in range(0, len(rows), 5_000):
-                    session.execute(insert(cast(Table, table)), rows[start : start + 5_000])
-        except IntegrityError as exc:
-            if _is_duplicate(exc):
-                raise _Raced from exc
-            raise
-        result.inserted.extend(row["id"] for row in rows)
-    objects = _stored(session, kind.model, {row["id"] for row in to_amend}) if to_amend else {}
-    for row in to_amend:
+    rows = [row for _, row in to_insert]
+    if "accounting_period" in table.c:
+        days = {rec.id: rec.accounting_day() for rec, _ in to_insert}
+        months = {str(Month.of(d)) for d in days.values() if d is not None}
+        mapping = periods.assign_accounting_periods(session, months)
+        for rec, row in to_insert:
+            day = days[rec.id]
+            assert day is not None  # kinds with an accounting period always carry its day
+            row["accounting_period"] = mapping[str(Month.of(day))]
+    # The savepoint lets the loser of a race on PostgreSQL undo its INSERT and retry
+    # in the same transaction. SQLite cannot lose that race (every write transaction
+    # holds the write lock from BEGIN IMMEDIATE, and a stale snapshot fails as busy,
+    # never as a duplicate), and there the savepoint costs as much as the INSERT.
+    # Any other failure is raised either way, and the caller rolls back.
+    sqlite = session.get_bind().dialect.name == "sqlite"
+    try:
+        with nullcontext() if sqlite else session.begin_nested():
+            session.execute(insert(cast(Table, table)), rows)
+    except IntegrityError as exc:
+        if _is_duplicate(exc):
+            raise _Raced from exc
+        raise
+    return to_insert
+
+
+def _amend(
+    session: Session, kind: Kind, to_amend: list[tuple[r.FactRecord, Row]], actor: str
+) -> list[tuple[r.FactRecord, Row]]:
+    if not to_amend:
+        return []
+    objects = _stored(session, kind.model, {rec.id for rec, _ in to_amend})
+    for _, row in to_amend:
         obj = objects[row["id"]]
         before = {k: _jsonable(getattr(obj, k)) for k in row if k != "fingerprint"}
         for key, value in row.items():
@@ -659,21 +826,8 @@ def _write(
             before={k: v for k, v in before.items() if after.get(k) != v},
             after={k: v for k, v in after.items() if before.get(k) != v},
         )
-        result.amended.append(row["id"])
     session.flush()
-    if result.inserted or result.amended:
-        audit.append(
-            session,
-            actor=actor,
-            action=f"{kind.name}.ingest",
-            subject_type="facts",
-            subject_id=kind.name,
-            after={
-                "inserted": len(result.inserted),
-                "amended": len(result.amended),
-                "unchanged": len(result.unchanged),
-            },
-        )
+    return to_amend
 
 
 def _is_duplicate(exc: IntegrityError) -> bool:

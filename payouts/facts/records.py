@@ -1,8 +1,10 @@
 """Incoming fact records: the exact shape billing and the CRM send, validated.
 
 The same models serve the CSV import and the HTTP API, so both apply the same rules.
-Amounts arrive as decimal strings (or integers), never binary floats; currencies must
-be ISO 4217 and amounts must fit the currency's minor unit; dates are ISO YYYY-MM-DD.
+Amounts arrive as plain decimal strings (`"100.00"`: ASCII digits, at most
+`MAX_AMOUNT_DIGITS` before the point, no more decimals than the currency's minor unit),
+never JSON numbers; currencies are ISO 4217 codes of money that is paid; FX rates are
+plain decimal strings within `payouts.fx`'s bounds; dates are ISO YYYY-MM-DD.
 """
 
 from __future__ import annotations
@@ -18,19 +20,37 @@ from pydantic import (
     ConfigDict,
     Field,
     StringConstraints,
+    WithJsonSchema,
     field_validator,
     model_validator,
 )
 
+from payouts import fx
 from plans.errors import InvalidAmount
-from plans.money import is_iso_currency, minor_exponent, parse_decimal
+from plans.money import PAYABLE_CURRENCIES, currency_problem, minor_exponent, parse_plain_decimal
 
 ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
+# At most 12 digits before the point: under a trillion in any currency (999,999,999,999
+# Vietnamese dong is about $38 million), so one amount is below 10**15 minor
+# units, and BIGINT (9.2 * 10**18) holds the sum of 9,000 of the largest amounts in a
+# three-decimal currency, 92,000 in a two-decimal one: a partner's month of lines (each
+# a fraction of its fact) stays far inside.
+MAX_AMOUNT_DIGITS = 12
+MAX_MINOR_DIGITS = max(minor_exponent(code) for code in PAYABLE_CURRENCIES)
+AMOUNT_PATTERN = rf"^[0-9]{{1,{MAX_AMOUNT_DIGITS}}}(\.[0-9]{{1,{MAX_MINOR_DIGITS}}})?$"
 
-def _exact_decimal(value: Any) -> Decimal:
+
+def _amount(value: Any) -> Decimal:
     try:
-        return parse_decimal(value)
+        return parse_plain_decimal(value, "amount", integer_digits=MAX_AMOUNT_DIGITS)
+    except InvalidAmount as exc:
+        raise ValueError(str(exc)) from None
+
+
+def _rate(value: Any) -> Decimal:
+    try:
+        return fx.parse_rate(value)
     except InvalidAmount as exc:
         raise ValueError(str(exc)) from None
 
@@ -48,12 +68,40 @@ def _iso_date(value: Any) -> date:
 
 
 def _currency(value: Any) -> str:
-    if not isinstance(value, str) or not is_iso_currency(value.strip()):
-        raise ValueError(f"{value!r} is not an ISO 4217 currency code")
-    return value.strip()
+    code = value.strip() if isinstance(value, str) else value
+    problem = currency_problem(code)
+    if problem is not None:
+        raise ValueError(problem)
+    return str(code)
 
 
-ExactDecimal = Annotated[Decimal, BeforeValidator(_exact_decimal)]
+# Documented as what they are on the wire: decimal strings, never JSON numbers.
+Amount = Annotated[
+    Decimal,
+    BeforeValidator(_amount),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": AMOUNT_PATTERN,
+            "examples": ["100.00"],
+            "description": f"A decimal string: ASCII digits, at most {MAX_AMOUNT_DIGITS} before "
+            "the point, and no more decimals than the currency's minor unit.",
+        }
+    ),
+]
+Rate = Annotated[
+    Decimal,
+    BeforeValidator(_rate),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": fx.RATE_PATTERN,
+            "examples": ["1.0850"],
+            "description": f"Units of to_currency per unit of from_currency, a decimal string "
+            f"between {fx.MIN_RATE} and {fx.MAX_RATE}.",
+        }
+    ),
+]
 IsoDate = Annotated[date, BeforeValidator(_iso_date)]
 CurrencyCode = Annotated[str, BeforeValidator(_currency)]
 # No control characters anywhere: PostgreSQL refuses NUL in text, SQLite would keep it.
@@ -79,8 +127,11 @@ Country = Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")]
 
 
 def _check_precision(amount: Decimal, currency: str, field: str) -> None:
+    """As many decimals as written, at most the currency's minor unit (`100.000` USD is
+    refused, like `100.001`: the documented form has the currency's precision)."""
     exponent = minor_exponent(currency)
-    if amount != amount.quantize(Decimal(1).scaleb(-exponent)):
+    written = -int(amount.as_tuple().exponent)
+    if written > exponent:
         raise ValueError(f"{field} {amount} has more decimals than {currency} allows ({exponent})")
 
 
@@ -147,8 +198,8 @@ class CustomerRecord(FactRecord):
 
 class DealRecord(FactRecord):
     customer_id: SourceId
-    list_amount: ExactDecimal = Field(ge=0)
-    net_amount: ExactDecimal = Field(ge=0)
+    list_amount: Amount = Field(ge=0)
+    net_amount: Amount = Field(ge=0)
     currency: CurrencyCode
     close_date: IsoDate
     owner_rep_id: SourceId | None = None
@@ -202,7 +253,7 @@ class InvoiceRecord(FactRecord):
     deal_id: SourceId | None = None
     subscription_id: SourceId | None = None
     issue_date: IsoDate
-    amount: ExactDecimal = Field(ge=0)
+    amount: Amount = Field(ge=0)
     currency: CurrencyCode
 
     @model_validator(mode="after")
@@ -217,7 +268,7 @@ class InvoiceRecord(FactRecord):
 class PaymentRecord(FactRecord):
     invoice_id: SourceId
     paid_date: IsoDate
-    amount: ExactDecimal = Field(gt=0)
+    amount: Amount = Field(gt=0)
     currency: CurrencyCode
 
     @model_validator(mode="after")
@@ -232,7 +283,7 @@ class PaymentRecord(FactRecord):
 class RefundRecord(FactRecord):
     invoice_id: SourceId
     refund_date: IsoDate
-    amount: ExactDecimal = Field(gt=0)
+    amount: Amount = Field(gt=0)
     currency: CurrencyCode
     kind: Literal["refund", "credit_note"] = "refund"
 
@@ -277,7 +328,7 @@ class FxRateRecord(FactRecord):
     date: IsoDate
     from_currency: CurrencyCode
     to_currency: CurrencyCode
-    rate: ExactDecimal = Field(gt=0)
+    rate: Rate
     source: ShortText
 
     @model_validator(mode="after")

@@ -104,7 +104,7 @@ def test_a_billing_key_imports_facts_but_runs_no_batch_and_amends_no_partner(
         "facts", "import", "partners", amended, "--amend", database_url=url, key=program["billing"]
     )
     assert refused.code == 1
-    assert "needs a finance key" in refused.err
+    assert "amendments need a finance key" in refused.err
     done = payouts(
         "facts", "import", "partners", amended, "--amend", database_url=url, key=program["bob"]
     )

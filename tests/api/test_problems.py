@@ -186,12 +186,43 @@ def test_lists_are_paged_with_a_maximum_page_size(api: Api) -> None:
     problem(api.get("finance", "/partners", params={"limit": 501}), 422, "request-invalid")
 
 
-def test_a_value_the_database_cannot_hold_is_a_422_not_a_crash(api: Api) -> None:
-    huge = {
-        "id": "INV-HUGE",
+@pytest.mark.parametrize(
+    "amount",
+    ["99999999999999999999999.00", "1e100", "1" * 30, 10**30, 100, "1E+2", "1_000.00"],
+)
+def test_an_amount_not_in_the_documented_form_is_refused_with_the_reason(
+    api: Api, amount: object
+) -> None:
+    """`1e100`, 30 digits or a JSON integer 10**30 answered 500; `1E+2` was stored."""
+    record = {
+        "id": "INV-ODD",
         "customer_id": "C-1",
         "issue_date": "2026-01-15",
-        "amount": "99999999999999999999999.00",
+        "amount": amount,
         "currency": "USD",
     }
-    problem(api.post("billing", "/facts/invoices", json=huge), 422, "value-not-storable")
+    # Sent as raw JSON: a client's serialiser would write 10**30 as a plain integer too.
+    body = problem(
+        api.post(
+            "billing",
+            "/facts/invoices",
+            content=json.dumps(record),
+            headers={"Content-Type": "application/json"},
+        ),
+        422,
+        "facts-refused",
+    )
+    [error] = body["errors"]
+    assert error["path"] == "amount"
+    assert "decimal string" in error["message"] or "12 digits" in error["message"]
+
+
+def test_the_openapi_document_says_fact_amounts_and_rates_are_decimal_strings(api: Api) -> None:
+    schemas = api.ok(None, "GET", "/openapi.json")["paths"]
+    invoice = schemas["/facts/invoices"]["post"]["requestBody"]["content"]["application/json"]
+    amount = invoice["schema"]["properties"]["amount"]
+    assert amount["type"] == "string"
+    assert amount["pattern"] == "^[0-9]{1,12}(\\.[0-9]{1,3})?$"
+    fx = schemas["/facts/fx_rates"]["post"]["requestBody"]["content"]["application/json"]
+    assert fx["schema"]["properties"]["rate"]["type"] == "string"
+    assert fx["schema"]["properties"]["rate"]["pattern"] == "^[0-9]{1,7}(\\.[0-9]{1,12})?$"

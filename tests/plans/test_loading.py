@@ -87,6 +87,13 @@ def test_a_non_iso_currency_is_rejected() -> None:
     ]
 
 
+@pytest.mark.parametrize("currency", ["XAU", "XTS", "XDR", "USN", "CLF"])
+def test_a_plan_in_a_currency_money_is_not_paid_in_is_rejected(currency: str) -> None:
+    [error] = errors_of(BASE.replace("USD", currency))
+    assert error.path == "currency"
+    assert error.message.startswith(f"{currency!r} is not a currency money is paid in")
+
+
 def test_duplicate_component_ids_are_rejected() -> None:
     doc = BASE + "  - kind: referral_fee\n    id: share\n    fixed_amount: 50\n"
     assert errors_of(doc) == [

@@ -7,10 +7,11 @@ import pytest
 from plans.errors import InvalidAmount, UnknownCurrency
 from plans.money import (
     Rounding,
+    currency_problem,
     format_amount,
     format_rate,
     from_minor,
-    is_iso_currency,
+    is_payable_currency,
     minor_exponent,
     parse_rate,
     round_money,
@@ -24,10 +25,34 @@ def test_minor_units_follow_iso_4217(currency: str, exponent: int) -> None:
 
 
 def test_unknown_currencies_are_refused() -> None:
-    assert not is_iso_currency("ZZZ")
-    assert not is_iso_currency("usd")
+    assert not is_payable_currency("ZZZ")
+    assert not is_payable_currency("usd")
+    assert currency_problem("usd") == "'usd' is not an ISO 4217 currency code"
     with pytest.raises(UnknownCurrency):
         minor_exponent("ZZZ")
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        *("XAU", "XAG", "XPT", "XPD", "XTS", "XXX", "XDR", "XBA", "XBB", "XBC", "XBD", "XSU"),
+        *("XUA", "USN", "USS", "BOV", "CLF", "COU", "MXV", "UYI", "UYW", "CHE", "CHW", "CNH"),
+        "DEM",
+    ],
+)
+def test_codes_money_is_not_paid_in_are_not_payable_currencies(code: str) -> None:
+    assert not is_payable_currency(code)
+    problem = currency_problem(code)
+    assert problem is not None
+    assert problem.startswith(f"{code!r} is not a currency money is paid in")
+    with pytest.raises(UnknownCurrency):
+        minor_exponent(code)
+
+
+@pytest.mark.parametrize("code", ["USD", "EUR", "JPY", "KWD", "BHD", "CHF", "XOF", "XAF", "XCD"])
+def test_currencies_in_circulation_are_payable(code: str) -> None:
+    assert is_payable_currency(code)
+    assert currency_problem(code) is None
 
 
 def test_half_up_is_the_default_and_half_even_is_available() -> None:

@@ -23,6 +23,15 @@ from payouts.errors import DatabaseUnavailable
 from payouts.settings import get_settings
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+POSTGRES_CONNECT_ARGS = {
+    "connect_timeout": 10,
+    # psycopg prepares a statement run five times on a connection, and PostgreSQL may
+    # then plan it once for any parameters. A lookup of ids prepared while a table is
+    # small (early in a long import, whose rows no ANALYZE sees before the commit) kept
+    # a sequential scan against a 5,000-value IN list as the table grew: importing
+    # 120,000 invoices took 200 s instead of 22 s. Plan each execution for its values.
+    "options": "-c plan_cache_mode=force_custom_plan",
+}
 READ_ONLY = "payouts_read_only"
 
 
@@ -104,7 +113,7 @@ def make_engine(raw_url: str) -> Engine:
         _install_sqlite_behaviour(engine)
         return engine
     try:
-        return create_engine(url, pool_pre_ping=True, connect_args={"connect_timeout": 10})
+        return create_engine(url, pool_pre_ping=True, connect_args=POSTGRES_CONNECT_ARGS)
     except NoSuchModuleError as exc:
         raise DatabaseUnavailable(f"no driver for {url.drivername}: {exc}") from None
 

@@ -177,3 +177,11 @@ def test_a_read_only_unit_of_work_does_not_wait_for_a_writer(tmp_path: Path) -> 
         connection.exec_driver_sql("INSERT INTO t VALUES (3)")
     with engine.connect() as conn:
         assert conn.exec_driver_sql("SELECT count(*) FROM t").scalar_one() == 1
+
+
+@pytest.mark.skipif(not ON_POSTGRES, reason="PostgreSQL's plan cache")
+def test_every_execution_is_planned_for_its_own_values(engine: Engine) -> None:
+    """A generic plan made while a table was small kept a sequential scan against a
+    5,000-id IN list through a long import (200 s instead of 22 s for 120,000 rows)."""
+    with engine.connect() as connection:
+        assert connection.exec_driver_sql("SHOW plan_cache_mode").scalar() == ("force_custom_plan")

@@ -13,10 +13,10 @@ import pytest
 from sqlalchemy import Engine, func, select, text
 from sqlalchemy.exc import IntegrityError
 
-from payouts import migrations
 from payouts.db import make_engine, unit_of_work
 from payouts.facts import models as m
 from payouts.facts.ingest import FactsRefused, ingest
+from tests.conftest import migrate
 from tests.payouts.test_concurrency import at_once
 
 TRIALS = 5
@@ -26,7 +26,7 @@ RACERS = 4
 @pytest.fixture
 def engine(fresh_url: str) -> Iterator[Engine]:
     engine = make_engine(fresh_url)
-    migrations.upgrade(fresh_url, engine=engine)
+    migrate(fresh_url)
     with unit_of_work(engine) as session:
         ingest(session, "customers", [{"id": "C-1", "name": "Customer One"}], actor="crm")
         ingest(

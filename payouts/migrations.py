@@ -107,3 +107,19 @@ def state(url: str, engine: Engine | None = None) -> SchemaState:
         if own:
             engine.dispose()
     return SchemaState(current=current, head=head_revision())
+
+
+def service_role_findings(url: str) -> list[str]:
+    """What makes the role of `url` more than a least-privilege service role (PostgreSQL;
+    nothing on SQLite, the single-user default)."""
+    parsed = normalise_url(url)
+    if parsed.get_backend_name() != "postgresql" or not parsed.username:
+        return []
+    engine = make_engine(url)
+    try:
+        with engine.connect() as connection:
+            return privileges.findings(connection, parsed.username)
+    except OperationalError as exc:
+        raise DatabaseUnavailable(_describe(exc, url)) from None
+    finally:
+        engine.dispose()

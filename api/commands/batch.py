@@ -61,6 +61,11 @@ def show_review(period: Period) -> None:
         typer.echo(f"{c.component_id}\t{c.component_kind}\t{c.currency}\t{c.amount}\t{c.lines}")
     for currency, total in sorted(r.totals.items()):
         typer.echo(f"total payable lines {currency}: {total}")
+    for change in r.payee_changes:
+        typer.echo(
+            f"payee details changed since {change.partner_id} was last paid "
+            f"({change.last_paid_period}): {', '.join(change.changed)}"
+        )
 
 
 @app.command("approve")

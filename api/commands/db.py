@@ -26,9 +26,16 @@ def upgrade() -> None:
 @app.command("check")
 def check() -> None:
     """Say whether the schema is current; exit 1 when it is not."""
-    result = migrations.state(get_settings().database_url)
+    url = get_settings().database_url
+    result = migrations.state(url)
     if result.is_current:
         typer.echo(f"database schema is current (revision {result.head})")
+        for finding in migrations.service_role_findings(url):
+            typer.echo(
+                f"warning: the service's database role {finding} (production runs it as a "
+                "role that owns nothing: README, Database roles)",
+                err=True,
+            )
         return
     fail(
         f"database schema is at revision {result.current or 'none'}, newest is {result.head}: "

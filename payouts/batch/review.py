@@ -10,8 +10,8 @@ from decimal import Decimal
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from payouts.batch import service
-from payouts.batch.models import DraftLine
+from payouts.batch import payees, service
+from payouts.batch.models import DraftLine, PayoutInstruction
 from payouts.ledger import LedgerEntry
 from payouts.periods import Month
 from plans.money import from_minor
@@ -38,6 +38,18 @@ class ComponentTotal:
 
 
 @dataclass(frozen=True, slots=True)
+class PayeeChange:
+    """A partner whose payee details in this draft are not those it was last paid to.
+
+    Changed bank details are how payout fraud happens: an approver checks these (for
+    example by calling the partner back) before approving."""
+
+    partner_id: str
+    last_paid_period: str
+    changed: tuple[str, ...]  # of account_holder, iban, bic
+
+
+@dataclass(frozen=True, slots=True)
 class Review:
     period: str
     status: str
@@ -47,6 +59,7 @@ class Review:
     partners: list[PartnerTotal] = field(default_factory=list)
     components: list[ComponentTotal] = field(default_factory=list)
     totals: dict[str, Decimal] = field(default_factory=dict)  # currency -> payable lines
+    payee_changes: list[PayeeChange] = field(default_factory=list)
 
 
 def review(session: Session, period: str) -> Review:
@@ -122,4 +135,38 @@ def review(session: Session, period: str) -> Review:
         partners=partners,
         components=components,
         totals=dict(totals),
+        payee_changes=payee_changes(session, batch.period),
     )
+
+
+def payee_changes(session: Session, period: str) -> list[PayeeChange]:
+    """Partners whose frozen payee details differ from their last payout's, by partner."""
+    latest = (
+        select(PayoutInstruction.partner_id, func.max(PayoutInstruction.period).label("period"))
+        .where(PayoutInstruction.period < period)
+        .group_by(PayoutInstruction.partner_id)
+        .subquery()
+    )
+    last = {
+        instruction.partner_id: instruction
+        for instruction in session.scalars(
+            select(PayoutInstruction).join(
+                latest,
+                (PayoutInstruction.partner_id == latest.c.partner_id)
+                & (PayoutInstruction.period == latest.c.period),
+            )
+        )
+    }
+    changes = []
+    for payee in sorted(payees.of_period(session, period).values(), key=lambda p: p.partner_id):
+        paid = last.get(payee.partner_id)
+        if paid is None:
+            continue
+        changed = tuple(
+            name
+            for name in ("account_holder", "iban", "bic")
+            if getattr(payee, name) != getattr(paid, name)
+        )
+        if changed:
+            changes.append(PayeeChange(payee.partner_id, paid.period, changed))
+    return changes

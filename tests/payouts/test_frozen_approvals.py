@@ -16,7 +16,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from payouts import audit
-from payouts.batch import exports, payments
+from payouts.batch import exports, payments, review
 from payouts.batch import service as batch
 from payouts.batch.errors import AlreadyApproved, DraftChanged, MakerCheckerViolation
 from payouts.batch.models import BatchApproval, PayoutInstruction
@@ -201,3 +201,17 @@ def test_a_payout_has_one_outcome_and_its_instruction_never_changes(program: Pro
         "DELETE FROM payout_instructions",
     ):
         assert "append-only" in refused(session, statement)
+
+
+def test_the_review_shows_who_is_paid_to_other_bank_details_than_last_time(
+    program: Program,
+) -> None:
+    session = program.session
+    program.close_month("2026-01")
+    amend_payee(session, NEW_IBAN, "Acme SARL")
+    program.invoice(None, "50.00", "2026-02-10", customer="C-2")
+    batch.run(session, "2026-02", actor="key:k1:alice")
+    changes = review.review(session, "2026-02").payee_changes
+    assert [(c.partner_id, c.last_paid_period, c.changed) for c in changes] == [
+        ("P-1", "2026-01", ("account_holder", "iban"))
+    ]

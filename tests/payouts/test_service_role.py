@@ -154,3 +154,17 @@ def test_the_service_role_owns_nothing_and_can_create_nothing(month: Engine) -> 
             assert privileges.findings(connection, SERVICE_ROLE) == []
     finally:
         owner.dispose()
+
+
+def test_db_check_warns_when_the_service_runs_as_a_role_that_owns_the_schema(
+    month: Engine,
+) -> None:
+    from tests.api.cli import payouts
+
+    service_url = month.url.render_as_string(hide_password=False)
+    as_service = payouts("db", "check", database_url=service_url)
+    assert as_service.code == 0, as_service.err
+    assert "warning" not in as_service.err
+    as_owner = payouts("db", "check", database_url=owner_url_for(service_url))
+    assert as_owner.code == 0
+    assert "warning: the service's database role it owns" in as_owner.err

@@ -83,12 +83,9 @@ def close(period: Period, key: Key = "") -> None:
     principal = acting(key)
     with unit_of_work() as session:
         result = close_and_issue(session, period, actor=principal.actor)
-    payable = ", ".join(
-        f"{amount} {currency}" for currency, amount in sorted(_decimal(result.payable).items())
-    )
     typer.echo(
         f"{result.period}: closed; {result.posted} line(s) posted, {result.payouts} "
-        f"payout(s) ({payable or 'nothing'}), {len(result.held)} held"
+        f"payout(s) ({_payable(result.payable)}), {len(result.held)} held"
     )
     for partner_id, reason in sorted(result.held.items()):
         typer.echo(f"  held {partner_id}: {reason}")
@@ -133,17 +130,15 @@ def catch_up(
             service.approve(session, period, actor=approver.actor)
         with unit_of_work() as session:
             closed = close_and_issue(session, period, actor=approver.actor)
-        payable = ", ".join(
-            f"{amount} {currency}" for currency, amount in sorted(_decimal(closed.payable).items())
-        )
         typer.echo(
             f"{period}: {ran.lines} line(s), approved, closed; {closed.payouts} payout(s) "
-            f"({payable or 'nothing'}), {len(closed.held)} held"
+            f"({_payable(closed.payable)}), {len(closed.held)} held"
         )
 
 
-def _decimal(minor: dict[str, int]) -> dict[str, str]:
-    return {c: str(from_minor(v, c)) for c, v in minor.items()}
+def _payable(minor: dict[str, int]) -> str:
+    """`270.00 EUR, 260.00 USD`, or `nothing`."""
+    return ", ".join(f"{from_minor(v, c)} {c}" for c, v in sorted(minor.items())) or "nothing"
 
 
 @app.command("export")

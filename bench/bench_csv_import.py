@@ -61,14 +61,15 @@ def payouts_command() -> list[str]:
     return [str(installed)] if installed.exists() else [sys.executable, "-m", "api.cli"]
 
 
-def measured(args: list[str], url: str) -> tuple[int, float, str]:
-    """(peak RSS in KiB, seconds, stdout) of one run of the command, from wait4."""
+def measured(args: list[str], url: str, key: str = "") -> tuple[int, float, str]:
+    """(peak RSS in KiB, seconds, stdout) of one run of the command, from wait4, acting
+    for the API key `key`."""
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         start = time.perf_counter()
         process = subprocess.Popen(
             [*payouts_command(), *args],
             cwd=ROOT,
-            env={**os.environ, "DATABASE_URL": url},
+            env={**os.environ, "DATABASE_URL": url, "PAYOUTS_API_KEY": key},
             stdout=out,
             stderr=err,
         )
@@ -91,9 +92,11 @@ def measure(rows: int) -> dict[str, float]:
         write_invoices(small, BASELINE_ROWS, "SMALL")
         size = write_invoices(big, rows, "BIG")
         measured(["db", "upgrade"], url)
-        measured(["facts", "import", "customers", str(customers)], url)
-        baseline_kib, _, _ = measured(["facts", "import", "invoices", str(small)], url)
-        peak_kib, seconds, summary = measured(["facts", "import", "invoices", str(big)], url)
+        _, _, made = measured(["keys", "create", "--role", "billing", "--name", "bench"], url)
+        key = made.splitlines()[-1]
+        measured(["facts", "import", "customers", str(customers)], url, key)
+        baseline_kib, _, _ = measured(["facts", "import", "invoices", str(small)], url, key)
+        peak_kib, seconds, summary = measured(["facts", "import", "invoices", str(big)], url, key)
     return {
         "rows": rows,
         "megabytes": size / 1e6,

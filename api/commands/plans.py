@@ -13,9 +13,10 @@ import typer
 from api.commands.common import Key, acting
 from payouts import plan_book, quotes
 from payouts.db import unit_of_work
+from payouts.facts.records import MAX_AMOUNT_DIGITS
 from plans.errors import PlanInvalid
 from plans.loading import load_plan
-from plans.money import parse_decimal
+from plans.money import parse_plain_decimal
 
 app = typer.Typer(
     help="Commission plans: validate, load, list, show, diff, assign.", no_args_is_help=True
@@ -136,7 +137,11 @@ def quote_command(
     exception: Annotated[str | None, typer.Option(help="Approved margin exception id")] = None,
 ) -> None:
     """The partner's buy price on a deal, its margin, and the rule that set it."""
-    requested: Decimal | None = parse_decimal(price, "price") if price is not None else None
+    requested: Decimal | None = (
+        parse_plain_decimal(price, "price", integer_digits=MAX_AMOUNT_DIGITS)
+        if price is not None
+        else None
+    )
     with unit_of_work() as session:
         result = quotes.quote_deal(
             session, deal, partner, requested_price=requested, exception_id=exception
@@ -160,7 +165,7 @@ def margin_exception_command(
 ) -> None:
     """Record an approved exception to the protected margin (who and why)."""
     principal = acting(key)
-    price = parse_decimal(lowest_price, "lowest price")
+    price = parse_plain_decimal(lowest_price, "lowest price", integer_digits=MAX_AMOUNT_DIGITS)
     with unit_of_work() as session:
         exception = quotes.approve_exception(
             session,

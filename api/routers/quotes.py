@@ -12,8 +12,9 @@ from api.auth import Billing
 from api.errors import problem_responses
 from api.idempotency import Idem, Outcome
 from api.schemas import DecimalString, Money
+from payouts.facts.records import MAX_AMOUNT_DIGITS
 from payouts.quotes import quote_deal
-from plans.money import parse_decimal
+from plans.money import parse_plain_decimal
 
 router = APIRouter(tags=["quotes"])
 
@@ -53,7 +54,9 @@ class QuoteOut(BaseModel):
 )
 def post_quote(body: QuoteRequest, principal: Billing, idem: Idem) -> Response:
     requested = (
-        parse_decimal(body.requested_price, "requested_price")
+        parse_plain_decimal(
+            body.requested_price, "requested_price", integer_digits=MAX_AMOUNT_DIGITS
+        )
         if body.requested_price is not None
         else None
     )

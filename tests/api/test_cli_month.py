@@ -159,6 +159,11 @@ def test_finance_runs_reviews_approves_closes_pays_and_renders_a_month(
         key=KEYS["finance"],
     )
     assert exception.code == 0, exception.err
+    odd = payouts(
+        "quote", "--deal", "D-1", "--partner", "P-1", "--price", "7.5e3", database_url=url
+    )
+    assert odd.code == 1
+    assert odd.err.startswith("error: price ")  # only plain decimals, as amounts are
     refused_quote = payouts(
         "quote", "--deal", "D-1", "--partner", "P-1", "--price", "7500.00", database_url=url
     )

@@ -272,7 +272,9 @@ def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
         415: "Unsupported media type",
         422: "Every validation error of the request",
     }
+    # A route that takes a key may also answer 429: repeated bad keys are throttled.
+    codes = sorted({*statuses, 429} if 401 in statuses else set(statuses))
     return {
         status: {"description": descriptions.get(status, "Problem"), **PROBLEM_RESPONSE}
-        for status in statuses
+        for status in codes
     }

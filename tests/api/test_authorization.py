@@ -266,3 +266,8 @@ def test_the_openapi_document_lists_every_route_with_its_problems(api: Api) -> N
         "application/problem+json"
         in spec["paths"]["/quotes"]["post"]["responses"]["422"]["content"]
     )
+    # Every route that takes a key documents the throttling of repeated bad keys.
+    for path, methods in spec["paths"].items():
+        for method, operation in methods.items():
+            if "401" in operation["responses"]:
+                assert "429" in operation["responses"], (method, path)

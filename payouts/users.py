@@ -316,7 +316,8 @@ def password_problems(password: str, confirmation: str, email: str) -> list[str]
         problems.append(f"a password has at least {MIN_PASSWORD} characters")
     if len(password) > MAX_PASSWORD:
         problems.append(f"a password has at most {MAX_PASSWORD} characters")
-    if password.strip().lower() == email.lower() or email.split("@")[0] in password.lower():
+    local = email.split("@")[0].lower()
+    if password.strip().lower() == email.lower() or (len(local) >= 4 and local in password.lower()):
         problems.append("a password must not contain the e-mail address")
     return problems
 

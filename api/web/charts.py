@@ -19,6 +19,7 @@ TOP = 16
 BOTTOM = 28
 LEFT = 8
 BAR_GAP = 2
+MAX_BAR = 28
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,11 +59,12 @@ def month_chart(months: tuple[MonthFigures, ...], label: dict[str, str]) -> Mont
     plot = Decimal(HEIGHT - TOP - BOTTOM)
     zero_y = TOP + _px(plot * up / span)
     slot = (WIDTH - LEFT) // len(months)
-    bar_width = max(4, (slot - 8) // 3 - BAR_GAP)
+    bar_width = max(4, min(MAX_BAR, (slot - 8) // 3 - BAR_GAP))
+    inset = (slot - 3 * (bar_width + BAR_GAP)) // 2  # a month's bars centred in its slot
     bars: list[Bar] = []
     labels: list[tuple[int, str]] = []
     for index, month in enumerate(months):
-        x = LEFT + index * slot + 4
+        x = LEFT + index * slot + inset
         for offset, (kind, value) in enumerate(
             (("earnings", month.earnings), ("paid", month.paid), ("clawbacks", month.clawbacks))
         ):

@@ -82,7 +82,8 @@ def test_the_statement_page_has_the_pdfs_lines_and_totals(
         assert amount is not None
         assert f"{label} {amount.group(1)}" in page
     hash_in_pdf = re.search(r"Content hash \(SHA-256\): ([0-9a-f]{64})", pdf)
-    assert hash_in_pdf is not None and hash_in_pdf.group(1) in html
+    assert hash_in_pdf is not None
+    assert hash_in_pdf.group(1) in html
 
 
 def test_the_downloads_are_the_bytes_statements_render_writes(
@@ -108,7 +109,9 @@ def test_verify_recomputes_the_hash_and_shows_the_match(
     page = partner.get(f"/portal/partners/{portal.partner}/statements/{PERIOD}/verify").text
     stored = re.search(r'id="stored-hash">([0-9a-f]{64})<', page)
     computed = re.search(r'id="computed-hash">([0-9a-f]{64})<', page)
-    assert stored and computed and stored.group(1) == computed.group(1)
+    assert stored
+    assert computed
+    assert stored.group(1) == computed.group(1)
     assert "They match" in page
 
 
@@ -172,7 +175,8 @@ def test_an_inquiry_on_a_line_is_answered_from_the_command_line_and_seen_by_the_
         key=portal.finance_key,
     )
     assert again.code == 1
-    assert again.err.startswith("error: inquiry ") and "resolved already" in again.err
+    assert again.err.startswith("error: inquiry ")
+    assert "resolved already" in again.err
     assert "Resolved" in partner.get(raised.headers["location"]).text
 
 
@@ -261,11 +265,14 @@ def test_users_are_invited_listed_reset_and_disabled_from_the_command_line(
         "users", "invite", "--role", "finance", "--partner", portal.partner,
         "--email", "x@finance.example", database_url=portal.url,
     )  # fmt: skip
-    assert wrong.code == 1 and "belongs to no partner" in wrong.err
+    assert wrong.code == 1
+    assert "belongs to no partner" in wrong.err
     listed = payouts("users", "list", database_url=portal.url)
-    assert "carol@partner.example\tpartner\t" in listed.out and "\tinvited" in listed.out
+    assert "carol@partner.example\tpartner\t" in listed.out
+    assert "\tinvited" in listed.out
     reset = payouts("users", "reset", "carol@partner.example", database_url=portal.url)
-    assert reset.code == 0 and "invitation link" in reset.out
+    assert reset.code == 0
+    assert "invitation link" in reset.out
     old_secret = link.rsplit("/", 1)[1]
     assert portal.browser().get(f"/portal/password/{old_secret}").status_code == 404
     disabled = payouts("users", "disable", "carol@partner.example", database_url=portal.url)

@@ -74,7 +74,8 @@ def test_the_session_id_changes_at_sign_in_and_ends_at_sign_out(portal: DemoPort
     )
     assert again.status_code == 303
     second = browser.session_cookie
-    assert second and second != first
+    assert second
+    assert second != first
     assert planted.get(dashboard).status_code == 303  # to sign in: that session ended
     assert browser.get(dashboard).status_code == 200
     out = browser.submit("/portal/sign-out", {}, page=dashboard)
@@ -245,9 +246,8 @@ def test_sign_ins_failures_locks_and_resets_are_in_the_audit_log(portal: DemoPor
     portal.user(email, portal.partner)
     for attempt in range(sign_in.LOCK_FAILURES + 1):
         portal.browser().sign_in(email, f"bad {attempt}")
-    actions = {
-        row
-        for row in portal.engine.connect()
+    actions = set(
+        portal.engine.connect()
         .execute(
             text(
                 "SELECT a.action FROM audit_log a JOIN web_users u "
@@ -257,7 +257,7 @@ def test_sign_ins_failures_locks_and_resets_are_in_the_audit_log(portal: DemoPor
             {"e": email},
         )
         .scalars()
-    }
+    )
     assert {
         "user.invite",
         "user.password_set",

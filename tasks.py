@@ -3,7 +3,7 @@
 
     python3.11 tasks.py demo     set up, then run the demo month on the embedded SQLite
     python3.11 tasks.py test     set up, then run the whole test suite (pytest args follow)
-    python3.11 tasks.py lint | types | imports | check | bench | setup
+    python3.11 tasks.py lint | types | imports | check | bench | catalog | setup
 
 Each task first creates `.venv/` and installs the project with its dev extra into it
 (again only when pyproject.toml changed), so nothing installed by hand is assumed.
@@ -83,6 +83,11 @@ def check(args: list[str]) -> None:
     test(args)
 
 
+def catalog(_: list[str]) -> None:
+    """Extract the portal's labels, update every language's catalog and compile it."""
+    run(BIN / "python", "-m", "api.web.catalog")
+
+
 def bench(args: list[str]) -> None:
     run(BIN / "python", "bench/run.py", *args)
 
@@ -95,6 +100,7 @@ TASKS = {
     "imports": imports,
     "check": check,
     "bench": bench,
+    "catalog": catalog,
 }
 
 

@@ -10,7 +10,7 @@ from pydantic import BaseModel
 from sqlalchemy import Engine
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api import errors
+from api import errors, web
 from api.auth import DEFAULT_KEY_DAYS
 from api.limits import (
     BAD_KEY_WINDOW_SECONDS,
@@ -19,7 +19,7 @@ from api.limits import (
     BodySizeLimit,
     FailedAuthentications,
 )
-from api.routers import batches, facts, partners, plans, quotes, rep_credit
+from api.routers import batches, facts, inquiries, partners, plans, quotes, rep_credit
 from payouts.db import default_engine
 
 DESCRIPTION = f"""
@@ -86,9 +86,10 @@ def create_app(engine: Engine | None = None) -> FastAPI:
     app.state.failed_authentications = FailedAuthentications()
     errors.install(app)
     app.add_middleware(BodySizeLimit, max_bytes=MAX_BODY_BYTES)
-    app.add_middleware(SafeHeaders)  # outermost: the 413 of the size limit gets them too
-    for module in (facts, quotes, plans, batches, partners, rep_credit):
+    for module in (facts, quotes, plans, batches, partners, rep_credit, inquiries):
         app.include_router(module.router)
+    web.install(app)  # the portal's pages, under /portal
+    app.add_middleware(SafeHeaders)  # outermost: the 413 of the size limit gets them too
 
     @app.get("/health", response_model=Health, tags=["service"], summary="Liveness")
     def health() -> Health:

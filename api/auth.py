@@ -1,4 +1,5 @@
-"""API keys: created with a role, stored hashed, checked on every request.
+"""Who is calling: an API key, or a web user's session; keys are created, stored hashed
+and checked on every request.
 
 A token reads `ppk_<key id>_<secret>`. Only the SHA-256 of the secret is stored;
 the key id finds the row and `hmac.compare_digest` compares the digests. The key's
@@ -8,6 +9,11 @@ Roles: `finance` may do everything; `billing` ingests facts and asks for quotes;
 `partner` sees its own partner record, statements and tier status (another
 partner's resources answer 404, so a partner cannot even learn they exist);
 `sales_ops` reads rep credit.
+
+A web session (the portal's cookie) may read the API too, as its user
+(`user:<id>:<email>`): for reading only (a write needs an API key, or goes through
+the pages' forms with their CSRF token), and a finance session only with its second
+factor (`UserRole.needs_second_factor`).
 """
 
 from __future__ import annotations
@@ -28,7 +34,7 @@ from sqlalchemy.orm import Session
 
 from api.errors import Forbidden, NotAuthenticated, NotFound, TooManyFailedAuthentications
 from api.limits import FailedAuthentications
-from payouts import audit
+from payouts import audit, sign_in
 from payouts.access import ApiKey
 from payouts.base import utcnow
 from payouts.db import read_only_connection
@@ -55,18 +61,31 @@ class KeyRefused(PayoutsError):
     status = 422
 
 
+class PrincipalKind(StrEnum):
+    KEY = "key"
+    USER = "user"
+
+
+SESSION_COOKIE = "pp_session"
+"""The portal's session cookie: the secret of a row of `web_sessions`."""
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
 @dataclass(frozen=True, slots=True)
 class Principal:
-    """Who is calling: the authenticated key."""
+    """Who is calling: an API key, or a web user signed in (`kind`)."""
 
     key_id: str
+    """The key's id; for a web user, the user's id."""
     name: str
+    """The key's holder; for a web user, the e-mail address."""
     role: Role
     partner_id: str | None
+    kind: PrincipalKind = PrincipalKind.KEY
 
     @property
     def actor(self) -> str:
-        return f"key:{self.key_id}:{self.name}"
+        return f"{self.kind.value}:{self.key_id}:{self.name}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,21 +216,45 @@ def engine_of(request: Request) -> Engine:
 
 
 def authenticate(request: Request, credentials: HTTPAuthorizationCredentials | None) -> Principal:
-    """The caller's key; an address with too many recent bad keys is refused first."""
+    """The caller's key (or session); an address with too many recent bad ones is refused
+    first."""
     failures: FailedAuthentications = request.app.state.failed_authentications
     address = request.client.host if request.client else ""
     wait = failures.retry_after(address)
     if wait is not None:
         raise TooManyFailedAuthentications(wait)
-    if credentials is None or not credentials.credentials:
+    cookie = request.cookies.get(SESSION_COOKIE, "")
+    if (credentials is None or not credentials.credentials) and not cookie:
         # Not a guess: nothing to count, and no key to look up.
         raise NotAuthenticated("an API key is required: Authorization: Bearer <key>")
     try:
         with read_only_connection(engine_of(request)) as connection:
-            return principal_for(connection, credentials.credentials)
+            if credentials is not None and credentials.credentials:
+                return principal_for(connection, credentials.credentials)
+            signed_in = sign_in.current(connection, cookie)
     except NotAuthenticated:
         failures.failed(address)
         raise
+    if signed_in is None:
+        failures.failed(address)
+        raise NotAuthenticated("the session has ended: sign in again, or use an API key")
+    return _session_principal(request, signed_in)
+
+
+def _session_principal(request: Request, signed_in: sign_in.Current) -> Principal:
+    if request.method not in SAFE_METHODS:
+        raise Forbidden("a web session only reads the API: writing needs an API key")
+    if not signed_in.fully_signed_in:
+        raise Forbidden(
+            f"a {signed_in.role.value} web session needs its second factor to use the API"
+        )
+    return Principal(
+        str(signed_in.user_id),
+        signed_in.email,
+        Role(signed_in.role.value),
+        signed_in.partner_id,
+        PrincipalKind.USER,
+    )
 
 
 def allow(*roles: Role) -> Callable[..., Principal]:
@@ -227,7 +270,8 @@ def allow(*roles: Role) -> Callable[..., Principal]:
     ) -> Principal:
         principal = authenticate(request, credentials)
         if principal.role not in allowed:
-            raise Forbidden(f"a {principal.role.value} key may not do this")
+            who = "key" if principal.kind is PrincipalKind.KEY else "user"
+            raise Forbidden(f"a {principal.role.value} {who} may not do this")
         return principal
 
     return check

@@ -17,7 +17,20 @@ from collections.abc import Sequence
 import typer
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
-from api.commands import batch, db, demo, facts, keys, plans, serve, statements, tiers
+from api.commands import (
+    batch,
+    db,
+    demo,
+    facts,
+    inquiries,
+    keys,
+    plans,
+    portal,
+    serve,
+    statements,
+    tiers,
+    users,
+)
 from payouts.db import normalise_url
 from payouts.errors import PayoutsError
 from payouts.settings import get_settings
@@ -40,6 +53,9 @@ app.add_typer(batch.app, name="batch")
 app.add_typer(batch.reps_app, name="reps")
 app.add_typer(statements.app, name="statements")
 app.add_typer(keys.app, name="keys")
+app.add_typer(users.app, name="users")
+app.add_typer(inquiries.app, name="inquiries")
+app.add_typer(portal.app, name="portal")
 app.add_typer(demo.app, name="demo")
 app.command("serve")(serve.serve)
 app.command("quote")(plans.quote_command)

@@ -1,4 +1,5 @@
-"""The one place where errors become HTTP responses: RFC 9457 problem+json.
+"""The one place where errors become HTTP responses: RFC 9457 problem+json, or for the
+web pages (`api.web`, which registers itself in `app.state.page_errors`) an HTML page.
 
 Every domain error carries a stable `code`; its problem `type` is
 `https://partner-payouts.dev/problems/<code>`. Validation problems list every error
@@ -14,7 +15,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.exc import DataError, IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -119,6 +120,15 @@ def _title(code: str) -> str:
     return code.replace("-", " ").capitalize()
 
 
+def _page(request: Request, status: int, detail: str) -> Response | None:
+    """The error as a page when the request was for one (else None: problem+json)."""
+    pages = getattr(request.app.state, "page_errors", None)
+    if pages is None or not pages[0](request):
+        return None
+    answer: Response = pages[1](request, status, detail)
+    return answer
+
+
 def problem(
     code: str,
     status: int,
@@ -161,8 +171,10 @@ def _record_errors(exc: FactsRefused) -> list[ProblemDetail]:
     return out
 
 
-def _payouts_error(_: Request, exc: Exception) -> JSONResponse:
+def _payouts_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, PayoutsError)
+    if (page := _page(request, exc.status, exc.message)) is not None:
+        return page
     errors = _record_errors(exc) if isinstance(exc, FactsRefused) else []
     return problem(exc.code, exc.status, exc.message, errors=errors)
 
@@ -178,13 +190,17 @@ def _plans_error(_: Request, exc: Exception) -> JSONResponse:
     return problem(exc.code, status, str(exc))
 
 
-def _api_error(_: Request, exc: Exception) -> JSONResponse:
+def _api_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, ApiError)
+    if (page := _page(request, exc.status, exc.message)) is not None:
+        return page
     return problem(exc.code, exc.status, exc.message, title=exc.title, headers=exc.headers)
 
 
-def _validation_error(_: Request, exc: Exception) -> JSONResponse:
+def _validation_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
+    if (page := _page(request, 422, "no such page")) is not None:
+        return page
     errors = []
     for item in exc.errors():
         loc: tuple[Any, ...] = tuple(item.get("loc", ()))
@@ -203,8 +219,10 @@ def _validation_error(_: Request, exc: Exception) -> JSONResponse:
     )
 
 
-def _http_error(_: Request, exc: Exception) -> JSONResponse:
+def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
+    if (page := _page(request, exc.status_code, str(exc.detail))) is not None:
+        return page
     codes = {404: "not-found", 405: "method-not-allowed", 413: "payload-too-large"}
     code = codes.get(exc.status_code, f"http-{exc.status_code}")
     return problem(code, exc.status_code, str(exc.detail), headers=exc.headers)
@@ -230,8 +248,13 @@ def _write_conflict(_: Request, exc: Exception) -> JSONResponse:
     )
 
 
-def _unexpected(_: Request, exc: Exception) -> JSONResponse:
+def _unexpected(request: Request, exc: Exception) -> Response:
     log.exception("unhandled error", exc_info=exc)
+    if (
+        page := _page(request, 500, "an unexpected error happened; it has been logged")
+    ) is not None:
+        page.headers.update(SAFE_HEADERS)
+        return page
     # Answered outside the middleware that adds SAFE_HEADERS to every other response.
     return problem(
         "internal-error",

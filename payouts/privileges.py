@@ -20,7 +20,15 @@ Why each table gets what it gets:
   may be deleted, but never in a closed period (triggers); draft lines themselves
   are written through the two partition functions the owner provides;
 - API keys are administered by the owner: the service only reads them;
-- an idempotency record is written before its request's work and completed after.
+- an idempotency record is written before its request's work and completed after;
+- web users are invited, reset and disabled by the owner (`payouts users`): the
+  service may only set a user's password through a link, and mark that link used
+  (once; the database refuses any other change to a link);
+- web sessions are started, touched (their last request) and ended by the service;
+  it cannot move a session to another user or extend its expiry (of the columns, it
+  may write only `last_seen_at` and `second_factor_at`, the finance console's check);
+- sign-in attempts, inquiries and their messages are append-only;
+- the program's settings and each partner's leaderboard choice may be changed.
 
 SQLite is the single-user embedded default: there are no roles to grant.
 """
@@ -36,6 +44,10 @@ READ = ("SELECT",)
 ADD = ("SELECT", "INSERT")
 AMEND = ("SELECT", "INSERT", "UPDATE")
 REPLACE = ("SELECT", "INSERT", "DELETE")
+# Column privileges (PostgreSQL): UPDATE of these columns only.
+SET_PASSWORD = ("SELECT", "UPDATE (password_hash, password_set_at)")
+USE_LINK = ("SELECT", "UPDATE (used_at)")
+SESSIONS = ("SELECT", "INSERT", "DELETE", "UPDATE (last_seen_at, second_factor_at)")
 
 SERVICE_PRIVILEGES: dict[str, tuple[str, ...]] = {
     "alembic_version": READ,
@@ -54,8 +66,11 @@ SERVICE_PRIVILEGES: dict[str, tuple[str, ...]] = {
     "draft_payees": REPLACE,
     "fx_rates": AMEND,
     "idempotency_records": AMEND,
+    "inquiries": ADD,
+    "inquiry_messages": ADD,
     "invoices": ADD,
     "issued_statements": ADD,
+    "leaderboard_choices": AMEND,
     "ledger_entries": ADD,
     "margin_exceptions": ADD,
     "margin_lines": ADD,
@@ -67,10 +82,15 @@ SERVICE_PRIVILEGES: dict[str, tuple[str, ...]] = {
     "periods": AMEND,
     "plan_assignments": ADD,
     "plan_versions": ADD,
+    "program_settings": AMEND,
     "refunds": ADD,
     "rep_credit_lines": REPLACE,
     "reps": AMEND,
+    "sign_in_attempts": ADD,
     "tier_history": AMEND,
+    "user_tokens": USE_LINK,
+    "web_sessions": SESSIONS,
+    "web_users": SET_PASSWORD,
 }
 
 

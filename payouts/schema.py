@@ -9,12 +9,16 @@ from collections.abc import Mapping
 
 from payouts import access as access
 from payouts import audit as audit
+from payouts import inquiries as inquiries
 from payouts import issued as issued
+from payouts import leaderboard as leaderboard
 from payouts import ledger as ledger
 from payouts import periods as periods
 from payouts import plan_book as plan_book
 from payouts import quotes as quotes
+from payouts import sign_in as sign_in
 from payouts import tiers as tiers
+from payouts import users as users
 from payouts.base import Base
 from payouts.batch import models as batch_models
 from payouts.batch import partitions
@@ -35,12 +39,16 @@ __all__ = [
     "batch_models",
     "fact_models",
     "include_name",
+    "inquiries",
     "issued",
+    "leaderboard",
     "ledger",
     "metadata",
     "periods",
     "plan_book",
     "quotes",
     "reference_models",
+    "sign_in",
     "tiers",
+    "users",
 ]

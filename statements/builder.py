@@ -200,6 +200,14 @@ def _year_to_date(session: Session, partner_id: str, month: Month, currency: str
     )
 
 
+def tier_progress(
+    session: Session, partner_id: str, period: str | None = None
+) -> TierProgress | None:
+    """The tier as a statement of `period` prints it; without a period, as it stands now
+    (the latest evaluation)."""
+    return _tier(session, partner_id, period or "9999-12")
+
+
 def _tier(session: Session, partner_id: str, period: str) -> TierProgress | None:
     """The latest tier evaluation up to the period, measured against the next tier."""
     record = session.scalars(

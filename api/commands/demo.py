@@ -25,7 +25,8 @@ from sqlalchemy import inspect, text
 
 from api.commands.common import fail, progress
 from payouts import demo as generator
-from payouts import migrations, tiers
+from payouts import migrations, tiers, users
+from payouts.actors import holder
 from payouts.batch import exports, reps
 from payouts.batch import service as batch
 from payouts.batch.errors import ExportUnavailable
@@ -39,7 +40,13 @@ CALCULATOR = "demo-calculator"
 APPROVER = "demo-approver"
 FINANCE = "demo-finance"
 LOADER = "demo-generator"
-DEMO_ACTORS = frozenset({CALCULATOR, APPROVER, FINANCE, LOADER})
+ADMIN = "demo-admin"
+DEMO_ACTORS = frozenset({CALCULATOR, APPROVER, FINANCE, LOADER, ADMIN})
+# The demo's web users, with a password fit for a throw-away demo database only.
+DEMO_PARTNER_EMAIL = "partner@portal.demo"
+DEMO_FINANCE_EMAIL = "finance@portal.demo"
+DEMO_PASSWORD = "demo-password-2026"
+DEMO_EMAILS = frozenset({DEMO_PARTNER_EMAIL, DEMO_FINANCE_EMAIL})
 
 app = typer.Typer(
     help="The demo: a seeded synthetic program, every month closed, files written.",
@@ -54,6 +61,8 @@ Start = Annotated[str, typer.Option(help="First month, YYYY-MM (plans start 2026
 
 @dataclass(frozen=True, slots=True)
 class Summary:
+    portal_partner: str
+    """The partner whose user the demo signs in as."""
     periods: list[str]
     partners_paid: int
     payable: dict[str, int]
@@ -75,9 +84,14 @@ def _database_state(url: str) -> tuple[bool, bool]:
             if "audit_log" not in tables:
                 return False, False
             actors = set(connection.scalars(text("SELECT DISTINCT actor FROM audit_log")))
-            return not actors, actors <= DEMO_ACTORS
+            return not actors, {a for a in actors if not _portal_visit(a)} <= DEMO_ACTORS
     finally:
         engine.dispose()
+
+
+def _portal_visit(actor: str) -> bool:
+    """Someone tried the demo's portal: signing in (or failing to) as its users."""
+    return actor == "anonymous" or (actor.startswith("user:") and holder(actor) in DEMO_EMAILS)
 
 
 def _wipe(url: str) -> None:
@@ -183,6 +197,7 @@ def run_demo(
             _write(out / f"rep-credit-{period}.csv", reps.report_csv(session, period).encode())
         )
     return Summary(
+        portal_partner=_demo_users(period),
         periods=program.periods,
         partners_paid=last.payouts,
         payable=dict(sorted(last.payable.items())),
@@ -192,6 +207,29 @@ def run_demo(
         files=files,
         seconds=time.perf_counter() - began,
     )
+
+
+def _demo_users(period: str) -> str:
+    """A partner user (of the tiered partner with the most lines last month) and a finance
+    user, both with the demo password; made as the schema owner makes users."""
+    with unit_of_work() as session:
+        partner = session.execute(
+            text(
+                "SELECT e.partner_id FROM ledger_entries e WHERE e.period = :p "
+                "GROUP BY e.partner_id ORDER BY max(CASE WHEN EXISTS (SELECT 1 FROM "
+                "tier_history t WHERE t.partner_id = e.partner_id AND t.tier IS NOT NULL) "
+                "THEN 1 ELSE 0 END) DESC, count(*) DESC, e.partner_id LIMIT 1"
+            ),
+            {"p": period},
+        ).scalar_one()
+    with unit_of_work(engine_for(get_settings().owner_url)) as session:
+        for email, role, partner_id in (
+            (DEMO_PARTNER_EMAIL, "partner", partner),
+            (DEMO_FINANCE_EMAIL, "finance", None),
+        ):
+            link = users.invite(session, email=email, role=role, partner_id=partner_id, actor=ADMIN)
+            users.set_password(session, link.secret, DEMO_PASSWORD, DEMO_PASSWORD)
+    return str(partner)
 
 
 def _write(path: Path, content: bytes) -> Path:
@@ -268,6 +306,12 @@ def demo(
     for path in summary.files:
         typer.echo(f"file: {path}")
     typer.echo(f"took {summary.seconds:.1f} s")
+    portal = get_settings().portal_url.rstrip("/")
+    typer.echo(
+        f"portal: `payouts serve`, then open {portal}/portal and sign in as "
+        f"{DEMO_PARTNER_EMAIL} (partner {summary.portal_partner}) with the password "
+        f"{DEMO_PASSWORD} (the demo database only; {DEMO_FINANCE_EMAIL} is a finance user)"
+    )
 
 
 @app.command("generate")

@@ -63,10 +63,27 @@ def month(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
         with unit_of_work(engine) as session:
             batch.run(session, "2026-02", actor="key:k1:alice")
             batch.approve(session, "2026-02", actor="key:k2:bob")
+        _web_user(url)
         yield engine
     finally:
         engine.dispose()
         drop_database(name)
+
+
+def _web_user(url: str) -> None:
+    """A partner user (invited by the owner) who used its link and signed in."""
+    from payouts import sign_in, users
+
+    owner = make_engine(owner_url_for(url))
+    try:
+        with unit_of_work(owner) as session:
+            link = users.invite(
+                session, email="pat@p1.example", role="partner", partner_id="P-1", actor="owner"
+            )
+            users.set_password(session, link.secret, "a long passphrase", "a long passphrase")
+            sign_in.sign_in(session, "pat@p1.example", "a long passphrase", "192.0.2.1")
+    finally:
+        owner.dispose()
 
 
 def refusal(engine: Engine, statement: str) -> str:
@@ -117,6 +134,26 @@ TAMPERING = {
         "INSERT INTO api_keys (id, name, role, secret_hash, created_by, created_at) "
         "VALUES ('k', 'mallory', 'finance', 'x', 'mallory', now())"
     ),
+    "invite a web user": (
+        "INSERT INTO web_users (email, role, created_by, created_at) "
+        "VALUES ('mallory@example.com', 'finance', 'mallory', now())"
+    ),
+    "make a partner user a finance user": "UPDATE web_users SET role = 'finance'",
+    "take over a user by its e-mail": "UPDATE web_users SET email = 'mallory@example.com'",
+    "re-enable a disabled user": "UPDATE web_users SET disabled_at = NULL",
+    "mint a password link": (
+        "INSERT INTO user_tokens (user_id, purpose, secret_hash, created_by, created_at, "
+        "expires_at) SELECT id, 'reset', 'x', 'mallory', now(), now() FROM web_users LIMIT 1"
+    ),
+    "use a password link again": "UPDATE user_tokens SET used_at = NULL",
+    "extend a password link": "UPDATE user_tokens SET expires_at = expires_at + interval '1 year'",
+    "move a session to another user": "UPDATE web_sessions SET user_id = user_id + 1",
+    "extend a session": "UPDATE web_sessions SET expires_at = expires_at + interval '1 year'",
+    "forget failed sign-ins": "DELETE FROM sign_in_attempts",
+    "rewrite a sign-in's outcome": "UPDATE sign_in_attempts SET outcome = 'success'",
+    "rewrite an inquiry's line": "UPDATE inquiries SET line_id = 'other'",
+    "delete an inquiry's message": "DELETE FROM inquiry_messages",
+    "rewrite finance's answer": "UPDATE inquiry_messages SET body = 'never said'",
     "create a table": "CREATE TABLE mallory (n int)",
     "replace a trigger function": (
         "CREATE OR REPLACE FUNCTION refuse_append_only_change() RETURNS trigger "

@@ -1,0 +1,82 @@
+"""`payouts users`: web accounts for the portal (and the finance console), like keys.
+
+Users are the schema owner's to administer: these commands connect with
+`DATABASE_OWNER_URL` (or `DATABASE_URL` when there is one role), so the service's own
+role cannot create an account or hand out a link. A new user gets a single-use link
+to choose a password (valid 72 hours); a reset prints a new one (24 hours), which
+voids the older ones. Send the link to the person yourself: it is printed, never
+stored.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from api.commands.common import owner_actor
+from payouts import users
+from payouts.db import engine_for, unit_of_work
+from payouts.settings import get_settings
+
+app = typer.Typer(help="Web accounts for the partner portal.", no_args_is_help=True)
+
+
+def _print_link(link: users.Link) -> None:
+    base = get_settings().portal_url.rstrip("/")
+    what = "invitation" if link.purpose is users.TokenPurpose.INVITATION else "password reset"
+    expires = link.expires_at.strftime("%Y-%m-%d %H:%M UTC")
+    typer.echo(
+        f"user {link.user.id} {link.user.email} ({link.user.role}"
+        f"{', partner ' + link.user.partner_id if link.user.partner_id else ''}): {what} link, "
+        f"single use, valid until {expires}"
+    )
+    typer.echo(f"{base}/portal/password/{link.secret}")
+
+
+@app.command("invite")
+def invite(
+    role: Annotated[str, typer.Option(help=", ".join(r.value for r in users.UserRole))],
+    email: Annotated[str, typer.Option(help="The person's e-mail address: their user name.")],
+    partner: Annotated[str | None, typer.Option(help="Partner id (partner users only)")] = None,
+) -> None:
+    """Create a user and print the link to choose a password (send it to them)."""
+    url = get_settings().owner_url
+    with unit_of_work(engine_for(url)) as session:
+        link = users.invite(
+            session, email=email, role=role, partner_id=partner, actor=owner_actor(url)
+        )
+        _print_link(link)
+
+
+@app.command("reset")
+def reset(email: Annotated[str, typer.Argument(help="The user's e-mail address")]) -> None:
+    """Print a new single-use link to choose a password (older links stop working)."""
+    url = get_settings().owner_url
+    with unit_of_work(engine_for(url)) as session:
+        _print_link(users.reset(session, email=email, actor=owner_actor(url)))
+
+
+@app.command("list")
+def list_users() -> None:
+    """Every user: id, e-mail, role, partner and state."""
+    with unit_of_work(engine_for(get_settings().owner_url), read_only=True) as session:
+        found = users.every_user(session)
+        typer.echo("user\temail\trole\tpartner\tstate")
+        for user in found:
+            if user.disabled_at is not None:
+                state = "disabled"
+            elif user.password_hash is None:
+                state = "invited"
+            else:
+                state = "active"
+            typer.echo(f"{user.id}\t{user.email}\t{user.role}\t{user.partner_id or '-'}\t{state}")
+
+
+@app.command("disable")
+def disable(email: Annotated[str, typer.Argument(help="The user's e-mail address")]) -> None:
+    """Stop a user from signing in; their sessions and links end at once."""
+    url = get_settings().owner_url
+    with unit_of_work(engine_for(url)) as session:
+        user = users.disable(session, email=email, actor=owner_actor(url))
+        typer.echo(f"user {user.id} {user.email} disabled")

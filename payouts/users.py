@@ -160,11 +160,33 @@ class LinkInvalid(PayoutsError):
     status = 404
 
 
+class PasswordProblem(StrEnum):
+    """Why a new password is refused; the pages say each in the reader's language."""
+
+    DIFFERENT = "different"
+    TOO_SHORT = "too-short"
+    TOO_LONG = "too-long"
+    HAS_EMAIL = "has-email"
+
+    def text(self) -> str:
+        """The rule in English, as the command line and the API say it."""
+        return {
+            PasswordProblem.DIFFERENT: "the two passwords differ",
+            PasswordProblem.TOO_SHORT: f"a password has at least {MIN_PASSWORD} characters",
+            PasswordProblem.TOO_LONG: f"a password has at most {MAX_PASSWORD} characters",
+            PasswordProblem.HAS_EMAIL: "a password must not contain the e-mail address",
+        }[self]
+
+
 class PasswordRefused(PayoutsError):
-    """A new password that does not meet the rules."""
+    """A new password that does not meet the rules (`problems` says which)."""
 
     code = "password-refused"
     status = 422
+
+    def __init__(self, problems: list[PasswordProblem]) -> None:
+        super().__init__("; ".join(problem.text() for problem in problems))
+        self.problems = problems
 
 
 @dataclass(frozen=True, slots=True)
@@ -307,18 +329,18 @@ def link_user(session: Session, secret: str) -> tuple[UserToken, WebUser]:
     return token, user
 
 
-def password_problems(password: str, confirmation: str, email: str) -> list[str]:
+def password_problems(password: str, confirmation: str, email: str) -> list[PasswordProblem]:
     """Every reason a new password is refused (empty: it is accepted)."""
-    problems: list[str] = []
+    problems: list[PasswordProblem] = []
     if password != confirmation:
-        problems.append("the two passwords differ")
+        problems.append(PasswordProblem.DIFFERENT)
     if len(password) < MIN_PASSWORD:
-        problems.append(f"a password has at least {MIN_PASSWORD} characters")
+        problems.append(PasswordProblem.TOO_SHORT)
     if len(password) > MAX_PASSWORD:
-        problems.append(f"a password has at most {MAX_PASSWORD} characters")
+        problems.append(PasswordProblem.TOO_LONG)
     local = email.split("@")[0].lower()
     if password.strip().lower() == email.lower() or (len(local) >= 4 and local in password.lower()):
-        problems.append("a password must not contain the e-mail address")
+        problems.append(PasswordProblem.HAS_EMAIL)
     return problems
 
 
@@ -327,7 +349,7 @@ def set_password(session: Session, secret: str, password: str, confirmation: str
     token, user = link_user(session, secret)
     problems = password_problems(password, confirmation, user.email)
     if problems:
-        raise PasswordRefused("; ".join(problems))
+        raise PasswordRefused(problems)
     now = utcnow()
     # Single use even under concurrency: only one request turns used_at from NULL.
     used = session.execute(

@@ -139,7 +139,11 @@ def _link_invalid(request: Request) -> Response:
 
 
 def _password_page(
-    request: Request, secret: str, email: str, problems: list[str], status: int = 200
+    request: Request,
+    secret: str,
+    email: str,
+    problems: list[users.PasswordProblem],
+    status: int = 200,
 ) -> Response:
     csrf = anonymous_csrf(request)
     response = render(
@@ -149,8 +153,9 @@ def _password_page(
         form_token=csrf.token,
         secret=secret,
         email=email,
-        problems=problems,
+        problems=[problem.value for problem in problems],
         minimum=users.MIN_PASSWORD,
+        maximum=users.MAX_PASSWORD,
     )
     csrf.keep(response, request)
     return response
@@ -181,7 +186,7 @@ async def password_submit(request: Request, secret: str) -> Response:
         with unit_of_work(engine_of(request), read_only=True) as session:
             _, user = users.link_user(session, secret[:100])
             email = user.email
-        return _password_page(request, secret, email, refused.message.split("; "), 422)
+        return _password_page(request, secret, email, refused.problems, 422)
     response = _see_other("/portal/sign-in?done=password")
     clear_session_cookie(response, request)
     return response

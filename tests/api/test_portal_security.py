@@ -192,6 +192,36 @@ def test_an_invitation_link_works_once(portal: DemoPortal) -> None:
     assert browser.sign_in("once@partner.example", PASSWORD).status_code == 303
 
 
+def test_a_refused_password_says_every_rule_it_breaks_through_the_catalog(
+    portal: DemoPortal,
+) -> None:
+    from api.web.i18n import LOCALE_DIR
+
+    secret = portal.invite("rules@partner.example", "partner", portal.partner)
+    browser = portal.browser()
+    assert browser.get(f"/portal/password/{secret}").status_code == 200
+    refused = browser.submit(
+        f"/portal/password/{secret}",
+        {"password": "rules-short", "confirmation": "rules-shorter"},
+    )
+    assert refused.status_code == 422
+    said = [
+        "The two passwords differ.",
+        "A password has at least 12 characters.",
+        "A password must not contain the e-mail address.",
+    ]
+    catalog = (LOCALE_DIR / "messages.pot").read_text()
+    for sentence in said:
+        assert sentence in refused.text
+    for label in ("The two passwords differ.", "A password has at least %(n)d characters."):
+        assert f'msgid "{label}"' in catalog  # a translation reaches it
+    # Refused changes nothing: the link still works, with a good password.
+    done = browser.submit(
+        f"/portal/password/{secret}", {"password": PASSWORD, "confirmation": PASSWORD}
+    )
+    assert done.status_code == 303
+
+
 def test_a_reset_link_expires_and_a_newer_one_voids_it(portal: DemoPortal) -> None:
     from payouts import users
 

@@ -20,7 +20,7 @@ ledger (posted).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from typing import Any
@@ -44,6 +44,7 @@ from payouts.base import Base, BigId, Currency, utcnow
 from payouts.errors import PayoutsError
 from payouts.inquiries import Inquiry
 from payouts.ledger import LedgerEntry
+from payouts.periods import Month
 from payouts.reference.models import Partner
 from plans.money import from_minor, minor_exponent, to_minor
 
@@ -266,9 +267,9 @@ def decide(
     session: Session, adjustment_id: int, decision: Decision, *, actor: str, reason: str = ""
 ) -> Adjustment:
     """Approve or refuse a pending adjustment (not its proposer; a refusal says why)."""
-    row = session.scalars(
-        select(ManualAdjustment).where(ManualAdjustment.id == adjustment_id).with_for_update()
-    ).first()
+    # No row lock (the service may not UPDATE adjustments, which FOR UPDATE needs): two
+    # decisions at once meet the decision's primary key, and the second is refused.
+    row = session.get(ManualAdjustment, adjustment_id)
     if row is None:
         raise AdjustmentNotFound(f"there is no adjustment {adjustment_id}")
     if same_person(actor, row.proposed_by):
@@ -408,6 +409,9 @@ def draft_rows(session: Session, period: str, table: str) -> list[tuple[Any, ...
         partner: int(last or 0)
         for partner, last in session.execute(last_numbers, {"period": period, "partners": partners})
     }
+    # Dated the month's last day: a line belongs to its month, and a run again gives it
+    # again (no clock in a calculation).
+    day = Month.parse(period).end
     rows: list[tuple[Any, ...]] = []
     for adjustment, decided in approved:
         number = numbers.get(adjustment.partner_id, 0) + 1
@@ -424,7 +428,7 @@ def draft_rows(session: Session, period: str, table: str) -> list[tuple[Any, ...
                 f"adjustment-{adjustment.id}",
                 COMPONENT_KIND,
                 f"{SOURCE_PREFIX}{adjustment.id}",
-                _day(decided.decided_at),
+                day,
                 None,
                 None,
                 None,
@@ -443,7 +447,3 @@ def draft_rows(session: Session, period: str, table: str) -> list[tuple[Any, ...
             )
         )
     return rows
-
-
-def _day(moment: datetime) -> date:
-    return moment.date()

@@ -53,15 +53,18 @@ def test_an_approved_adjustment_is_paid_once_with_its_reason_and_others_never(
 
     own = payouts("adjustments", "approve", str(paid), database_url=url, key=alice)
     assert own.code == 1
-    assert own.err.count("\n") == 1 and "another person decides it" in own.err
+    assert own.err.count("\n") == 1
+    assert "another person decides it" in own.err
     no_reason = payouts("adjustments", "refuse", str(refused), "--reason", " ",
                         database_url=url, key=bob)  # fmt: skip
-    assert no_reason.code == 1 and "say why" in no_reason.err
+    assert no_reason.code == 1
+    assert "say why" in no_reason.err
     assert payouts("adjustments", "approve", str(paid), database_url=url, key=bob).code == 0
     assert payouts("adjustments", "refuse", str(refused), "--reason", "a duplicate",
                    database_url=url, key=bob).code == 0  # fmt: skip
     twice = payouts("adjustments", "approve", str(refused), database_url=url, key=bob)
-    assert twice.code == 1 and "already decided" in twice.err
+    assert twice.code == 1
+    assert "already decided" in twice.err
 
     # The draft approved before the adjustment is not what a close may post.
     assert payouts("batch", "run", "2026-01", database_url=url, key=alice).code == 0
@@ -79,7 +82,8 @@ def test_an_approved_adjustment_is_paid_once_with_its_reason_and_others_never(
     assert f"{paid}\tP-2\t25.00\tUSD\tposted\t" in listed.out
     (row,) = [r for r in listed.out.splitlines() if r.startswith(f"{paid}\t")]
     assert row.split("\t")[7] == "2026-01"  # posted in the month it was approved for
-    assert row.split("\t")[5].endswith(":alice") and row.split("\t")[6].endswith(":bob")
+    assert row.split("\t")[5].endswith(":alice")
+    assert row.split("\t")[6].endswith(":bob")
 
     rendered = payouts("statements", "render", "2026-01", "--out", tmp / "st", database_url=url)
     assert rendered.code == 0, rendered.err
@@ -115,16 +119,19 @@ def test_a_partner_key_cannot_propose_and_bad_amounts_are_one_line_refusals(
 ) -> None:
     url, _ = month
     billing = payouts("adjustments", "list", database_url=url, key=KEYS["billing"])
-    assert billing.code == 1 and "needs a finance key" in billing.err
+    assert billing.code == 1
+    assert "needs a finance key" in billing.err
     for amount, words in (("12.345", "more decimals"), ("0", "zero"), ("abc", "not an amount")):
         made = payouts(
             "adjustments", "propose", "--partner", "P-2", "--amount", amount, "--currency",
             "USD", "--reason", "x", database_url=url, key=KEYS["alice"],
         )  # fmt: skip
         assert made.code == 1, amount
-        assert words in made.err and "Traceback" not in made.err
+        assert words in made.err
+        assert "Traceback" not in made.err
     wrong = payouts(
         "adjustments", "propose", "--partner", "P-1", "--amount", "5", "--currency", "USD",
         "--reason", "x", database_url=url, key=KEYS["alice"],
     )  # fmt: skip
-    assert wrong.code == 1 and "paid in EUR" in wrong.err
+    assert wrong.code == 1
+    assert "paid in EUR" in wrong.err

@@ -42,7 +42,8 @@ def test_the_proposer_cannot_decide_even_with_another_key(session: Session, part
             adjustments.decide(session, adjustment, Decision.APPROVED, actor=actor)
     decided = adjustments.decide(session, adjustment, Decision.APPROVED, actor=BOB)
     assert decided.status is adjustments.Status.APPROVED
-    assert decided.amount == Decimal("12.50") and decided.currency == "EUR"
+    assert decided.amount == Decimal("12.50")
+    assert decided.currency == "EUR"
     with pytest.raises(adjustments.AlreadyDecided):
         adjustments.decide(session, adjustment, Decision.REFUSED, actor=BOB, reason="no")
 
@@ -54,7 +55,7 @@ def test_the_database_refuses_a_decision_by_the_proposer(session: Session, partn
             adjustment_id=adjustment, decision="approved", decided_by=ALICE_OTHER_KEY
         )
     )
-    with pytest.raises(DBAPIError, match="proposer|proposed"):
+    with pytest.raises(DBAPIError, match=r"proposer|proposed"):
         session.flush()
 
 
@@ -72,9 +73,8 @@ def test_adjustments_and_decisions_are_append_only(
 ) -> None:
     adjustment = _propose(session, partner)
     adjustments.decide(session, adjustment, Decision.APPROVED, actor=BOB)
-    with pytest.raises(DBAPIError, match="append-only|permission denied"):
-        with session.begin_nested():
-            session.execute(text(statement))
+    with pytest.raises(DBAPIError, match=r"append-only|permission denied"), session.begin_nested():
+        session.execute(text(statement))
 
 
 def test_a_refusal_says_why_and_a_pending_one_is_listed_as_pending(

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
@@ -46,13 +46,14 @@ from payouts.inquiries import Inquiry
 from payouts.ledger import LedgerEntry
 from payouts.periods import Month
 from payouts.reference.models import Partner
-from plans.money import from_minor, minor_exponent, to_minor
+from plans.errors import InvalidAmount
+from plans.money import from_minor, minor_exponent, parse_plain_decimal, to_minor
 
 MAX_REASON = 2000
 SOURCE_PREFIX = "manual:"
 COMPONENT_KIND = "manual"
-MAX_MINOR = 10**13
-"""No single adjustment moves more than 100 billion units of a currency: a typo guard."""
+MAX_DIGITS = 11
+"""No single adjustment moves 100 billion units of a currency or more: a typo guard."""
 
 
 class Status(StrEnum):
@@ -178,22 +179,23 @@ class Adjustment:
 
 
 def parse_amount(value: str, currency: str) -> int:
-    """An amount as typed ("-12.50") in minor units of `currency`, refused if it has
-    more decimals than the currency has, is zero, or is absurdly large."""
+    """An amount as typed ("-12.50") in minor units of `currency`: the documented form of
+    amounts (plain ASCII decimals, no exponent or grouping) with an optional minus,
+    refused if it has more decimals than the currency has, is zero, or is absurdly large."""
+    text = value.strip()
+    negative = text.startswith("-")
     try:
-        amount = Decimal(value.strip())
-    except (InvalidOperation, AttributeError):
-        raise AdjustmentRefused(f"{value!r} is not an amount") from None
-    if not amount.is_finite():
-        raise AdjustmentRefused(f"{value!r} is not an amount")
-    exponent = minor_exponent(currency)
-    if amount != amount.quantize(Decimal(1).scaleb(-exponent)):
-        raise AdjustmentRefused(f"{value} has more decimals than {currency} has ({exponent})")
-    minor = to_minor(amount, currency)
+        amount = parse_plain_decimal(
+            text[1:] if negative else text,
+            "the amount",
+            integer_digits=MAX_DIGITS,
+            decimals=minor_exponent(currency),
+        )
+    except InvalidAmount as exc:
+        raise AdjustmentRefused(str(exc)) from None
+    minor = to_minor(-amount if negative else amount, currency)
     if minor == 0:
         raise AdjustmentRefused("an adjustment of zero changes nothing")
-    if abs(minor) >= MAX_MINOR:
-        raise AdjustmentRefused(f"{value} {currency} is beyond any single adjustment")
     return minor
 
 

@@ -121,7 +121,7 @@ def test_a_partner_key_cannot_propose_and_bad_amounts_are_one_line_refusals(
     billing = payouts("adjustments", "list", database_url=url, key=KEYS["billing"])
     assert billing.code == 1
     assert "needs a finance key" in billing.err
-    for amount, words in (("12.345", "more decimals"), ("0", "zero"), ("abc", "not an amount")):
+    for amount, words in (("12.345", "too precise"), ("0", "zero"), ("abc", "not a plain decimal")):
         made = payouts(
             "adjustments", "propose", "--partner", "P-2", "--amount", amount, "--currency",
             "USD", "--reason", "x", database_url=url, key=KEYS["alice"],

@@ -92,14 +92,14 @@ def test_a_refusal_says_why_and_a_pending_one_is_listed_as_pending(
 
 @settings(max_examples=60, deadline=None)
 @given(
-    units=st.integers(min_value=-(10**12), max_value=10**12).filter(bool),
+    units=st.integers(min_value=-(10**11) + 1, max_value=10**11 - 1).filter(bool),
     currency=st.sampled_from(["EUR", "JPY", "KWD", "USD"]),
 )
 def test_an_amount_is_kept_exactly_in_minor_units(units: int, currency: str) -> None:
     exponent = {"EUR": 2, "JPY": 0, "KWD": 3, "USD": 2}[currency]
-    typed = str(Decimal(units).scaleb(-exponent))
+    typed = f"{Decimal(units).scaleb(-exponent):f}"
     assert adjustments.parse_amount(typed, currency) == units
     if exponent:
-        finer = str(Decimal(units).scaleb(-exponent) + Decimal(1).scaleb(-exponent - 1))
+        finer = f"{Decimal(units).scaleb(-exponent) + Decimal(1).scaleb(-exponent - 1):f}"
         with pytest.raises(adjustments.AdjustmentRefused):
             adjustments.parse_amount(finer, currency)

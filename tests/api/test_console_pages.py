@@ -1,0 +1,164 @@
+"""The console's pages: every route against every role, and adjustments proposed by
+one finance user and decided by another (no button for the proposer, and a forged
+POST refused)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+import pytest
+from fastapi.routing import APIRoute
+
+from api.app import create_app
+from tests.api.console import FinanceUser, enrolled
+from tests.api.portal import Browser, DemoPortal, demo_portal
+
+
+@pytest.fixture(scope="module")
+def portal(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoPortal]:
+    with demo_portal(tmp_path_factory.mktemp("console-pages")) as made:
+        yield made
+
+
+@pytest.fixture(scope="module")
+def alice(portal: DemoPortal) -> FinanceUser:
+    return enrolled(portal, "alice@finance.example")
+
+
+@pytest.fixture(scope="module")
+def bob(portal: DemoPortal) -> FinanceUser:
+    return enrolled(portal, "bob@finance.example")
+
+
+def _propose(user: FinanceUser, portal: DemoPortal, amount: str, reason: str) -> int:
+    made = user.browser.submit(
+        "/console/adjustments",
+        {
+            "partner_id": portal.partner, "amount": amount, "currency": "USD",
+            "reason": reason, "inquiry_id": "",
+        },
+    )  # fmt: skip
+    assert made.status_code == 303, made.text
+    found = re.fullmatch(r"/console/adjustments/(\d+)", made.headers["location"])
+    assert found is not None
+    return int(found.group(1))
+
+
+def test_the_proposer_has_no_buttons_and_a_forged_approval_is_refused(
+    portal: DemoPortal, alice: FinanceUser, bob: FinanceUser
+) -> None:
+    number = _propose(alice, portal, "12.00", "Missed credit for invoice 77")
+    own = alice.browser.get(f"/console/adjustments/{number}")
+    assert own.status_code == 200
+    assert 'id="approve"' not in own.text
+    assert 'id="not-yours"' in own.text
+    forged = alice.browser.submit(
+        f"/console/adjustments/{number}/approve", {}, page=f"/console/adjustments/{number}"
+    )
+    assert forged.status_code == 403
+    assert "another person decides it" in forged.text
+    assert 'id="status">pending<' in forged.text
+
+    theirs = bob.browser.get(f"/console/adjustments/{number}")
+    assert 'id="approve"' in theirs.text
+    approved = bob.browser.submit(
+        f"/console/adjustments/{number}/approve", {}, page=f"/console/adjustments/{number}"
+    )
+    assert approved.status_code == 303
+    shown = bob.browser.get(f"/console/adjustments/{number}").text
+    assert 'id="status">approved<' in shown
+    assert "bob@finance.example" in shown
+    actor = portal.scalar(
+        "SELECT actor FROM audit_log WHERE action = 'adjustment.approve' AND subject_id = :s",
+        s=str(number),
+    )
+    assert actor.endswith(":bob@finance.example")
+    assert actor.startswith("user:")
+
+
+def test_a_bad_proposal_is_shown_again_with_the_reason_and_changes_nothing(
+    portal: DemoPortal, alice: FinanceUser
+) -> None:
+    before = portal.scalar("SELECT count(*) FROM manual_adjustments")
+    refused = alice.browser.submit(
+        "/console/adjustments",
+        {"partner_id": portal.partner, "amount": "1.234", "currency": "USD", "reason": "typo"},
+    )
+    assert refused.status_code == 422
+    assert "too precise" in refused.text
+    assert 'value="1.234"' in refused.text
+    assert portal.scalar("SELECT count(*) FROM manual_adjustments") == before
+
+
+def test_a_refusal_is_listed_under_its_status(
+    portal: DemoPortal, alice: FinanceUser, bob: FinanceUser
+) -> None:
+    number = _propose(alice, portal, "-3.00", "Charged twice")
+    page = f"/console/adjustments/{number}"
+    bob.browser.submit(f"{page}/refuse", {"reason": "not charged twice"}, page=page)
+    refused = bob.browser.get("/console/adjustments?status=refused").text
+    assert f'href="/console/adjustments/{number}"' in refused
+    pending = bob.browser.get("/console/adjustments?status=pending").text
+    assert f'href="/console/adjustments/{number}"' not in pending
+
+
+def _console_routes(portal: DemoPortal) -> list[tuple[str, str]]:
+    """Every route of the app under /console (the app's included routers, read back)."""
+    found = []
+    for included in create_app(portal.engine).routes:
+        for route in getattr(getattr(included, "original_router", None), "routes", [included]):
+            if isinstance(route, APIRoute) and route.path.startswith("/console"):
+                path = route.path.replace("{adjustment_id}", "1")
+                found.extend((method, path) for method in sorted(route.methods))
+    return sorted(found)
+
+
+def _ask(browser: Browser, method: str, path: str) -> int:
+    if method == "GET":
+        return browser.get(path).status_code
+    token = browser.token("/portal/sign-in") if browser.session_cookie is None else None
+    return browser.client.post(path, data={"csrf_token": token or _token(browser)}).status_code
+
+
+def _token(browser: Browser) -> str:
+    page = browser.get("/console/second-factor").text
+    if 'name="csrf_token"' not in page:
+        page = browser.get("/console").text
+    found = re.search(r'name="csrf_token" value="([^"]*)"', page)
+    return found.group(1) if found else ""
+
+
+def test_every_console_route_answers_every_role_as_it_should(
+    portal: DemoPortal, alice: FinanceUser
+) -> None:
+    routes = _console_routes(portal)
+    assert ("GET", "/console") in routes
+    assert ("POST", "/console/adjustments/1/approve") in routes
+    partner = portal.user("pat@partner.example", portal.partner)
+    sales = portal.user("sol@sales.example", None, role="sales_ops")
+    halfway = portal.user("hal@finance.example", None, role="finance")  # no second factor
+    anonymous = portal.browser()
+    before = portal.scalar("SELECT count(*) FROM audit_log WHERE action LIKE 'adjustment.%'")
+    wrong: list[str] = []
+    for method, path in routes:
+        for who, browser, allowed in (
+            ("partner", partner, {404}),
+            ("sales_ops", sales, {404}),
+            ("anonymous", anonymous, {303, 403}),
+        ):
+            status = _ask(browser, method, path)
+            if status not in allowed:
+                wrong.append(f"{who} {method} {path}: {status}")
+        status = _ask(halfway, method, path)
+        own_page = path == "/console/second-factor"
+        if not own_page and status != 303:
+            wrong.append(f"finance without a second factor {method} {path}: {status}")
+        if not own_page and method == "GET":
+            where = halfway.get(path).headers.get("location", "")
+            if not where.startswith("/console/second-factor"):
+                wrong.append(f"finance without a second factor {path} went to {where!r}")
+    assert wrong == []
+    after = portal.scalar("SELECT count(*) FROM audit_log WHERE action LIKE 'adjustment.%'")
+    assert after == before  # none of them changed anything
+    assert alice.browser.get("/console").status_code == 200

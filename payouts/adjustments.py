@@ -38,7 +38,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from payouts import audit
+from payouts import audit, inquiries
 from payouts.actors import same_person
 from payouts.base import Base, BigId, Currency, utcnow
 from payouts.errors import PayoutsError
@@ -304,6 +304,20 @@ def decide(
         subject_id=str(adjustment_id),
         after={"decision": decision.value, "reason": note or None},
     )
+    if (
+        decision is Decision.APPROVED
+        and row.inquiry_id is not None
+        and inquiries.thread(session, row.inquiry_id).status is not inquiries.Status.RESOLVED
+    ):
+        # The partner reads the outcome where it asked: the inquiry is resolved with it.
+        amount = from_minor(row.amount_minor, row.currency)
+        inquiries.resolve(
+            session,
+            row.inquiry_id,
+            f"Resolved with manual adjustment {row.id} of {amount} {row.currency}, paid with "
+            f"the next open month: {row.reason}",
+            actor=actor,
+        )
     return get(session, adjustment_id)
 
 

@@ -109,7 +109,12 @@ def _console_routes(portal: DemoPortal) -> list[tuple[str, str]]:
     for included in create_app(portal.engine).routes:
         for route in getattr(getattr(included, "original_router", None), "routes", [included]):
             if isinstance(route, APIRoute) and route.path.startswith("/console"):
-                path = route.path.replace("{adjustment_id}", "1")
+                path = (
+                    route.path.replace("{adjustment_id}", "1")
+                    .replace("{inquiry_id}", "1")
+                    .replace("{period}", "2026-03")
+                    .replace("{partner_id}", portal.partner)
+                )
                 found.extend((method, path) for method in sorted(route.methods))
     return sorted(found)
 
@@ -135,11 +140,17 @@ def test_every_console_route_answers_every_role_as_it_should(
     routes = _console_routes(portal)
     assert ("GET", "/console") in routes
     assert ("POST", "/console/adjustments/1/approve") in routes
+    assert ("POST", "/console/periods/2026-03/approve") in routes
+    assert ("POST", "/console/inquiries/1/resolve") in routes
     partner = portal.user("pat@partner.example", portal.partner)
     sales = portal.user("sol@sales.example", None, role="sales_ops")
     halfway = portal.user("hal@finance.example", None, role="finance")  # no second factor
     anonymous = portal.browser()
-    before = portal.scalar("SELECT count(*) FROM audit_log WHERE action LIKE 'adjustment.%'")
+    changes = (
+        "SELECT count(*) FROM audit_log WHERE action LIKE 'adjustment.%' "
+        "OR action LIKE 'batch.%' OR action LIKE 'inquiry.%'"
+    )
+    before = portal.scalar(changes)
     wrong: list[str] = []
     for method, path in routes:
         for who, browser, allowed in (
@@ -159,6 +170,36 @@ def test_every_console_route_answers_every_role_as_it_should(
             if not where.startswith("/console/second-factor"):
                 wrong.append(f"finance without a second factor {path} went to {where!r}")
     assert wrong == []
-    after = portal.scalar("SELECT count(*) FROM audit_log WHERE action LIKE 'adjustment.%'")
+    after = portal.scalar(changes)
     assert after == before  # none of them changed anything
     assert alice.browser.get("/console").status_code == 200
+
+
+def test_the_inquiries_queue_replies_and_resolves_with_no_change(
+    portal: DemoPortal, alice: FinanceUser
+) -> None:
+    asker = portal.user("quentin@partner.example", portal.partner)
+    raised = asker.submit(
+        f"/portal/partners/{portal.partner}/inquiries",
+        {"reference": "DEAL-9", "message": "Where is deal 9?", "period": ""},
+        page=f"/portal/partners/{portal.partner}/inquiries/new",
+    )
+    assert raised.status_code == 303
+    number = raised.headers["location"].rsplit("/", 1)[1]
+    queue = alice.browser.get("/console/inquiries").text
+    assert f'<a href="/console/inquiries/{number}">{number}</a></td><td>{portal.partner}' in queue
+    page = f"/console/inquiries/{number}"
+    assert (
+        f'href="/console/adjustments?inquiry={number}&amp;partner=' in alice.browser.get(page).text
+    )
+    replied = alice.browser.submit(f"{page}/reply", {"message": "Looking into it."}, page=page)
+    assert replied.status_code == 303
+    assert 'id="status">answered<' in alice.browser.get(page).text
+    resolved = alice.browser.submit(
+        f"{page}/resolve", {"message": "deal 9 closed in April"}, page=page
+    )
+    assert resolved.status_code == 303
+    assert 'id="status">resolved<' in alice.browser.get(page).text
+    seen = asker.get(f"/portal/partners/{portal.partner}/inquiries/{number}").text
+    assert "No change: deal 9 closed in April" in seen
+    assert f'/console/inquiries/{number}"' not in alice.browser.get("/console/inquiries").text

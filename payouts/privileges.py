@@ -35,7 +35,7 @@ Why each table gets what it gets:
   refuses any other change), and its attempts are append-only; removing a second
   factor is the owner's;
 - manual adjustments and their decisions are append-only (the database refuses a
-  decision by the proposer).
+  decision by the proposer), and so are partners' holds and releases.
 
 SQLite is the single-user embedded default: there are no roles to grant.
 """
@@ -85,6 +85,7 @@ SERVICE_PRIVILEGES: dict[str, tuple[str, ...]] = {
     "margin_exceptions": ADD,
     "manual_adjustments": ADD,
     "margin_lines": ADD,
+    "partner_holds": ADD,
     "partners": AMEND,
     "payments": ADD,
     "payout_holds": ADD,

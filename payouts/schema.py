@@ -14,6 +14,7 @@ from payouts import inquiries as inquiries
 from payouts import issued as issued
 from payouts import leaderboard as leaderboard
 from payouts import ledger as ledger
+from payouts import partner_holds as partner_holds
 from payouts import periods as periods
 from payouts import plan_book as plan_book
 from payouts import quotes as quotes

@@ -1,4 +1,5 @@
-"""Second factors of finance users, their recovery codes and attempts; manual adjustments.
+"""Second factors of finance users, their recovery codes and attempts; manual
+adjustments; partner holds.
 
 - `second_factors`: one TOTP secret per finance user. Until confirmed, the service may
   replace it; once confirmed, the database lets only `last_step` move forward (a code
@@ -8,6 +9,8 @@
 - `second_factor_attempts`, `manual_adjustments` and `adjustment_decisions` are
   append-only. A decision by the adjustment's proposer (the same holder, as
   `actor_holder()` of migration 0014 reads an actor) is refused by the database.
+- `partner_holds`: finance's holds and releases of a partner's payouts, with the
+  reason (append-only; the partner's status carries the current one).
 - `ledger_entries`: a manual adjustment's line (`source_fact` 'manual:<id>') can be
   posted once only (a unique partial index).
 
@@ -32,7 +35,12 @@ depends_on: str | Sequence[str] | None = None
 
 BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 WHEN = sa.DateTime(timezone=True)
-APPEND_ONLY = ("second_factor_attempts", "manual_adjustments", "adjustment_decisions")
+APPEND_ONLY = (
+    "second_factor_attempts",
+    "manual_adjustments",
+    "adjustment_decisions",
+    "partner_holds",
+)
 MANUAL_LINES = "source_fact LIKE 'manual:%'"
 
 PG_FACTOR_GUARD = """
@@ -219,6 +227,24 @@ def _adjustments() -> None:
     )
 
 
+def _holds() -> None:
+    op.create_table(
+        "partner_holds",
+        sa.Column("id", BigId, autoincrement=True, nullable=False),
+        sa.Column("partner_id", sa.String(length=64), nullable=False),
+        sa.Column("action", sa.String(length=8), nullable=False),
+        sa.Column("reason", sa.Text(), nullable=False),
+        sa.Column("actor", sa.String(length=200), nullable=False),
+        sa.Column("at", WHEN, nullable=False),
+        sa.CheckConstraint("action IN ('hold', 'release')", name=op.f("ck_partner_holds_action")),
+        sa.ForeignKeyConstraint(
+            ["partner_id"], ["partners.id"], name=op.f("fk_partner_holds_partner_id_partners")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_partner_holds")),
+    )
+    op.create_index("ix_partner_holds_partner", "partner_holds", ["partner_id", "id"])
+
+
 def _pg_triggers() -> None:
     op.execute(PG_FACTOR_GUARD)
     op.execute(
@@ -259,6 +285,7 @@ def _sqlite_triggers() -> None:
 def upgrade() -> None:
     _second_factors()
     _adjustments()
+    _holds()
     for table in APPEND_ONLY:
         append_only.protect(op, table)
     if op.get_bind().dialect.name == "postgresql":
@@ -293,6 +320,7 @@ def downgrade() -> None:
         append_only.unprotect(op, table)
     op.drop_index("uq_ledger_entries_manual", table_name="ledger_entries")
     for table in (
+        "partner_holds",
         "adjustment_decisions",
         "manual_adjustments",
         "second_factor_attempts",

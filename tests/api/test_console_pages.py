@@ -203,3 +203,31 @@ def test_the_inquiries_queue_replies_and_resolves_with_no_change(
     seen = asker.get(f"/portal/partners/{portal.partner}/inquiries/{number}").text
     assert "No change: deal 9 closed in April" in seen
     assert f'/console/inquiries/{number}"' not in alice.browser.get("/console/inquiries").text
+
+
+def test_a_hold_and_its_release_are_recorded_with_their_reasons(
+    portal: DemoPortal, alice: FinanceUser
+) -> None:
+    page = f"/console/partners/{portal.other}"
+    assert 'id="partner-status">active<' in alice.browser.get(page).text
+    bare = alice.browser.submit(f"{page}/hold", {"action": "hold", "reason": " "}, page=page)
+    assert bare.status_code == 422
+    assert "say why" in bare.text
+    held = alice.browser.submit(
+        f"{page}/hold", {"action": "hold", "reason": "bank details disputed"}, page=page
+    )
+    assert held.status_code == 303
+    assert 'id="partner-status">on_hold<' in alice.browser.get(page).text
+    assert portal.scalar("SELECT status FROM partners WHERE id = :p", p=portal.other) == "on_hold"
+    released = alice.browser.submit(
+        f"{page}/hold", {"action": "release", "reason": "called back, confirmed"}, page=page
+    )
+    assert released.status_code == 303
+    shown = alice.browser.get(page).text
+    assert 'id="partner-status">active<' in shown
+    assert shown.index("called back, confirmed") < shown.index("bank details disputed")
+    rows = portal.scalar(
+        "SELECT count(*) FROM partner_holds WHERE partner_id = :p AND actor LIKE 'user:%'",
+        p=portal.other,
+    )
+    assert rows == 2

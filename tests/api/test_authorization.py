@@ -188,6 +188,7 @@ def routes(api: Api) -> list[tuple[str, str, dict[str, Any], dict[str, int]]]:
         *partner_routes(B, 404),
         ("GET", "/rep-credit/2026-01", {}, expect(sales_ops=200, finance=200)),
         ("GET", "/rep-credit/2026-01/csv", {}, expect(sales_ops=200, finance=200)),
+        ("GET", "/inquiries", {}, expect(finance=200)),
         ("GET", "/adjustments", {}, expect(finance=200)),
         ("GET", "/adjustments/1", {}, expect(finance=200)),
         ("POST", "/adjustments/1/approval", {"json": {}}, expect(finance=200)),

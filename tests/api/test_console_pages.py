@@ -169,6 +169,14 @@ def test_every_console_route_answers_every_role_as_it_should(
             where = halfway.get(path).headers.get("location", "")
             if not where.startswith("/console/second-factor"):
                 wrong.append(f"finance without a second factor {path} went to {where!r}")
+    # The API twins read with a session too: only finance past its second factor.
+    for twin in ("/adjustments", "/adjustments/1", "/batches/2026-03", "/inquiries"):
+        for who, browser in (("partner", partner), ("sales_ops", sales), ("halfway", halfway)):
+            status = browser.get(twin).status_code
+            if status not in (403, 404):
+                wrong.append(f"{who} GET {twin} (API): {status}")
+        if alice.browser.get(twin).status_code != 200:
+            wrong.append(f"finance GET {twin} (API): not 200")
     assert wrong == []
     after = portal.scalar(changes)
     assert after == before  # none of them changed anything

@@ -142,6 +142,7 @@ def test_every_console_route_answers_every_role_as_it_should(
     assert ("POST", "/console/adjustments/1/approve") in routes
     assert ("POST", "/console/periods/2026-03/approve") in routes
     assert ("POST", "/console/inquiries/1/resolve") in routes
+    assert ("GET", "/console/rep-credit/2026-03.csv") in routes
     partner = portal.user("pat@partner.example", portal.partner)
     sales = portal.user("sol@sales.example", None, role="sales_ops")
     halfway = portal.user("hal@finance.example", None, role="finance")  # no second factor
@@ -153,9 +154,10 @@ def test_every_console_route_answers_every_role_as_it_should(
     before = portal.scalar(changes)
     wrong: list[str] = []
     for method, path in routes:
+        theirs = path.startswith("/console/rep-credit")  # sales ops read rep credit
         for who, browser, allowed in (
             ("partner", partner, {404}),
-            ("sales_ops", sales, {404}),
+            ("sales_ops", sales, {200} if theirs else {404}),
             ("anonymous", anonymous, {303, 403}),
         ):
             status = _ask(browser, method, path)
@@ -239,3 +241,32 @@ def test_a_hold_and_its_release_are_recorded_with_their_reasons(
         p=portal.other,
     )
     assert rows == 2
+
+
+def test_sales_ops_read_rep_credit_as_the_api_gives_it(portal: DemoPortal) -> None:
+    sales = portal.user("sasha@sales.example", None, role="sales_ops")
+    page = sales.get("/console/rep-credit?period=2026-03")
+    assert page.status_code == 200
+    rows = re.findall(r"<tr><td>([^<]*)</td><td>([^<]*)</td>", page.text)
+    assert rows
+    ours = sales.get("/console/rep-credit/2026-03.csv")
+    api = sales.get("/rep-credit/2026-03/csv")
+    assert ours.status_code == 200
+    assert ours.content == api.content
+    assert len(rows) == ours.text.count("\n") - 1  # a table row per CSV line
+    assert "/console/periods" not in page.text  # no finance links for sales ops
+
+
+def test_the_audit_log_filters_by_who_what_and_when(
+    portal: DemoPortal, alice: FinanceUser, bob: FinanceUser
+) -> None:
+    number = _propose(alice, portal, "1.00", "for the audit log")
+    everything = alice.browser.get("/console/audit").text
+    assert f"manual_adjustment {number}" in everything
+    by_bob = alice.browser.get("/console/audit?actor=bob%40finance&action=adjustment.").text
+    assert f"manual_adjustment {number}" not in by_bob
+    proposals = alice.browser.get("/console/audit?action=adjustment.propose&actor=alice").text
+    assert f"manual_adjustment {number}" in proposals
+    assert "batch.run" not in proposals
+    tomorrow = alice.browser.get("/console/audit?since=2999-01-01").text
+    assert "Nothing matches." in tomorrow

@@ -11,7 +11,15 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 
 from api.auth import engine_of
-from api.web.console import access, adjustments, inquiries, partners, periods, second_factor
+from api.web.console import (
+    access,
+    adjustments,
+    inquiries,
+    partners,
+    periods,
+    records,
+    second_factor,
+)
 from api.web.templating import render
 from payouts import adjustments as adjustment_service
 from payouts import second_factor as factor_service
@@ -42,3 +50,4 @@ def install(app: FastAPI) -> None:
     app.include_router(periods.router)
     app.include_router(inquiries.router)
     app.include_router(partners.router)
+    app.include_router(records.router)

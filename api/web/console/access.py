@@ -1,7 +1,8 @@
 """Who reaches the finance console: a signed-in finance user past its second factor.
 
-Everyone else gets nothing: no session is sent to sign in; a partner or sales-ops
-user gets the same 404 as for a page that does not exist; a finance user whose
+Everyone else gets nothing: no session is sent to sign in; a partner user, and a
+sales-ops user outside the rep credit pages, gets the same 404 as for a page that does
+not exist; a finance user whose
 session has not passed its second factor is sent to that check, whatever the page
 or form (a POST changes nothing).
 """
@@ -45,7 +46,16 @@ def console_user(request: Request) -> sign_in.Current:
     return user
 
 
+def rep_credit_reader(request: Request) -> sign_in.Current:
+    """A dependency: sales ops (rep credit is theirs), or finance past its second factor."""
+    user = signed_in(request)
+    if user.role is UserRole.SALES_OPS:
+        return user
+    return console_user(request)
+
+
 FinanceUser = Annotated[sign_in.Current, Depends(finance_user)]
+RepCreditReader = Annotated[sign_in.Current, Depends(rep_credit_reader)]
 ConsoleUser = Annotated[sign_in.Current, Depends(console_user)]
 
 

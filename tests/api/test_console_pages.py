@@ -4,8 +4,10 @@ POST refused)."""
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
+from decimal import Decimal
 
 import pytest
 from fastapi.routing import APIRoute
@@ -270,3 +272,38 @@ def test_the_audit_log_filters_by_who_what_and_when(
     assert "batch.run" not in proposals
     tomorrow = alice.browser.get("/console/audit?since=2999-01-01").text
     assert "Nothing matches." in tomorrow
+
+
+def test_plans_show_versions_a_diff_and_a_what_if_that_writes_nothing(
+    portal: DemoPortal, alice: FinanceUser
+) -> None:
+    listed = alice.browser.get("/console/plans").text
+    assert 'href="/console/plans/independent-reseller"' in listed
+    same = alice.browser.get("/console/plans/independent-reseller?a=1&b=1").text
+    assert "0 changes" in same
+    stored = portal.scalar(
+        "SELECT document FROM plan_versions WHERE plan_id = 'independent-reseller' AND version = 1"
+    )
+    document = stored if isinstance(stored, dict) else json.loads(stored)  # JSON on PostgreSQL
+    document["version"] = 2
+    document["components"][0]["rates"]["independent"] = "0.3"
+    versions = portal.scalar("SELECT count(*) FROM plan_versions")
+    token = alice.browser.token("/console/what-if")
+    answered = alice.browser.client.post(
+        "/console/what-if",
+        data={"csrf_token": token, "period": "2026-03"},
+        files={"plan": ("candidate.yaml", json.dumps(document).encode(), "text/yaml")},
+    )
+    assert answered.status_code == 200, answered.text
+    table = answered.text[answered.text.index('id="what-if"') :]
+    differences = re.findall(r'<td class="num">(-?\d+\.\d+)</td></tr>', table)
+    assert differences
+    assert any(Decimal(d) > 0 for d in differences)  # 20% -> 30% for independent resellers
+    assert portal.scalar("SELECT count(*) FROM plan_versions") == versions
+    broken = alice.browser.client.post(
+        "/console/what-if",
+        data={"csrf_token": token, "period": "2026-03"},
+        files={"plan": ("bad.yaml", b"plan_id: [", "text/yaml")},
+    )
+    assert broken.status_code == 422
+    assert 'id="problems"' in broken.text

@@ -17,6 +17,7 @@ from api.web.console import (
     inquiries,
     partners,
     periods,
+    plans,
     records,
     second_factor,
 )
@@ -51,3 +52,4 @@ def install(app: FastAPI) -> None:
     app.include_router(inquiries.router)
     app.include_router(partners.router)
     app.include_router(records.router)
+    app.include_router(plans.router)

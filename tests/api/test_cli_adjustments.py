@@ -70,6 +70,9 @@ def test_an_approved_adjustment_is_paid_once_with_its_reason_and_others_never(
     assert payouts("batch", "run", "2026-01", database_url=url, key=alice).code == 0
     after = _draft_hash(url, "2026-01")
     assert after != before
+    # The same facts and decisions give the same draft, adjustments included.
+    assert payouts("batch", "run", "2026-01", database_url=url, key=alice).code == 0
+    assert _draft_hash(url, "2026-01") == after
     review = payouts("batch", "review", "2026-01", database_url=url)
     assert "P-2\tUSD\t285.00" in review.out  # 260.00 earned + 25.00 adjusted
     assert payouts("batch", "approve", "2026-01", database_url=url, key=bob).code == 0

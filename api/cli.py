@@ -18,6 +18,7 @@ import typer
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from api.commands import (
+    adjustments,
     batch,
     db,
     demo,
@@ -55,6 +56,7 @@ app.add_typer(statements.app, name="statements")
 app.add_typer(keys.app, name="keys")
 app.add_typer(users.app, name="users")
 app.add_typer(inquiries.app, name="inquiries")
+app.add_typer(adjustments.app, name="adjustments")
 app.add_typer(portal.app, name="portal")
 app.add_typer(demo.app, name="demo")
 app.command("serve")(serve.serve)

@@ -18,6 +18,9 @@
 |             | invoices file vs the same command on 100 rows   | does not grow with file) |
 | portal      | 200 requests each: dashboard, ~100-line statement | p95 < 150 ms             |
 |             | page; demo of 600 partners x 12 months, SQLite  |                          |
+| console     | 100 requests to pages of the review of the batch | p95 < 500 ms             |
+|             | benchmark's month (10,000 partners), PostgreSQL; |                          |
+|             | baseline: the console's home page, same run      |                          |
 
 Why a runner: one table answers "are we within budget?", and the smoke run in CI
 keeps every benchmark working. A missed target is printed, never a failure; only
@@ -288,6 +291,26 @@ def portal(scale: float) -> list[Row]:
     return rows
 
 
+def console(scale: float) -> list[Row]:
+    """The console's review page of the batch benchmark's month: p95 against 500 ms."""
+    import bench_console
+
+    rows: list[Row] = []
+    for item in bench_console.run(scale):
+        figure, target = float(item["figure"]), float(item["target_max"])
+        rows.append(
+            Row(
+                str(item["name"]),
+                f"{figure} ms",
+                f"{item['baseline']} ms ({item['baseline_name']})",
+                f"{figure / target:.2f}",
+                f"p95 < {target:.0f} ms",
+                figure < target,
+            )
+        )
+    return rows
+
+
 # The runner ------------------------------------------------------------------------
 
 
@@ -300,6 +323,7 @@ def plan(scale: float, smoke: bool, workers: int) -> dict[str, Callable[[], list
             "ingestion": lambda: ingestion(0.05),
             "csv_import": lambda: csv_import(0.01),
             "portal": lambda: portal(0.05),
+            "console": lambda: console(0.02),
         }
     return {
         "calculator": lambda: calculator(max(1_000, round(CALCULATOR_INVOICES * scale))),
@@ -312,6 +336,7 @@ def plan(scale: float, smoke: bool, workers: int) -> dict[str, Callable[[], list
         "ingestion": lambda: ingestion(scale),
         "csv_import": lambda: csv_import(scale),
         "portal": lambda: portal(scale),
+        "console": lambda: console(scale),
     }
 
 

@@ -92,3 +92,33 @@ def history(session: Session, subject_type: str, subject_id: str) -> list[AuditE
         .order_by(AuditEntry.id)
     )
     return list(session.scalars(query))
+
+
+def search(
+    session: Session,
+    *,
+    actor: str = "",
+    action: str = "",
+    subject: str = "",
+    since: datetime | None = None,
+    until: datetime | None = None,
+    limit: int = 100,
+    offset: int = 0,
+) -> list[AuditEntry]:
+    """Entries newest first: `actor` and `subject` (type or id) contain the text given,
+    `action` starts with it (e.g. `batch.` or `adjustment.approve`), within [since, until)."""
+    query = select(AuditEntry).order_by(AuditEntry.id.desc())
+    if actor:
+        query = query.where(AuditEntry.actor.contains(actor, autoescape=True))
+    if action:
+        query = query.where(AuditEntry.action.startswith(action, autoescape=True))
+    if subject:
+        query = query.where(
+            AuditEntry.subject_id.contains(subject, autoescape=True)
+            | AuditEntry.subject_type.contains(subject, autoescape=True)
+        )
+    if since is not None:
+        query = query.where(AuditEntry.at >= since)
+    if until is not None:
+        query = query.where(AuditEntry.at < until)
+    return list(session.scalars(query.limit(limit).offset(offset)))

@@ -11,11 +11,13 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, Index, String, func, select
+from sqlalchemy import CheckConstraint, Index, String, func, select, text
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from payouts.base import Base, BigId, utcnow
 from payouts.lines import ENTRY_KINDS, LineColumns
+
+MANUAL_LINES = "source_fact LIKE 'manual:%'"
 
 
 class LedgerEntry(LineColumns, Base):
@@ -28,6 +30,14 @@ class LedgerEntry(LineColumns, Base):
         Index("ix_ledger_entries_partner", "partner_id", "period"),
         Index("ix_ledger_entries_invoice", "invoice_id"),
         Index("ix_ledger_entries_customer", "customer_id", "partner_id"),
+        # A manual adjustment is paid once: its line may be posted in one month only.
+        Index(
+            "uq_ledger_entries_manual",
+            "source_fact",
+            unique=True,
+            postgresql_where=text(MANUAL_LINES),
+            sqlite_where=text(MANUAL_LINES),
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)

@@ -28,7 +28,14 @@ Why each table gets what it gets:
   it cannot move a session to another user or extend its expiry (of the columns, it
   may write only `last_seen_at` and `second_factor_at`, the finance console's check);
 - sign-in attempts, inquiries and their messages are append-only;
-- the program's settings and each partner's leaderboard choice may be changed.
+- the program's settings and each partner's leaderboard choice may be changed;
+- a finance user's second factor is enrolled by the service (a pending secret may be
+  replaced until the first right code confirms it; after that the database lets only
+  `last_step` move forward), its recovery codes are each used once (the database
+  refuses any other change), and its attempts are append-only; removing a second
+  factor is the owner's;
+- manual adjustments and their decisions are append-only (the database refuses a
+  decision by the proposer), and so are partners' holds and releases.
 
 SQLite is the single-user embedded default: there are no roles to grant.
 """
@@ -48,10 +55,13 @@ REPLACE = ("SELECT", "INSERT", "DELETE")
 SET_PASSWORD = ("SELECT", "UPDATE (password_hash, password_set_at)")
 USE_LINK = ("SELECT", "UPDATE (used_at)")
 SESSIONS = ("SELECT", "INSERT", "DELETE", "UPDATE (last_seen_at, second_factor_at)")
+SECOND_FACTORS = ("SELECT", "INSERT", "UPDATE (secret, confirmed_at, last_step)")
+USE_RECOVERY_CODE = ("SELECT", "INSERT", "UPDATE (used_at)")
 
 SERVICE_PRIVILEGES: dict[str, tuple[str, ...]] = {
     "alembic_version": READ,
     "api_keys": READ,
+    "adjustment_decisions": ADD,
     "audit_log": ADD,
     "batch_approvals": ADD,
     "batches": AMEND,
@@ -73,7 +83,9 @@ SERVICE_PRIVILEGES: dict[str, tuple[str, ...]] = {
     "leaderboard_choices": AMEND,
     "ledger_entries": ADD,
     "margin_exceptions": ADD,
+    "manual_adjustments": ADD,
     "margin_lines": ADD,
+    "partner_holds": ADD,
     "partners": AMEND,
     "payments": ADD,
     "payout_holds": ADD,
@@ -83,8 +95,11 @@ SERVICE_PRIVILEGES: dict[str, tuple[str, ...]] = {
     "plan_assignments": ADD,
     "plan_versions": ADD,
     "program_settings": AMEND,
+    "recovery_codes": USE_RECOVERY_CODE,
     "refunds": ADD,
     "rep_credit_lines": REPLACE,
+    "second_factor_attempts": ADD,
+    "second_factors": SECOND_FACTORS,
     "reps": AMEND,
     "sign_in_attempts": ADD,
     "tier_history": AMEND,

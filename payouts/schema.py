@@ -8,14 +8,17 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from payouts import access as access
+from payouts import adjustments as adjustments
 from payouts import audit as audit
 from payouts import inquiries as inquiries
 from payouts import issued as issued
 from payouts import leaderboard as leaderboard
 from payouts import ledger as ledger
+from payouts import partner_holds as partner_holds
 from payouts import periods as periods
 from payouts import plan_book as plan_book
 from payouts import quotes as quotes
+from payouts import second_factor as second_factor
 from payouts import sign_in as sign_in
 from payouts import tiers as tiers
 from payouts import users as users

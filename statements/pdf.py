@@ -713,6 +713,28 @@ def _totals(statement: Statement, fmt: MoneyFormat) -> list[Any]:
     ]
 
 
+MANUAL_HEADING = "Manual adjustments and their reasons"
+MANUAL_KIND = "manual"
+"""The component kind of a manual adjustment's line (`payouts.adjustments`)."""
+
+
+def _manual_reasons(statement: Statement) -> list[Any]:
+    """Each manual adjustment's line with the reason finance gave (its explanation)."""
+    manual = [
+        line
+        for line in statement.lines_of(LineKind.adjustment)
+        if line.component_kind == MANUAL_KIND
+    ]
+    if not manual:
+        return []
+    styles = _styles()
+    story: list[Any] = [Paragraph(MANUAL_HEADING, styles.heading)]
+    for line in manual:
+        steps = "; ".join(step for step in line.explanation.split("\n") if step)
+        story.append(Paragraph(_markup(_plain(f"{line.source_fact}: {steps}")), styles.small))
+    return [KeepTogether(story), Spacer(1, 6)]
+
+
 def _section(
     heading: str,
     lines: Sequence[StatementLine],
@@ -861,6 +883,7 @@ def render_pdf(statement: Statement, payout: PayoutState | None = None) -> bytes
             "No earnings, clawbacks or adjustments in this period.",
         )
     )
+    story.extend(_manual_reasons(statement))
     story.extend(
         _section(
             PAYOUT_HEADING,

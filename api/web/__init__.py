@@ -1,4 +1,4 @@
-"""The web pages: the partner portal under `/portal` (the finance console will follow).
+"""The web pages: the partner portal under `/portal`, the finance console under `/console`.
 
 Server-rendered (Jinja2 templates, plain CSS, no script needed), served by the same
 process as the HTTP API. `install` adds the routes, the static files, the pages'
@@ -13,7 +13,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from api.web import account, portal
+from api.web import account, console, portal
 from api.web.security import PAGE_PREFIXES, PageHeaders, SignInRequired, sign_in_path
 from api.web.templating import render
 
@@ -41,4 +41,5 @@ def install(app: FastAPI) -> None:
     app.mount("/portal/static", StaticFiles(directory=STATIC), name="portal-static")
     app.include_router(account.router)
     app.include_router(portal.router)
+    console.install(app)
     app.add_middleware(PageHeaders)

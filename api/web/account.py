@@ -38,9 +38,15 @@ def _see_other(path: str) -> RedirectResponse:
 
 
 def landing(user: sign_in.Current) -> str:
-    """Where a user goes after signing in: a partner user to its partner's dashboard."""
+    """Where a user goes after signing in: a partner user to its partner's dashboard,
+    a finance user to the console (which first asks for its second factor), sales ops to
+    the rep credit."""
     if user.partner_id is not None:
         return f"/portal/partners/{user.partner_id}"
+    if user.role is users.UserRole.FINANCE:
+        return "/console"
+    if user.role is users.UserRole.SALES_OPS:
+        return "/console/rep-credit"
     return "/portal"
 
 

@@ -33,7 +33,7 @@ from payouts.db import read_only_connection, unit_of_work
 
 CSRF_COOKIE = "pp_csrf"
 CSRF_FIELD = "csrf_token"
-PAGE_PREFIXES = ("/portal",)
+PAGE_PREFIXES = ("/portal", "/console")
 CONTENT_SECURITY_POLICY = (
     "default-src 'none'; style-src 'self'; img-src 'self' data:; script-src 'self'; "
     "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
@@ -194,10 +194,11 @@ def sign_in_path(next_path: str) -> str:
 
 
 def safe_next(next_path: str | None) -> str:
-    """Where to go after signing in: a path of the portal, never another site."""
+    """Where to go after signing in: a path of the portal or the console, never another
+    site."""
     if (
         next_path
-        and next_path.startswith("/portal")
+        and next_path.startswith(PAGE_PREFIXES)
         and "//" not in next_path
         and "\\" not in next_path
         and all(" " < c < "\x7f" for c in next_path)

@@ -59,6 +59,10 @@ REP_COLUMNS = (
 )  # fmt: skip
 """A stored rep credit row, in this order (`rep_copy_text` writes exactly these)."""
 REP_SEPARATOR = b"--rep credit--\n"
+MANUAL_SEPARATOR = b"--manual adjustments--\n"
+MANUAL_SOURCE = "manual:"
+"""Approved manual adjustments (`payouts.adjustments`) are draft lines whose source fact
+starts so; the digest hashes them after the payees, in a part of their own."""
 SLICE_PARTNERS = 250
 
 Row = tuple[Any, ...]
@@ -410,13 +414,25 @@ def _insert(session: Session, table: TableClause, columns: Sequence[str], rows: 
         session.execute(insert(table), [dict(zip(columns, r, strict=True)) for r in chunk])
 
 
-def finish_digest(digest: Any, rep_text: bytes, payee_text: bytes) -> str:
+def store_manual_rows(session: Session, rows: list[Row], *, table: str) -> bytes:
+    """Store the manual adjustments' draft rows in `table`; return their text for the
+    digest (empty without any: a month without adjustments hashes as it always did)."""
+    if not rows:
+        return b""
+    _insert(session, sql_table(table, *(column(c) for c in COLUMNS)), COLUMNS, rows)
+    return copy_text(rows)
+
+
+def finish_digest(digest: Any, rep_text: bytes, payee_text: bytes, manual_text: bytes = b"") -> str:
     """The draft's hash: its lines, then its rep credit, then the payee details frozen
-    with it (`payees`), each part after its separator."""
+    with it (`payees`), then any manual adjustments, each part after its separator."""
     digest.update(REP_SEPARATOR)
     digest.update(rep_text)
     digest.update(payees.SEPARATOR)
     digest.update(payee_text)
+    if manual_text:
+        digest.update(MANUAL_SEPARATOR)
+        digest.update(manual_text)
     return str(digest.hexdigest())
 
 
@@ -425,10 +441,13 @@ def stored_digest(session: Session, period: str) -> str:
     columns = [getattr(DraftLine, k) for k in COLUMNS]
     # Sorted here, not by ORDER BY: the database's collation may order partner ids
     # differently from Python, and the digest must not depend on the server's locale.
-    rows = sorted(
+    every = sorted(
         (tuple(r) for r in session.execute(select(*columns).where(DraftLine.period == period))),
         key=itemgetter(1, 2),
     )
+    source = COLUMNS.index("source_fact")
+    rows = [r for r in every if not str(r[source]).startswith(MANUAL_SOURCE)]
+    manual = [r for r in every if str(r[source]).startswith(MANUAL_SOURCE)]
     rep_columns = [getattr(RepCreditLine, k) for k in REP_COLUMNS]
     rep_rows = [
         tuple(r)
@@ -440,4 +459,5 @@ def stored_digest(session: Session, period: str) -> str:
         hashlib.sha256(copy_text(rows)),
         rep_copy_text(rep_rows),
         payees.stored_text(session, period),
+        copy_text(manual) if manual else b"",
     )

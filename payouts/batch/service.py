@@ -27,7 +27,7 @@ from typing import Any
 from sqlalchemy import CursorResult, delete, insert, select, text
 from sqlalchemy.orm import Session
 
-from payouts import actors, audit, fx, ledger, periods, plan_book
+from payouts import actors, adjustments, audit, fx, ledger, periods, plan_book
 from payouts.base import utcnow
 from payouts.batch import draft, parallel, partitions, payees, references
 from payouts.batch.errors import (
@@ -117,9 +117,13 @@ def run(session: Session, period: str, *, actor: str, workers: int = 1) -> RunRe
         partners, lines, running = draft.store(
             session, calculated.slices, as_copy=as_copy, table=table
         )
+        # Approved manual adjustments: lines of the draft (and of its hash) like any other.
+        manual = adjustments.draft_rows(session, period, table)
+        manual_text = draft.store_manual_rows(session, manual, table=table)
+        lines += len(manual)
     if partitioned:
         partitions.install(session, period)
-    digest = draft.finish_digest(running, rep_text, payee_text)
+    digest = draft.finish_digest(running, rep_text, payee_text, manual_text)
 
     batch = session.get(Batch, period)
     voided = batch is not None and batch.status == "approved"

@@ -95,6 +95,13 @@ def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
         api.ok("fin-setup", "POST", "/batches/2026-02/run")
         api.key("partner-a", "partner", partner_id=A)
         api.key("partner-b", "partner", partner_id=B)
+        for reason in ("to approve", "to refuse"):  # adjustments 1 and 2, not fin's own
+            api.ok(
+                "fin-setup",
+                "POST",
+                "/adjustments",
+                json={"partner_id": A, "amount": "5.00", "currency": "USD", "reason": reason},
+            )
         yield api
 
 
@@ -181,6 +188,19 @@ def routes(api: Api) -> list[tuple[str, str, dict[str, Any], dict[str, int]]]:
         *partner_routes(B, 404),
         ("GET", "/rep-credit/2026-01", {}, expect(sales_ops=200, finance=200)),
         ("GET", "/rep-credit/2026-01/csv", {}, expect(sales_ops=200, finance=200)),
+        ("GET", "/inquiries", {}, expect(finance=200)),
+        ("GET", "/adjustments", {}, expect(finance=200)),
+        ("GET", "/adjustments/1", {}, expect(finance=200)),
+        ("POST", "/adjustments/1/approval", {"json": {}}, expect(finance=200)),
+        ("POST", "/adjustments/2/refusal", {"json": {"reason": "no"}}, expect(finance=200)),
+        (
+            "POST",
+            "/adjustments",
+            {"json": {"partner_id": B, "amount": "-1", "currency": "USD", "reason": "matrix"}},
+            expect(finance=201),
+        ),
+        # The proposer (fin, adjustment 3 just made) cannot approve its own.
+        ("POST", "/adjustments/3/approval", {"json": {}}, expect(finance=403)),
     ]
     # Every other fact kind: an empty record passes authorization and fails validation.
     for kind in KINDS:

@@ -19,7 +19,16 @@ from api.limits import (
     BodySizeLimit,
     FailedAuthentications,
 )
-from api.routers import batches, facts, inquiries, partners, plans, quotes, rep_credit
+from api.routers import (
+    batches,
+    facts,
+    inquiries,
+    journals,
+    partners,
+    plans,
+    quotes,
+    rep_credit,
+)
 from payouts.db import default_engine
 
 DESCRIPTION = f"""
@@ -86,7 +95,7 @@ def create_app(engine: Engine | None = None) -> FastAPI:
     app.state.failed_authentications = FailedAuthentications()
     errors.install(app)
     app.add_middleware(BodySizeLimit, max_bytes=MAX_BODY_BYTES)
-    for module in (facts, quotes, plans, batches, partners, rep_credit, inquiries):
+    for module in (facts, quotes, plans, batches, journals, partners, rep_credit, inquiries):
         app.include_router(module.router)
     web.install(app)  # the portal's pages, under /portal
     app.add_middleware(SafeHeaders)  # outermost: the 413 of the size limit gets them too

@@ -10,6 +10,8 @@ layer, amortised the same way.
 
 from __future__ import annotations
 
+import csv
+import io
 from collections import defaultdict
 from dataclasses import dataclass
 
@@ -17,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from payouts.accounting import sources
 from payouts.periods import Month
+from plans.money import from_minor
 
 
 def schedule(amount_minor: int, months: int) -> list[int]:
@@ -100,3 +103,22 @@ def waterfall_of(found: list[Layer], through: str) -> list[WaterfallRow]:
             balance = closing
             month = month.next()
     return rows
+
+
+WATERFALL_COLUMNS = ("period", "currency", "opening", "additions", "amortisation", "closing")
+
+
+def waterfall_csv(rows: list[WaterfallRow]) -> bytes:
+    """The waterfall as CSV: plain decimal amounts at each currency's precision."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(WATERFALL_COLUMNS)
+    for r in rows:
+        writer.writerow(
+            [r.period, r.currency]
+            + [
+                str(from_minor(v, r.currency))
+                for v in (r.opening_minor, r.additions_minor, r.amortisation_minor, r.closing_minor)
+            ]
+        )
+    return out.getvalue().encode("utf-8")

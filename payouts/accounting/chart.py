@@ -18,6 +18,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from payouts.errors import PayoutsError
+from payouts.settings import get_settings
 from plans.accounting import Treatment
 from plans.components import COMPONENT_KINDS
 from plans.errors import PlanInvalid
@@ -78,6 +79,8 @@ class Chart(_Strict):
     tax_rate: Text = "Tax Exempt"
     """Xero's TaxRate column: the tax rate's name as the organisation's settings spell
     it. Commissions and their payables carry no tax of their own."""
+    netsuite_subsidiary: Text | None = None
+    """NetSuite's Subsidiary column (OneWorld accounts); empty otherwise."""
     accounts: Accounts
     components: dict[
         Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$")], ComponentAccounts
@@ -141,7 +144,9 @@ def parse_chart(source: str | Mapping[str, Any]) -> Chart:
 
 
 def load_chart(path: str | Path | None = None) -> Chart:
-    """The chart in `path`, or the one shipped with the demo (`default_chart.yaml`)."""
+    """The chart in `path`, else in the CHART_OF_ACCOUNTS setting, else the one shipped
+    with the demo (`default_chart.yaml`)."""
+    path = path or get_settings().chart_of_accounts or None
     if path is None:
         text = resources.files(__package__).joinpath("default_chart.yaml").read_text("utf-8")
         return parse_chart(text)

@@ -34,9 +34,7 @@ def _with(accounting: dict[str, Any] | None) -> dict[str, Any]:
         ({"treatment": "expense", "amortise": True}, "unknown field"),
     ],
 )
-def test_a_bad_treatment_is_refused_with_its_path(
-    accounting: dict[str, Any], message: str
-) -> None:
+def test_a_bad_treatment_is_refused_with_its_path(accounting: dict[str, Any], message: str) -> None:
     with pytest.raises(PlanInvalid) as caught:
         parse_plan(_with(accounting))
     errors = caught.value.errors

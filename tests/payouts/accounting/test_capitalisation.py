@@ -10,7 +10,7 @@ from payouts.accounting.capitalisation import schedule, waterfall
 from tests.payouts.accounting.books import capitalised_referral_month
 
 
-@given(amount=st.integers(-10**12, 10**12), months=st.integers(1, 240))
+@given(amount=st.integers(-(10**12), 10**12), months=st.integers(1, 240))
 def test_a_schedule_adds_up_to_its_amount_in_parts_a_cent_apart(amount: int, months: int) -> None:
     parts = schedule(amount, months)
     assert len(parts) == months

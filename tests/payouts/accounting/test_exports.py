@@ -93,10 +93,7 @@ def test_quickbooks_online_journal_entries_debits_and_credits_month_first(
     assert len(rows) == _entries_in(month)
     names = {a.name for a in CHART.accounts.__dict__.values()}
     names |= {
-        a.name
-        for m in CHART.component_kinds.values()
-        for a in m.__dict__.values()
-        if a is not None
+        a.name for m in CHART.component_kinds.values() for a in m.__dict__.values() if a is not None
     }
     balance: dict[str, Decimal] = defaultdict(Decimal)
     for row in rows:

@@ -10,7 +10,7 @@ import typer
 from api.commands.common import fail
 from payouts.accounting import capitalisation, exports
 from payouts.accounting.chart import load_chart
-from payouts.accounting.journal import journal
+from payouts.accounting.journal import decimal_text, journal
 from payouts.db import unit_of_work
 
 app = typer.Typer(
@@ -48,7 +48,7 @@ def export(
     _write(content, out, exports.file_name(made, fmt, currency))
     if out is not None:
         totals = ", ".join(
-            f"{c} debits = credits = {exports.decimal_text(d, c)}"
+            f"{c} debits = credits = {decimal_text(d, c)}"
             for c, (d, _) in sorted(made.totals().items())
         )
         typer.echo(

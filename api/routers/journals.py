@@ -7,7 +7,7 @@ the chart of accounts in the CHART_OF_ACCOUNTS setting (else the demo's chart).
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
 from pydantic import StringConstraints
@@ -32,7 +32,7 @@ class JournalFormat(StrEnum):
 
 
 CurrencyCode = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
-FILE = {
+FILE: dict[int | str, dict[str, Any]] = {
     200: {
         "description": "The file",
         "content": {

@@ -92,7 +92,8 @@ def test_journal_export_writes_each_format_once(demo_year: str, tmp_path: Path) 
         database_url=demo_year,
     )  # fmt: skip
     assert again.code == 1
-    assert again.err.startswith("error: ") and "exists already" in again.err
+    assert again.err.startswith("error: ")
+    assert "exists already" in again.err
     stdout = payouts("journal", "export", "2026-06", "--format", "csv", database_url=demo_year)
     assert stdout.out.encode() == (tmp_path / "journal-2026-06-csv.csv").read_bytes()
 

@@ -46,7 +46,7 @@ def test_the_waterfall_over_http(api: Api) -> None:
     response = api.get("alice", "/journals/capitalised-costs", params={"through": "2026-08"})
     assert response.status_code == 200, response.text
     rows = list(csv.DictReader(io.StringIO(response.text)))
-    assert [r["period"] for r in rows][0] == "2026-01"
+    assert rows[0]["period"] == "2026-01"
     assert rows[0]["additions"] == "250.00"
     assert rows[-1]["closing"] == "0.00"
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 from hypothesis import given
 from hypothesis import strategies as st
 from sqlalchemy.orm import Session
@@ -31,7 +33,7 @@ def test_a_capitalised_referral_fee_amortises_to_zero_over_its_months(session: S
     assert sum(amortised[:7]) == 250_00  # cent for cent over its seven months
     assert set(amortised[:7]) <= {35_71, 35_72}
     assert amortised[7:] == [0, 0]
-    for before, after in zip(rows, rows[1:], strict=False):
+    for before, after in pairwise(rows):
         assert after.opening_minor == before.closing_minor
     for r in rows:
         assert r.closing_minor == r.opening_minor + r.additions_minor - r.amortisation_minor

@@ -12,7 +12,7 @@ import io
 import json
 import re
 from collections import defaultdict
-from datetime import datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pytest
@@ -48,6 +48,11 @@ def month(session: Session) -> Journal:
     return made
 
 
+def day(text: str, layout: str) -> date:
+    """A date in the documented layout (a strict parse: anything else raises)."""
+    return datetime.strptime(text, layout).replace(tzinfo=UTC).date()
+
+
 def _rows(content: bytes) -> tuple[list[str], list[dict[str, str]]]:
     reader = csv.DictReader(io.StringIO(content.decode("utf-8"), newline=""))
     rows = list(reader)
@@ -69,7 +74,7 @@ def test_xero_manual_journals_one_currency_signed_amounts_day_first(month: Journ
     assert len(rows) == _entries_in(month, "USD")
     journals: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
     for row in rows:
-        assert datetime.strptime(row["*Date"], "%d/%m/%Y").date() == month.day
+        assert day(row["*Date"], "%d/%m/%Y") == month.day
         assert SIGNED_TWO_DECIMALS.match(row["*Amount"]), row
         assert row["*TaxRate"] == "Tax Exempt"
         assert row["*AccountCode"].isdigit()
@@ -97,7 +102,7 @@ def test_quickbooks_online_journal_entries_debits_and_credits_month_first(
     }
     balance: dict[str, Decimal] = defaultdict(Decimal)
     for row in rows:
-        assert datetime.strptime(row["Journal Date"], "%m/%d/%Y").date() == month.day
+        assert day(row["Journal Date"], "%m/%d/%Y") == month.day
         assert (row["Debits"] == "") != (row["Credits"] == ""), row
         amount = row["Debits"] or row["Credits"]
         assert TWO_DECIMALS.match(amount), row
@@ -118,7 +123,7 @@ def test_netsuite_journal_entries_by_external_id(month: Journal) -> None:
     balance: dict[str, Decimal] = defaultdict(Decimal)
     currency_of: dict[str, set[str]] = defaultdict(set)
     for row in rows:
-        assert datetime.strptime(row["Date"], "%m/%d/%Y").date() == month.day
+        assert day(row["Date"], "%m/%d/%Y") == month.day
         assert (row["Debit"] == "") != (row["Credit"] == ""), row
         assert TWO_DECIMALS.match(row["Debit"] or row["Credit"]), row  # 10 digits, 2 decimals
         assert month.close_hash in row["Memo"]

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from importlib import resources
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -28,6 +28,10 @@ Text = Annotated[str, Field(min_length=1, max_length=200, pattern=r"^\S(.*\S)?$"
 Code = Annotated[
     str, Field(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9][A-Za-z0-9 ._:/-]*$")
 ]
+
+
+DateFormat = Literal["MM/DD/YYYY", "DD/MM/YYYY"]
+STRFTIME: dict[str, str] = {"MM/DD/YYYY": "%m/%d/%Y", "DD/MM/YYYY": "%d/%m/%Y"}
 
 
 class ChartInvalid(PayoutsError):
@@ -81,6 +85,10 @@ class Chart(_Strict):
     it. Commissions and their payables carry no tax of their own."""
     netsuite_subsidiary: Text | None = None
     """NetSuite's Subsidiary column (OneWorld accounts); empty otherwise."""
+    qbo_date_format: DateFormat = "MM/DD/YYYY"
+    netsuite_date_format: DateFormat = "MM/DD/YYYY"
+    """QuickBooks Online and NetSuite read dates as the company's (or the importing
+    user's) date preference says: month first in the US, day first elsewhere."""
     accounts: Accounts
     components: dict[
         Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$")], ComponentAccounts

@@ -13,12 +13,14 @@ Each vendor format follows the vendor's documented journal import (README,
 - qbo: QuickBooks Online "Import journal entries" (quickbooks.intuit.com): Journal
   No., Journal Date, Account Name (by name: account numbers off during the import),
   Debits, Credits, Description, Name, Currency (multicurrency companies), Location,
-  Class; dates MM/DD/YYYY.
+  Class; dates as the company's date setting says (the chart's `qbo_date_format`,
+  MM/DD/YYYY by default, as US companies write them).
 - netsuite: NetSuite CSV import of journal entries (Journal Entry Import Supported
   Fields / line-level fields table, docs.oracle.com): header fields repeated on
   every line (External ID, Date, Subsidiary, Currency, Exchange Rate, Memo), line
   fields Account (the account number), Debit, Credit (at most 10 digits before the
-  point and 2 after), Line Memo, Department, Class, Location, Name; dates MM/DD/YYYY.
+  point and 2 after), Line Memo, Department, Class, Location, Name; dates in the
+  importing user's date preference (the chart's `netsuite_date_format`).
 - csv: every field of every posting, ISO dates, plain decimal amounts.
 - json: the journal's canonical JSON (`Journal.to_json`).
 
@@ -33,7 +35,7 @@ import csv
 import io
 from collections.abc import Callable
 
-from payouts.accounting.chart import Chart
+from payouts.accounting.chart import STRFTIME, Chart
 from payouts.accounting.journal import Entry, Journal, decimal_text
 from payouts.csvcells import safe_cell
 from payouts.errors import PayoutsError
@@ -194,7 +196,7 @@ def _qbo(journal: Journal, chart: Chart) -> list[list[str]]:
             rows.append(
                 [
                     e.number,
-                    e.day.strftime("%m/%d/%Y"),
+                    e.day.strftime(STRFTIME[chart.qbo_date_format]),
                     safe_cell(p.account.name),
                     decimal_text(p.debit_minor, e.currency) if p.debit_minor else "",
                     decimal_text(p.credit_minor, e.currency) if p.credit_minor else "",
@@ -220,7 +222,7 @@ def _netsuite(journal: Journal, chart: Chart) -> list[list[str]]:
             rows.append(
                 [
                     f"PP-{e.number}",
-                    e.day.strftime("%m/%d/%Y"),
+                    e.day.strftime(STRFTIME[chart.netsuite_date_format]),
                     safe_cell(chart.netsuite_subsidiary),
                     e.currency,
                     "",

@@ -163,3 +163,13 @@ def test_a_currency_the_journal_lacks_or_an_unknown_format_is_refused(month: Jou
         exports.export(month, CHART, "csv", "GBP")
     with pytest.raises(exports.ExportRefused, match="unknown journal format"):
         exports.export(month, CHART, "sage")
+
+
+def test_quickbooks_and_netsuite_dates_follow_the_charts_preference(month: Journal) -> None:
+    chart = CHART.model_copy(
+        update={"qbo_date_format": "DD/MM/YYYY", "netsuite_date_format": "DD/MM/YYYY"}
+    )
+    _, qbo = _rows(exports.export(month, chart, "qbo"))
+    _, netsuite = _rows(exports.export(month, chart, "netsuite"))
+    assert {r["Journal Date"] for r in qbo} == {"31/01/2026"}
+    assert {r["Date"] for r in netsuite} == {"31/01/2026"}

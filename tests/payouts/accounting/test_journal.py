@@ -134,3 +134,32 @@ def test_the_same_month_gives_the_same_bytes_and_an_open_month_has_no_journal(
     assert b'"close_hash"' in first
     with pytest.raises(MonthNotClosed):
         journal(session, "2026-02", CHART)
+
+
+def test_a_treatment_changes_where_a_line_is_booked_never_what_it_is_worth(
+    session: Session,
+) -> None:
+    program = Program(session)
+    plain = program.plan("referral")
+    document = referral_plan(
+        **{
+            "signing-bounty": {"treatment": "capitalise", "months": 36},
+            "revenue-share": {"treatment": "contra_revenue"},
+        }
+    )
+    treated = program.plan_document({**document, "plan_id": "referral-treated"})
+    for partner, plan, customer in (("P-1", plain, "C-1"), ("P-2", treated, "C-2")):
+        program.partner(partner, plan, kind="referral")
+        program.deal(partner, "referral", day="2026-01-02", customer=customer)
+        invoice = program.invoice(None, "1234.56", "2026-01-15", customer=customer)
+        program.refund(invoice, "234.56", "2026-01-20")
+    program.close_month("2026-01")
+
+    def worth(partner: str) -> list[tuple[object, ...]]:
+        return [
+            (e.entry_kind, e.component_id, e.rate, e.unrounded, e.amount_minor, e.currency)
+            for e in program.entries(partner, "2026-01")
+        ]
+
+    assert worth("P-1") == worth("P-2")
+    assert len(worth("P-1")) >= 3

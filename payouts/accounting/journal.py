@@ -39,7 +39,7 @@ from payouts.accounting import capitalisation, sources
 from payouts.accounting.chart import Account, Chart
 from payouts.errors import PayoutsError
 from payouts.periods import Month
-from plans.accounting import Treatment
+from plans.accounting import Accounting, Treatment
 from plans.money import from_minor
 
 
@@ -151,7 +151,7 @@ def journal(session: Session, period: str, chart: Chart) -> Journal:
 def _cost_entries(
     builder: _Builder,
     chart: Chart,
-    known: dict[tuple[str, str], Any],
+    known: dict[tuple[str, str], Accounting],
     groups: list[sources.LedgerGroup],
 ) -> None:
     kinds = {"earning": "accrual", "clawback": "clawback", "adjustment": "prior_period_adjustment"}

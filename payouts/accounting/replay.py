@@ -103,7 +103,6 @@ def replay(session: Session, period: str) -> Replay:
     """Recalculate a closed month as of its close and compare it line by line."""
     month = sources.closed_month(session, period)
     closed_at = month.closed_at
-    assert isinstance(closed_at, datetime)
     posted = _posted(session, month.period)
     with as_of(session, closed_at):
         row = session.get(Period, month.period)

@@ -7,6 +7,7 @@ summed by the database per group; plan versions say how each component is booked
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -16,7 +17,7 @@ from payouts.errors import PayoutsError
 from payouts.ledger import LedgerEntry
 from payouts.periods import Month, Period
 from payouts.plan_book import PlanVersionRecord
-from plans.accounting import EXPENSE, Accounting
+from plans.accounting import EXPENSE, Accounting, Treatment
 
 
 class MonthNotClosed(PayoutsError):
@@ -44,14 +45,20 @@ class ClosedMonth:
     period: str
     close_hash: str
     """The approved draft hash the month was closed with (`payouts batch review`)."""
-    closed_at: object
+    closed_at: datetime
 
 
 def closed_month(session: Session, period: str) -> ClosedMonth:
     period = str(Month.parse(period))
     row = session.get(Period, period)
     batch = session.get(Batch, period)
-    if row is None or row.status != "closed" or batch is None or batch.status != "closed":
+    if (
+        row is None
+        or row.status != "closed"
+        or batch is None
+        or batch.status != "closed"
+        or batch.closed_at is None
+    ):
         raise MonthNotClosed(f"{period} is not closed: a journal is made of a closed month")
     return ClosedMonth(period, batch.draft_hash, batch.closed_at)
 
@@ -153,7 +160,7 @@ def treatment_of(known: dict[tuple[str, str], Accounting], group: LedgerGroup) -
 
 
 def _capitalised(accounting: Accounting) -> bool:
-    return accounting.booked_as.value == "capitalise"
+    return accounting.booked_as is Treatment.capitalise
 
 
 def _group_key(g: LedgerGroup) -> tuple[str, ...]:

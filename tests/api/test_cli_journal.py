@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterator
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -47,12 +48,14 @@ def test_every_journal_of_the_demo_year_balances_per_currency_and_ties_to_the_le
     try:
         with Session(engine) as session:
             kinds: set[str] = set()
+            codes: set[str] = set()
             for month in MONTHS:
                 made = journal(session, month, chart)
                 assert made.entries, month
                 assert_balanced_and_tied(session, made, chart)
                 kinds |= {e.kind for e in made.entries}
-            assert {"accrual", "payouts", "payout_file", "rep_commission"} <= kinds
+                codes |= {p.account.code for e in made.entries for p in e.postings}
+            assert {"accrual", "amortisation", "payouts", "payout_file", "rep_commission"} <= kinds
     finally:
         engine.dispose()
 
@@ -116,11 +119,34 @@ def test_journal_refusals_are_one_line(demo_year: str, tmp_path: Path) -> None:
         assert "Traceback" not in done.err
 
 
-def test_the_waterfall_is_empty_without_capitalised_costs(demo_year: str) -> None:
+def test_the_waterfall_follows_the_capitalised_costs_account_of_every_journal(
+    demo_year: str,
+) -> None:
     done = payouts("journal", "waterfall", "2026-12", database_url=demo_year)
     assert done.code == 0, done.err
-    rows = list(csv.reader(io.StringIO(done.out)))
-    assert rows == [["period", "currency", "opening", "additions", "amortisation", "closing"]]
+    rows = list(csv.DictReader(io.StringIO(done.out)))
+    assert rows, "the demo's referral bounties are capitalised"
+    chart = load_chart()
+    asset = chart.accounts.capitalised_costs.code
+    engine = make_engine(demo_year)
+    try:
+        with Session(engine) as session:
+            balance: dict[str, Decimal] = {}
+            for month in MONTHS:
+                made = journal(session, month, chart)
+                for row in (r for r in rows if r["period"] == month):
+                    currency = row["currency"]
+                    moved = Decimal(made.movement(asset, currency)).scaleb(-2)
+                    opening = balance.get(currency, Decimal("0.00"))
+                    assert Decimal(row["opening"]) == opening
+                    closing = Decimal(row["closing"])
+                    assert closing == opening + moved, (month, currency)
+                    assert closing == (
+                        opening + Decimal(row["additions"]) - Decimal(row["amortisation"])
+                    )
+                    balance[currency] = closing
+    finally:
+        engine.dispose()
 
 
 def test_simulate_lines_compares_every_line_with_the_closed_ledger(

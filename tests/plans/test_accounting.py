@@ -14,6 +14,8 @@ from tests.plans.builders import EXAMPLES
 
 def _with(accounting: dict[str, Any] | None) -> dict[str, Any]:
     document = load_plan(EXAMPLES / "referral.yaml").canonical()
+    for component in document["components"]:
+        component.pop("accounting", None)
     if accounting is not None:
         document["components"][0]["accounting"] = accounting
     return document

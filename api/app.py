@@ -24,6 +24,7 @@ from api.routers import (
     batches,
     facts,
     inquiries,
+    journals,
     partners,
     plans,
     quotes,
@@ -95,7 +96,9 @@ def create_app(engine: Engine | None = None) -> FastAPI:
     app.state.failed_authentications = FailedAuthentications()
     errors.install(app)
     app.add_middleware(BodySizeLimit, max_bytes=MAX_BODY_BYTES)
-    for module in (facts, quotes, plans, batches, partners, rep_credit, inquiries, adjustments):
+    for module in (
+        facts, quotes, plans, batches, journals, partners, rep_credit, inquiries, adjustments
+    ):
         app.include_router(module.router)
     web.install(app)  # the portal's pages, under /portal
     app.add_middleware(SafeHeaders)  # outermost: the 413 of the size limit gets them too

@@ -24,6 +24,7 @@ from api.commands import (
     demo,
     facts,
     inquiries,
+    journal,
     keys,
     plans,
     portal,
@@ -53,6 +54,7 @@ app.add_typer(tiers.app, name="tiers")
 app.add_typer(batch.app, name="batch")
 app.add_typer(batch.reps_app, name="reps")
 app.add_typer(statements.app, name="statements")
+app.add_typer(journal.app, name="journal")
 app.add_typer(keys.app, name="keys")
 app.add_typer(users.app, name="users")
 app.add_typer(inquiries.app, name="inquiries")

@@ -32,6 +32,9 @@ class Settings(BaseSettings):
     """The account payouts are sent from (PAYER_IBAN)."""
     payer_bic: str = ""
     """The BIC of that account (PAYER_BIC)."""
+    chart_of_accounts: str = ""
+    """The chart-of-accounts YAML journals are booked with (CHART_OF_ACCOUNTS); empty:
+    the demo's chart shipped in `payouts/accounting/default_chart.yaml`."""
     portal_url: str = "http://127.0.0.1:8000"
     """Where users reach the portal (PORTAL_URL): the start of the links `payouts users`
     prints."""

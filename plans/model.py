@@ -94,6 +94,11 @@ class PlanVersion(Term):
     def canonical(self, *, include_version: bool = True) -> dict[str, Any]:
         """The normalised document: JSON types only, decimals as normalised strings."""
         data: dict[str, Any] = self.model_dump(mode="json")
+        # A component without an accounting treatment is written as before treatments
+        # existed, so every version saved earlier keeps its content hash.
+        for component in data["components"]:
+            if component.get("accounting", ...) is None:
+                del component["accounting"]
         if not include_version:
             del data["version"]
         return data

@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 
 from api.commands.common import APPROVER_KEY_ENV, Key, acting, fail
+from payouts.accounting import replay
 from payouts.batch import exports, payments, review, service, simulate
 from payouts.batch import reps as rep_report
 from payouts.db import unit_of_work
@@ -197,6 +198,27 @@ def mark_paid(
         typer.echo(f"  failed payouts return to the balance in {result.reversal_period}")
 
 
+@app.command("replay")
+def replay_command(period: Period) -> None:
+    """Recalculate a closed month from its facts as they stood at its close and compare
+    every line with the ledger (exit 1 when a line differs). Writes nothing."""
+    with unit_of_work() as session:
+        found = replay.replay(session, period)
+        session.rollback()
+    typer.echo(f"{found.period} replayed from the facts recorded by its close:")
+    _say_lines(found.lines, found.differences)
+
+
+def _say_lines(count: int, differences: list[replay.LineDifference]) -> None:
+    if not differences:
+        typer.echo(f"identical: {count} lines")
+        return
+    typer.echo(f"different: {len(differences)} of {count} lines")
+    for difference in differences:
+        typer.echo(f"  {difference.describe()}")
+    raise typer.Exit(1)
+
+
 reps_app = typer.Typer(help="Internal rep credit.", no_args_is_help=True)
 
 
@@ -219,9 +241,22 @@ def reps_report(
 def simulate_command(
     period: Period,
     plan: Annotated[Path, typer.Option("--plan", help="Candidate plan YAML")],
+    lines: Annotated[
+        bool, typer.Option("--lines", help="Compare line by line, as `batch replay` does")
+    ] = False,
 ) -> None:
     """Recalculate PERIOD under a candidate plan; writes nothing."""
     candidate = load_plan(plan)
+    if lines:
+        with unit_of_work() as session:
+            found = replay.simulate_lines(session, period, candidate)
+            session.rollback()
+        typer.echo(
+            f"{found.period} under candidate {candidate.plan_id}, compared with "
+            f"{found.compared_with}:"
+        )
+        _say_lines(found.lines, found.differences)
+        return
     with unit_of_work() as session:
         result = simulate.simulate(session, period, candidate)
         session.rollback()

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer
 
+from plans.accounting import Accounting
 from plans.errors import InvalidAmount
 from plans.money import format_rate, parse_decimal, parse_rate
 
@@ -92,3 +93,4 @@ class Term(BaseModel):
 class ComponentBase(Term):
     id: Slug
     description: str | None = None
+    accounting: Accounting | None = None  # how the journal books it; None: an expense

@@ -1,4 +1,4 @@
-"""Tampering with a closed month's ledger as only its owner could: with its triggers off.
+"""Tampering with a closed month's ledger (or facts) as only its owner could: triggers off.
 
 The append-only and closed-period triggers refuse every change to `ledger_entries`;
 these helpers lift them for one change (PostgreSQL: DISABLE TRIGGER, SQLite: drop and
@@ -21,14 +21,21 @@ LEDGER: Table = LedgerEntry.__table__  # type: ignore[assignment]
 
 @contextmanager
 def ledger_unguarded(session: Session) -> Iterator[None]:
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("ALTER TABLE ledger_entries DISABLE TRIGGER USER"))
+    with unguarded(session, "ledger_entries"):
         yield
-        session.execute(text("ALTER TABLE ledger_entries ENABLE TRIGGER USER"))
+
+
+@contextmanager
+def unguarded(session: Session, table: str) -> Iterator[None]:
+    """`table` with its triggers lifted for the duration (the owner's power)."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text(f"ALTER TABLE {table} DISABLE TRIGGER USER"))
+        yield
+        session.execute(text(f"ALTER TABLE {table} ENABLE TRIGGER USER"))
         return
     triggers = session.execute(
         text("SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = :t"),
-        {"t": "ledger_entries"},
+        {"t": table},
     ).all()
     for name, _ in triggers:
         session.execute(text(f'DROP TRIGGER "{name}"'))

@@ -4,6 +4,11 @@ One header row, one row per line in the statement's order, and a totals row last
 Amounts are plain decimal strings (``-12.50``, never locale-formatted, never
 rounded), so a spreadsheet or a script can sum them. Every text cell goes through
 :func:`safe_cell`, which every CSV export of the product should use.
+
+Labels (the header row, the totals row's kind and its explanation) are in the
+partner's language (:mod:`statements.language`); the cells' values stay as stored
+(dates, amounts, codes such as ``earning`` and ``true``), so a script reads every
+language's file the same way, by column position.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from decimal import Decimal
 
 from payouts.csvcells import FORMULA_TRIGGERS, safe_cell
 from statements.canonical import decimal_text
+from statements.language import N_, words
 from statements.model import Statement, StatementLine
 
 __all__ = ["COLUMNS", "FORMULA_TRIGGERS", "TOTAL_ROW_ID", "render_csv", "safe_cell"]
@@ -21,23 +27,29 @@ __all__ = ["COLUMNS", "FORMULA_TRIGGERS", "TOTAL_ROW_ID", "render_csv", "safe_ce
 """First characters that make a spreadsheet read a cell as a formula (or hide one)."""
 
 COLUMNS = (
-    "line_id",
-    "date",
-    "line_kind",
-    "payable",
-    "prior_period",
-    "source_fact",
-    "customer",
-    "component",
-    "component_kind",
-    "plan_version",
-    "base_amount",
-    "base_currency",
-    "rate",
-    "fx_rate",
-    "amount",
-    "currency",
-    "explanation",
+    N_("line_id"),
+    N_("date"),
+    N_("line_kind"),
+    N_("payable"),
+    N_("prior_period"),
+    N_("source_fact"),
+    N_("customer"),
+    N_("component"),
+    N_("component_kind"),
+    N_("plan_version"),
+    N_("base_amount"),
+    N_("base_currency"),
+    N_("rate"),
+    N_("fx_rate"),
+    N_("amount"),
+    N_("currency"),
+    N_("explanation"),
+)
+"""The header row in English; in another language each is its translation."""
+SUMMARY = N_(
+    "sum of payable lines; opening %(opening)s + payable %(payable)s + payouts %(payouts)s"
+    " = closing %(closing)s; amount payable %(amount_payable)s; carried forward"
+    " %(carried)s; margin earned (not payable) %(margin)s"
 )
 TOTAL_ROW_ID = "TOTAL"
 
@@ -77,24 +89,25 @@ def render_csv(statement: Statement) -> str:
     the balance walk, margin and payouts, so nothing needs to be recomputed.
     """
     s = statement
+    t = words(s.partner_locale)
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(COLUMNS)
+    writer.writerow([t(column) for column in COLUMNS])
     for line in s.lines:
         writer.writerow(_row(line, s.payout_currency))
-    summary = (
-        f"sum of payable lines; opening {_number(s.opening_balance)}"
-        f" + payable {_number(s.activity_total)}"
-        f" + payouts {_number(s.payouts_total)}"
-        f" = closing {_number(s.closing_balance)};"
-        f" amount payable {_number(s.amount_payable)};"
-        f" carried forward {_number(s.carry_forward)};"
-        f" margin earned (not payable) {_number(s.margin_earned_total)}"
-    )
+    summary = t(SUMMARY) % {
+        "opening": _number(s.opening_balance),
+        "payable": _number(s.activity_total),
+        "payouts": _number(s.payouts_total),
+        "closing": _number(s.closing_balance),
+        "amount_payable": _number(s.amount_payable),
+        "carried": _number(s.carry_forward),
+        "margin": _number(s.margin_earned_total),
+    }
     total_row = dict.fromkeys(COLUMNS, "")
     total_row.update(
         line_id=TOTAL_ROW_ID,
-        line_kind="total",
+        line_kind=t(N_("total")),
         payable="true",
         amount=_number(s.activity_total),
         currency=s.payout_currency,

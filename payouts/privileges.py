@@ -28,6 +28,8 @@ Why each table gets what it gets:
   it cannot move a session to another user or extend its expiry (of the columns, it
   may write only `last_seen_at` and `second_factor_at`, the finance console's check);
 - sign-in attempts, inquiries and their messages are append-only;
+- tax profiles are amended like partners; self-billed invoices are append-only, and
+  an issuing entity's numbering series is advanced (UPDATE) by each invoice it issues;
 - the program's settings and each partner's leaderboard choice may be changed.
 
 SQLite is the single-user embedded default: there are no roles to grant.
@@ -66,6 +68,7 @@ SERVICE_PRIVILEGES: dict[str, tuple[str, ...]] = {
     "draft_payees": REPLACE,
     "fx_rates": AMEND,
     "idempotency_records": AMEND,
+    "invoice_series": AMEND,
     "inquiries": ADD,
     "inquiry_messages": ADD,
     "invoices": ADD,
@@ -86,7 +89,9 @@ SERVICE_PRIVILEGES: dict[str, tuple[str, ...]] = {
     "refunds": ADD,
     "rep_credit_lines": REPLACE,
     "reps": AMEND,
+    "self_billed_invoices": ADD,
     "sign_in_attempts": ADD,
+    "tax_profiles": AMEND,
     "tier_history": AMEND,
     "user_tokens": USE_LINK,
     "web_sessions": SESSIONS,

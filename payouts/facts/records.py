@@ -324,6 +324,54 @@ class CampaignRecord(FactRecord):
     date: IsoDate
 
 
+class TaxProfileRecord(FactRecord):
+    """A partner's tax profile; `id` is the partner's id (one profile per partner).
+
+    `taxpayer_id` is read only to keep its last four characters: the full number is
+    never stored. `vat_id` is checked for its country's format and check digit."""
+
+    tax_country: Country
+    entity_type: Literal["individual", "business"]
+    form: Literal["W-9", "W-8BEN", "W-8BEN-E", "none_required"] | None = None
+    signed_on: IsoDate | None = None
+    taxpayer_id: (
+        Annotated[str, StringConstraints(min_length=4, max_length=20, pattern=r"^[0-9A-Za-z-]+$")]
+        | None
+    ) = None
+    vat_id: Annotated[str, StringConstraints(max_length=30)] | None = None
+    self_billing: bool = False
+    self_billing_from: IsoDate | None = None
+
+    @field_validator("vat_id")
+    @classmethod
+    def _valid_vat_id(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        from stdnum.eu import vat
+        from stdnum.exceptions import ValidationError as StdnumError
+
+        try:
+            return str(vat.validate(value))
+        except StdnumError as exc:
+            raise ValueError(f"VAT id is not valid: {exc}") from None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> TaxProfileRecord:
+        if self.form in ("W-9", "W-8BEN", "W-8BEN-E") and self.signed_on is None:
+            raise ValueError(f"signed_on is required with form {self.form}")
+        if self.form is None and self.signed_on is not None:
+            raise ValueError("signed_on is given but no form")
+        if self.self_billing and self.self_billing_from is None:
+            raise ValueError("self_billing_from is required when self_billing is true")
+        if self.self_billing and self.vat_id is None:
+            raise ValueError("a self-billing partner needs its vat_id (it is on every invoice)")
+        return self
+
+    @property
+    def taxpayer_id_last4(self) -> str | None:
+        return None if self.taxpayer_id is None else self.taxpayer_id.replace("-", "")[-4:]
+
+
 class FxRateRecord(FactRecord):
     date: IsoDate
     from_currency: CurrencyCode

@@ -51,6 +51,8 @@ from payouts.batch.models import (
 from payouts.ledger import LedgerEntry
 from payouts.periods import Month, Period
 from payouts.reference.models import Partner
+from payouts.tax import profiles as tax_forms
+from payouts.tax.profiles import TAX_FORM_HOLD, TAX_FORM_REASON
 from plans.errors import MissingFxRate
 from plans.money import Rounding, minor_exponent, round_money
 
@@ -371,6 +373,9 @@ def _payouts(
     last_line = ledger.last_line_numbers(session, period)
     rates = fx.table(session)
     minimums = _minimums(session, period, {p for p, _ in totals})
+    # The "tax form" rule: a partner whose required form is missing or expired on the
+    # month's last day is held; the first close after a valid form arrives pays it.
+    waiting_for_form = tax_forms.gaps(session, month.end)
     instructions: list[PayoutInstruction] = []
     held: dict[str, str] = {}
     for (partner_id, currency), balance_minor in sorted(totals.items()):
@@ -408,6 +413,9 @@ def _payouts(
                 "partner_terminated",
                 "partner terminated; the plan does not pay terminated partners",
             )
+            continue
+        if partner_id in waiting_for_form:
+            hold(TAX_FORM_HOLD, TAX_FORM_REASON)
             continue
         if minimum and min_currency != currency:
             try:

@@ -32,6 +32,10 @@ W8BEN = "W-8BEN"
 W8BEN_E = "W-8BEN-E"
 NONE_REQUIRED = "none_required"
 W8_FORMS = (W8BEN, W8BEN_E)
+TAX_FORM_HOLD = "tax_form"
+"""The hold code of a payout waiting for a tax form."""
+TAX_FORM_REASON = "tax form"
+"""The hold's reason as statements print it (translated there by its code)."""
 
 
 def w8_expiry(signed_on: date) -> date:

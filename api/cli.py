@@ -28,6 +28,7 @@ from api.commands import (
     portal,
     serve,
     statements,
+    tax,
     tiers,
     users,
 )
@@ -52,6 +53,7 @@ app.add_typer(tiers.app, name="tiers")
 app.add_typer(batch.app, name="batch")
 app.add_typer(batch.reps_app, name="reps")
 app.add_typer(statements.app, name="statements")
+app.add_typer(tax.app, name="tax")
 app.add_typer(keys.app, name="keys")
 app.add_typer(users.app, name="users")
 app.add_typer(inquiries.app, name="inquiries")

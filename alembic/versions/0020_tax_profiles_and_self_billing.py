@@ -125,6 +125,7 @@ def _tables() -> None:
         sa.Column("vat_rate", sa.String(length=16), nullable=False),
         sa.Column("supplier_vat_id", sa.String(length=20), nullable=True),
         sa.Column("customer_vat_id", sa.String(length=20), nullable=False),
+        sa.Column("customer_name", sa.String(length=200), nullable=False),
         sa.Column("lines", sa.Text(), nullable=False),
         sa.Column("created_at", WHEN, nullable=False),
         sa.CheckConstraint(

@@ -52,6 +52,7 @@ from payouts.ledger import LedgerEntry
 from payouts.periods import Month, Period
 from payouts.reference.models import Partner
 from payouts.tax import profiles as tax_forms
+from payouts.tax.invoices import Invoicing
 from payouts.tax.profiles import TAX_FORM_HOLD, TAX_FORM_REASON
 from plans.errors import MissingFxRate
 from plans.money import Rounding, minor_exponent, round_money
@@ -376,6 +377,8 @@ def _payouts(
     # The "tax form" rule: a partner whose required form is missing or expired on the
     # month's last day is held; the first close after a valid form arrives pays it.
     waiting_for_form = tax_forms.gaps(session, month.end)
+    # Self-billing partners' payouts are invoices too: the VAT they add is paid with them.
+    self_billing = Invoicing.for_close(session, period)
     instructions: list[PayoutInstruction] = []
     held: dict[str, str] = {}
     for (partner_id, currency), balance_minor in sorted(totals.items()):
@@ -466,7 +469,7 @@ def _payouts(
         instruction = PayoutInstruction(
             period=period,
             partner_id=partner_id,
-            amount_minor=balance_minor,
+            amount_minor=balance_minor + self_billing.issue(partner_id, balance_minor, currency),
             currency=currency,
             end_to_end_id=reference,
             payee_name=payee.name,

@@ -20,6 +20,7 @@ from pydantic import (
     ConfigDict,
     Field,
     StringConstraints,
+    ValidationInfo,
     WithJsonSchema,
     field_validator,
     model_validator,
@@ -324,6 +325,22 @@ class CampaignRecord(FactRecord):
     date: IsoDate
 
 
+def _checked_vat_id(value: str, country: str) -> str:
+    """A VAT id in its compact form, its format and check digit checked (python-stdnum):
+    an EU id by `stdnum.eu.vat`, another country's by that country's module."""
+    import stdnum
+    from stdnum.eu import vat as eu_vat
+    from stdnum.exceptions import ValidationError as StdnumError
+
+    module: Any = eu_vat
+    if value[:2].lower() not in (*eu_vat.MEMBER_STATES, "el", "xi") and country:
+        module = stdnum.get_cc_module(country.lower(), "vat") or eu_vat
+    try:
+        return str(module.validate(value))
+    except StdnumError as exc:
+        raise ValueError(f"VAT id is not valid: {exc}") from None
+
+
 class TaxProfileRecord(FactRecord):
     """A partner's tax profile; `id` is the partner's id (one profile per partner).
 
@@ -344,16 +361,10 @@ class TaxProfileRecord(FactRecord):
 
     @field_validator("vat_id")
     @classmethod
-    def _valid_vat_id(cls, value: str | None) -> str | None:
+    def _valid_vat_id(cls, value: str | None, info: ValidationInfo) -> str | None:
         if value is None:
             return None
-        from stdnum.eu import vat
-        from stdnum.exceptions import ValidationError as StdnumError
-
-        try:
-            return str(vat.validate(value))
-        except StdnumError as exc:
-            raise ValueError(f"VAT id is not valid: {exc}") from None
+        return _checked_vat_id(value, str(info.data.get("tax_country", "")))
 
     @model_validator(mode="after")
     def _consistent(self) -> TaxProfileRecord:

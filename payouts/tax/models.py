@@ -117,5 +117,6 @@ class SelfBilledInvoice(Base):
     vat_rate: Mapped[str] = mapped_column(String(16), doc="A decimal fraction as text: 0.19")
     supplier_vat_id: Mapped[str | None] = mapped_column(String(20), doc="The partner's.")
     customer_vat_id: Mapped[str] = mapped_column(String(20), doc="The issuer's.")
+    customer_name: Mapped[str] = mapped_column(String(200), doc="The issuer's legal name.")
     lines: Mapped[str] = mapped_column(Text, doc="The invoice's lines as canonical JSON.")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal, InvalidOperation
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -289,6 +289,16 @@ class Invoicing:
         self.session.add(document)
         self.session.flush()
         return document
+
+
+def vat_paid_with(session: Session, partner_id: str, period: str) -> int:
+    """The VAT a partner's payout of `period` carried (minor units; 0 without self-billing)."""
+    total = session.scalar(
+        select(func.sum(SelfBilledInvoice.vat_minor)).where(
+            SelfBilledInvoice.partner_id == partner_id, SelfBilledInvoice.period == period
+        )
+    )
+    return int(total or 0)
 
 
 def documents(session: Session, partner_id: str, period: str) -> list[Document]:

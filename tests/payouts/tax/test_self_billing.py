@@ -12,6 +12,7 @@ from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
+from payouts.batch import payments
 from payouts.batch.models import PayoutInstruction
 from payouts.facts.ingest import ingest
 from payouts.settings import get_settings
@@ -221,3 +222,20 @@ def test_without_an_issuer_a_self_billing_close_is_refused(
     get_settings.cache_clear()
     with pytest.raises(invoices.SelfBillingNotConfigured, match="INVOICE_ISSUER_VAT_ID"):
         program.close_month("2026-01")
+
+
+def test_a_failed_self_billed_payout_returns_the_commission_not_the_vat(
+    program: Program,
+) -> None:
+    self_billing_partner(program, "P-1", "DE", "C-1")
+    program.invoice(None, "100.00", "2026-01-15", customer="C-1", currency="EUR")
+    program.close_month("2026-01")
+    [instruction] = program.session.scalars(select(PayoutInstruction))
+    assert instruction.amount_minor == 1190  # 10.00 + 19 % VAT
+    payments.mark_paid(
+        program.session,
+        "2026-01",
+        [{"end_to_end_id": instruction.end_to_end_id, "status": "failed", "reason": "closed"}],
+        actor="bob",
+    )
+    assert program.amounts("P-1", "2026-02", "payout_reversal") == [D("10.00")]

@@ -64,6 +64,8 @@ from reportlab.platypus import (
     TableStyle,
 )
 
+from payouts.tax.invoices import Document
+from plans.money import from_minor
 from statements.canonical import content_hash as compute_hash
 from statements.language import N_, Gettext, hold_reason, metric_label, words
 from statements.model import (
@@ -931,10 +933,163 @@ def _versions_text(versions: Sequence[str], t: Gettext) -> str:
     return label % {"versions": listed}
 
 
-def render_pdf(statement: Statement, payout: PayoutState | None = None) -> bytes:
+# -- the self-billed invoice (outside the hashed content, like the payout's state) ----
+
+_INVOICE_WIDTHS = (62.0, 0.0, 70.0, 44.0, 62.0, 70.0)
+_INVOICE_WIDTHS = (
+    _INVOICE_WIDTHS[0],
+    CONTENT_WIDTH - sum(_INVOICE_WIDTHS),
+    *_INVOICE_WIDTHS[2:],
+)
+RULE_MENTIONS = {
+    "domestic": "",
+    "reverse_charge": N_("Reverse charge"),
+    "outside_scope": N_("Outside the scope of EU VAT"),
+}
+
+
+def _document_title(document: Document, t: Gettext) -> str:
+    if document.kind == "credit_note":
+        return t(
+            N_("Self-billing credit note No. %(number)s, correcting invoice No. %(invoice)s")
+        ) % {
+            "number": document.number,
+            "invoice": document.refers_to_number,
+        }
+    return t(N_("Self-billing invoice No. %(number)s")) % {"number": document.number}
+
+
+def _document(statement: Statement, document: Document, fmt: MoneyFormat, t: Gettext) -> list[Any]:
+    s = _styles()
+    f = fonts()
+    money = fmt.money
+
+    def amount(minor: int) -> str:
+        return money(from_minor(minor, document.currency), document.currency)
+
+    parties = t(
+        N_(
+            "Supplier: %(partner)s, VAT id %(partner_vat)s. Customer and issuer: %(issuer)s, "
+            "VAT id %(issuer_vat)s. Issued on %(date)s by the customer in the supplier's name "
+            "(self-billing)."
+        )
+    ) % {
+        "partner": statement.partner_name,
+        "partner_vat": document.partner_vat_id or t(N_("none")),
+        "issuer": document.issuer_name,
+        "issuer_vat": document.issuer_vat_id,
+        "date": document.issued_on.isoformat(),
+    }
+    rate = fmt.rate(document.rate)
+    header = [
+        t(N_("Line")),
+        t(N_("Description")),
+        t(N_("Net")),
+        t(N_("VAT rate")),
+        t(N_("VAT")),
+        t(N_("Gross")),
+    ]
+    data: list[list[Any]] = [header]
+    for line in document.lines:
+        data.append(
+            [
+                _cell(line.line_id, _INVOICE_WIDTHS[0], f.regular),
+                _cell(line.description, _INVOICE_WIDTHS[1], f.regular),
+                amount(line.net_minor),
+                rate,
+                amount(line.vat_minor),
+                amount(line.gross_minor),
+            ]
+        )
+    total_label = (
+        t(N_("Total of the credit note"))
+        if document.kind == "credit_note"
+        else t(N_("Invoice total"))
+    )
+    data.append(
+        [
+            total_label,
+            "",
+            amount(document.net_minor),
+            "",
+            amount(document.vat_minor),
+            amount(document.gross_minor),
+        ]
+    )
+    last = len(data) - 1
+    table = LongTable(
+        data,
+        colWidths=_INVOICE_WIDTHS,
+        repeatRows=1,
+        hAlign="LEFT",
+        style=TableStyle(
+            [
+                ("FONT", (0, 0), (-1, -1), f.regular, _CELL_FONT_SIZE, 9),
+                ("FONT", (0, 0), (-1, 0), f.bold, _CELL_FONT_SIZE, 9),
+                ("FONT", (0, last), (-1, last), f.bold, 8, 10),
+                ("BACKGROUND", (0, 0), (-1, 0), PANEL),
+                ("LINEBELOW", (0, 0), (-1, 0), 0.6, INK),
+                ("LINEABOVE", (0, last), (-1, last), 0.8, INK),
+                ("SPAN", (0, last), (1, last)),
+                ("ALIGN", (2, 0), (-1, -1), "RIGHT"),
+                ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                ("TOPPADDING", (0, 0), (-1, -1), 1.5),
+                ("BOTTOMPADDING", (0, 0), (-1, -1), 1.5),
+            ]
+        ),
+    )
+    parts: list[Any] = [
+        CondPageBreak(40 * mm),
+        Paragraph(_markup(_document_title(document, t)), s.heading),
+        Paragraph(_markup(parties), s.small),
+        Spacer(1, 4),
+        table,
+    ]
+    mention = RULE_MENTIONS[document.rule.value]
+    if mention:
+        parts.append(Spacer(1, 3))
+        parts.append(Paragraph(f"<b>{escape(t(mention))}</b>", s.body))
+    return parts
+
+
+def _self_billing(
+    statement: Statement, documents: Sequence[Document], fmt: MoneyFormat, t: Gettext
+) -> list[Any]:
+    if not documents:
+        return []
+    story: list[Any] = []
+    for document in documents:
+        story.extend(_document(statement, document, fmt, t))
+    gross = sum(d.gross_minor for d in documents)
+    currency = documents[0].currency
+    story.append(Spacer(1, 6))
+    story.append(
+        _figure_table(
+            [
+                (t(N_("Amount payable")), fmt.money(statement.amount_payable), False),
+                (
+                    t(N_("VAT")),
+                    fmt.money(from_minor(sum(d.vat_minor for d in documents), currency)),
+                    False,
+                ),
+                (t(N_("Amount transferred")), fmt.money(from_minor(gross, currency)), True),
+            ],
+            CONTENT_WIDTH * 0.7,
+            t(N_("Self-billing")),
+            label_share=0.68,
+        )
+    )
+    return story
+
+
+def render_pdf(
+    statement: Statement, payout: PayoutState | None = None, documents: Sequence[Document] = ()
+) -> bytes:
     """The statement as PDF bytes; the same statement (and payout state) always gives
     the same bytes. `payout` is what the bank did with the statement's payout, when
-    known; it is printed beside the reference, outside the hashed content.
+    known; it is printed beside the reference, outside the hashed content. `documents`
+    are the self-billed invoice (and credit notes) issued with the statement's payout,
+    printed after the totals, also outside the hashed content.
 
     The hash printed is the statement's ``content_hash`` (computed when the
     statement does not carry one yet); a statement carrying a hash that is not the
@@ -1002,6 +1157,7 @@ def render_pdf(statement: Statement, payout: PayoutState | None = None) -> bytes
         )
     )
     story.extend(_totals(statement, fmt, t))
+    story.extend(_self_billing(statement, documents, fmt, t))
 
     buffer = io.BytesIO()
     document = SimpleDocTemplate(

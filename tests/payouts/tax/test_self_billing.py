@@ -3,10 +3,13 @@ notes for negative adjustments; numbers without a gap, enforced by the database.
 
 from __future__ import annotations
 
+import csv
+import io
 from collections.abc import Iterator
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+import pypdf
 import pytest
 from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
@@ -19,7 +22,13 @@ from payouts.settings import get_settings
 from payouts.tax import invoices
 from payouts.tax.models import SelfBilledInvoice
 from payouts.tax.vat import VatRule
+from statements.builder import build, self_billed
+from statements.canonical import seal
+from statements.csv_export import render_csv
+from statements.model import LineKind
+from statements.pdf import MoneyFormat, render_pdf
 from tests.payouts.program import Program
+from tests.statements.test_language import english_labels, found
 
 D = Decimal
 ISSUER_VAT_ID = "DE136695976"
@@ -239,3 +248,67 @@ def test_a_failed_self_billed_payout_returns_the_commission_not_the_vat(
         actor="bob",
     )
     assert program.amounts("P-1", "2026-02", "payout_reversal") == [D("10.00")]
+
+
+def _pdf_text(pdf: bytes) -> str:
+    reader = pypdf.PdfReader(io.BytesIO(pdf))
+    return "\n".join(page.extract_text() for page in reader.pages)
+
+
+def test_the_pdf_the_csv_and_the_payout_agree(program: Program) -> None:
+    self_billing_partner(program, "P-1", "FR", "C-1")
+    month_of_invoices(program, "C-1", "2026-01-15")
+    program.close_month("2026-01")
+    statement = seal(build(program.session, "P-1", "2026-01"))
+    documents = self_billed(program.session, "P-1", "2026-01")
+    payout = payout_minor(program.session, "P-1", "2026-01")
+
+    text = _pdf_text(render_pdf(statement, None, documents))
+    fmt = MoneyFormat(statement.partner_locale, "EUR")
+    assert "Self-billing invoice No. 1" in text
+    assert "Reverse charge" in text
+    assert ISSUER_VAT_ID in text
+    assert VAT_IDS["FR"] in text
+    # The summary under the invoice: amount payable + VAT = what the payout transfers.
+    figures = " ".join(text.split("Amount transferred", 1)[1].split()[:2])
+    assert fmt.money(D(payout).scaleb(-2)).replace("\xa0", " ") in figures.replace("\xa0", " ")
+
+    rows = list(csv.DictReader(io.StringIO(render_csv(statement, documents))))
+    [invoice_row] = [r for r in rows if r["line_kind"] == "invoice"]
+    assert invoice_row["line_id"] == "invoice-1"
+    assert D(invoice_row["amount"]) == D(payout).scaleb(-2)
+    vat_rows = [r for r in rows if r["line_kind"] == "vat"]
+    assert len(vat_rows) == len(statement.lines_of(LineKind.earning))
+    assert sum(D(r["base_amount"]) for r in vat_rows) == statement.amount_payable
+    assert "Reverse charge" in invoice_row["explanation"]
+    # The statement's own sum is untouched: the invoice rows are not payable.
+    [total] = [r for r in rows if r["line_id"] == "TOTAL"]
+    payable = [r for r in rows if r["payable"] == "true" and r["line_id"] != "TOTAL"]
+    assert D(total["amount"]) == sum(D(r["amount"]) for r in payable) == statement.activity_total
+
+
+def test_a_german_self_billed_statement_has_no_english_label(program: Program) -> None:
+    self_billing_partner(program, "P-1", "DE", "C-1")
+    ingest(
+        program.session,
+        "partners",
+        [
+            {
+                "id": "P-1",
+                "name": "Nordwind Vertrieb GmbH",
+                "type": "referral",
+                "payout_currency": "EUR",
+                "country": "DE",
+                "locale": "de_DE",
+            }
+        ],
+        actor="finance",
+        amend=True,
+    )
+    month_of_invoices(program, "C-1", "2026-01-15")
+    program.close_month("2026-01")
+    statement = seal(build(program.session, "P-1", "2026-01"))
+    documents = self_billed(program.session, "P-1", "2026-01")
+    text = _pdf_text(render_pdf(statement, None, documents))
+    assert "Gutschrift Nr. 1" in text
+    assert [label for label in english_labels() if found(label, text)] == []

@@ -160,8 +160,18 @@ def _tables() -> None:
     op.create_index(
         "uq_self_billed_invoices_statement",
         "self_billed_invoices",
-        ["partner_id", "period", "kind"],
+        ["partner_id", "period"],
         unique=True,
+        sqlite_where=sa.text("kind = 'invoice'"),
+        postgresql_where=sa.text("kind = 'invoice'"),
+    )
+    op.create_index(
+        "uq_self_billed_invoices_correction",
+        "self_billed_invoices",
+        ["partner_id", "period", "refers_to"],
+        unique=True,
+        sqlite_where=sa.text("kind = 'credit_note'"),
+        postgresql_where=sa.text("kind = 'credit_note'"),
     )
 
 
@@ -187,6 +197,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     append_only.unprotect(op, "self_billed_invoices")
+    op.drop_index("uq_self_billed_invoices_correction", table_name="self_billed_invoices")
     op.drop_index("uq_self_billed_invoices_statement", table_name="self_billed_invoices")
     op.drop_index("uq_self_billed_invoices_number", table_name="self_billed_invoices")
     op.drop_table("self_billed_invoices")

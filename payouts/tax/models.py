@@ -20,6 +20,7 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -90,7 +91,24 @@ class SelfBilledInvoice(Base):
     __tablename__ = "self_billed_invoices"
     __table_args__ = (
         Index("uq_self_billed_invoices_number", "issuer", "number", unique=True),
-        Index("uq_self_billed_invoices_statement", "partner_id", "period", "kind", unique=True),
+        # One invoice a statement; its credit notes, one per invoice they correct.
+        Index(
+            "uq_self_billed_invoices_statement",
+            "partner_id",
+            "period",
+            unique=True,
+            sqlite_where=text("kind = 'invoice'"),
+            postgresql_where=text("kind = 'invoice'"),
+        ),
+        Index(
+            "uq_self_billed_invoices_correction",
+            "partner_id",
+            "period",
+            "refers_to",
+            unique=True,
+            sqlite_where=text("kind = 'credit_note'"),
+            postgresql_where=text("kind = 'credit_note'"),
+        ),
         CheckConstraint("kind IN ('invoice', 'credit_note')", name="kind"),
         CheckConstraint("number > 0", name="number"),
         CheckConstraint("gross_minor = net_minor + vat_minor", name="gross"),

@@ -312,3 +312,28 @@ def test_a_german_self_billed_statement_has_no_english_label(program: Program) -
     text = _pdf_text(render_pdf(statement, None, documents))
     assert "Gutschrift Nr. 1" in text
     assert [label for label in english_labels() if found(label, text)] == []
+
+
+def test_refunds_of_two_invoiced_months_give_two_credit_notes_each_to_its_invoice(
+    program: Program,
+) -> None:
+    self_billing_partner(program, "P-1", "DE", "C-1")
+    january = program.invoice(None, "100.00", "2026-01-15", customer="C-1", currency="EUR")
+    program.close_month("2026-01")
+    february = program.invoice(None, "300.00", "2026-02-15", customer="C-1", currency="EUR")
+    program.close_month("2026-02")
+    program.refund(january, "10.00", "2026-01-20", currency="EUR")
+    program.refund(february, "20.00", "2026-02-20", currency="EUR")
+    program.invoice(None, "500.00", "2026-03-15", customer="C-1", currency="EUR")
+    program.close_month("2026-03")
+
+    invoice, *credits = invoices.documents(program.session, "P-1", "2026-03")
+    assert invoice.kind == "invoice"
+    assert [(c.kind, c.refers_to_number) for c in credits] == [
+        ("credit_note", 1),
+        ("credit_note", 2),
+    ]
+    assert [c.net_minor for c in credits] == [-100, -200]
+    payout = payout_minor(program.session, "P-1", "2026-03")
+    assert payout == invoice.gross_minor + sum(c.gross_minor for c in credits)
+    assert program.amounts("P-1", "2026-03", "payout") == [D("-47.00")]

@@ -30,6 +30,7 @@ from api.commands import (
     portal,
     serve,
     statements,
+    tax,
     tiers,
     users,
 )
@@ -55,6 +56,7 @@ app.add_typer(batch.app, name="batch")
 app.add_typer(batch.reps_app, name="reps")
 app.add_typer(statements.app, name="statements")
 app.add_typer(journal.app, name="journal")
+app.add_typer(tax.app, name="tax")
 app.add_typer(keys.app, name="keys")
 app.add_typer(users.app, name="users")
 app.add_typer(inquiries.app, name="inquiries")

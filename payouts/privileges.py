@@ -28,14 +28,16 @@ Why each table gets what it gets:
   it cannot move a session to another user or extend its expiry (of the columns, it
   may write only `last_seen_at` and `second_factor_at`, the finance console's check);
 - sign-in attempts, inquiries and their messages are append-only;
-- the program's settings and each partner's leaderboard choice may be changed;
 - a finance user's second factor is enrolled by the service (a pending secret may be
   replaced until the first right code confirms it; after that the database lets only
   `last_step` move forward), its recovery codes are each used once (the database
   refuses any other change), and its attempts are append-only; removing a second
   factor is the owner's;
 - manual adjustments and their decisions are append-only (the database refuses a
-  decision by the proposer), and so are partners' holds and releases.
+  decision by the proposer), and so are partners' holds and releases;
+- tax profiles are amended like partners; self-billed invoices are append-only, and
+  an issuing entity's numbering series is advanced (UPDATE) by each invoice it issues;
+- the program's settings and each partner's leaderboard choice may be changed.
 
 SQLite is the single-user embedded default: there are no roles to grant.
 """
@@ -76,6 +78,7 @@ SERVICE_PRIVILEGES: dict[str, tuple[str, ...]] = {
     "draft_payees": REPLACE,
     "fx_rates": AMEND,
     "idempotency_records": AMEND,
+    "invoice_series": AMEND,
     "inquiries": ADD,
     "inquiry_messages": ADD,
     "invoices": ADD,
@@ -101,7 +104,9 @@ SERVICE_PRIVILEGES: dict[str, tuple[str, ...]] = {
     "second_factor_attempts": ADD,
     "second_factors": SECOND_FACTORS,
     "reps": AMEND,
+    "self_billed_invoices": ADD,
     "sign_in_attempts": ADD,
+    "tax_profiles": AMEND,
     "tier_history": AMEND,
     "user_tokens": USE_LINK,
     "web_sessions": SESSIONS,

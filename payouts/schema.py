@@ -27,6 +27,7 @@ from payouts.batch import models as batch_models
 from payouts.batch import partitions
 from payouts.facts import models as fact_models
 from payouts.reference import models as reference_models
+from payouts.tax import models as tax_models
 
 metadata = Base.metadata
 
@@ -52,6 +53,7 @@ __all__ = [
     "quotes",
     "reference_models",
     "sign_in",
+    "tax_models",
     "tiers",
     "users",
 ]

@@ -39,6 +39,16 @@ class Settings(BaseSettings):
     """Where users reach the portal (PORTAL_URL): the start of the links `payouts users`
     prints."""
 
+    invoice_issuer: str = "main"
+    """The issuing entity of self-billed invoices (INVOICE_ISSUER): its own numbering."""
+    invoice_issuer_name: str = ""
+    """Its legal name, printed on every self-billed invoice (INVOICE_ISSUER_NAME)."""
+    invoice_issuer_vat_id: str = ""
+    """Its VAT id (INVOICE_ISSUER_VAT_ID); needed once a partner agrees to self-billing."""
+    domestic_vat_rate: str = "0"
+    """The VAT rate added to a domestic self-billed invoice, a fraction (DOMESTIC_VAT_RATE,
+    e.g. 0.19)."""
+
     @property
     def owner_url(self) -> str:
         return self.database_owner_url or self.database_url

@@ -23,6 +23,8 @@ from payouts.errors import PayoutsError
 from payouts.ledger import LedgerEntry, MarginLine
 from payouts.periods import Month
 from payouts.reference.models import Partner
+from payouts.tax import invoices
+from payouts.tax.invoices import Document
 from payouts.tiers import TierRecord
 from plans.components.tier_rate import Metric, TierRate
 from plans.money import from_minor
@@ -175,6 +177,11 @@ def payout_state(session: Session, partner_id: str, period: str) -> PayoutState 
             )
         )
     return PayoutState(result.status, result.bank_reference, result.reason, returned_in)
+
+
+def self_billed(session: Session, partner_id: str, period: str) -> list[Document]:
+    """The self-billed invoice (and credit notes) issued with the statement's payout."""
+    return invoices.documents(session, partner_id, period)
 
 
 def _year_to_date(session: Session, partner_id: str, month: Month, currency: str) -> YearToDate:

@@ -18,10 +18,14 @@ date taken from the statement's ``issued_on`` date, never the clock.
 
 Fonts: DejaVu Sans when the system has it (wide Latin, Greek and Cyrillic
 coverage), else Bitstream Vera, which ships inside reportlab (Latin-1 only). Runs of
-CJK characters the main font lacks are set in the Adobe Asian CID font
-``HeiseiKakuGo-W5``, which PDF viewers supply themselves (not embedded; a viewer
-without Asian font support shows blanks there). Other missing characters print as
-the font's missing-glyph box.
+characters the main font lacks (Chinese, Japanese, Korean names) are set in Droid Sans
+Fallback, which ships in ``statements/fonts/`` (Apache-2.0): every font is embedded
+(subset), never referenced, so any viewer shows the names the product stores. Other
+missing characters print as the font's missing-glyph box.
+
+Words: every label is a message of the ``statements`` gettext domain
+(:mod:`statements.language`), printed in the partner's language; labels are no part
+of the statement's content, so the content hash is the same in every language.
 """
 
 from __future__ import annotations
@@ -46,7 +50,6 @@ from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import (
@@ -61,7 +64,10 @@ from reportlab.platypus import (
     TableStyle,
 )
 
+from payouts.tax.invoices import Document
+from plans.money import from_minor
 from statements.canonical import content_hash as compute_hash
+from statements.language import N_, Gettext, hold_reason, metric_label, words
 from statements.model import (
     COUNT_UNIT,
     LineKind,
@@ -98,7 +104,10 @@ FONT_SEARCH_PATHS: tuple[str, ...] = (
     "/Library/Fonts",
 )
 """Where DejaVu Sans is looked for before falling back to reportlab's own Vera."""
-CJK_FONT = "HeiseiKakuGo-W5"
+FALLBACK_FONT_FILE = Path(__file__).resolve().parent / "fonts" / "DroidSansFallbackFull.ttf"
+"""Chinese, Japanese and Korean glyphs (Droid Sans Fallback, Apache-2.0, from Debian's
+fonts-droid-fallback), embedded for the characters the main font lacks."""
+FALLBACK_FONT = "StatementFallback"
 
 
 # -- fonts --------------------------------------------------------------------------
@@ -111,6 +120,7 @@ class Fonts:
     family: str
     """"DejaVu Sans" or "Bitstream Vera Sans": what was found."""
     coverage: frozenset[int]
+    fallback_coverage: frozenset[int]
     ellipsis: str
 
 
@@ -142,13 +152,15 @@ def fonts() -> Fonts:
         italic="StatementSans",
         boldItalic="StatementSans-Bold",
     )
-    pdfmetrics.registerFont(UnicodeCIDFont(CJK_FONT))
+    fallback = TTFont(FALLBACK_FONT, str(FALLBACK_FONT_FILE))
+    pdfmetrics.registerFont(fallback)
     coverage = frozenset(regular.face.charToGlyph)
     return Fonts(
         regular="StatementSans",
         bold="StatementSans-Bold",
         family=family,
         coverage=coverage,
+        fallback_coverage=frozenset(fallback.face.charToGlyph) - coverage,
         ellipsis="\u2026" if 0x2026 in coverage else "...",
     )
 
@@ -157,9 +169,9 @@ def fonts() -> Fonts:
 _STAND_INS = {0x202F: "\u00a0", 0x2009: "\u00a0", 0x2212: "-", 0xFFE5: "\u00a5"}
 
 
-def _is_cjk(char: str) -> bool:
-    code = ord(char)
-    return 0x2E80 <= code <= 0x9FFF or 0xF900 <= code <= 0xFAFF or 0xFF00 <= code <= 0xFFEF
+def _needs_fallback(char: str) -> bool:
+    """True for a character the main font lacks and the fallback font has."""
+    return ord(char) in fonts().fallback_coverage
 
 
 def _plain(text: str) -> str:
@@ -176,23 +188,22 @@ def _covered(text: str) -> bool:
 
 
 def _markup(text: str) -> str:
-    """Paragraph markup for ``text``: escaped, CJK runs switched to the CID font."""
+    """Paragraph markup for ``text``: escaped, CJK runs switched to the fallback font."""
     text = _plain(text)
     if _covered(text):
         return escape(text)
-    coverage = fonts().coverage
     out: list[str] = []
     run: list[str] = []
     for char in text:
-        if ord(char) not in coverage and _is_cjk(char):
+        if _needs_fallback(char):
             run.append(char)
             continue
         if run:
-            out.append(f'<font name="{CJK_FONT}">{escape("".join(run))}</font>')
+            out.append(f'<font name="{FALLBACK_FONT}">{escape("".join(run))}</font>')
             run = []
         out.append(escape(char))
     if run:
-        out.append(f'<font name="{CJK_FONT}">{escape("".join(run))}</font>')
+        out.append(f'<font name="{FALLBACK_FONT}">{escape("".join(run))}</font>')
     return "".join(out)
 
 
@@ -343,18 +354,26 @@ class _RequirementBar(Flowable):  # type: ignore[misc]  # reportlab is untyped
 
 # -- the document -------------------------------------------------------------------
 
-_LINE_COLUMNS = ("Date", "Source", "Customer", "Component", "Base", "Rate", "Amount")
+_LINE_COLUMNS = (
+    N_("Date"),
+    N_("Source"),
+    N_("Customer"),
+    N_("Component"),
+    N_("Base"),
+    N_("Rate"),
+    N_("Amount"),
+)
 _LINE_WIDTHS = (50.0, 88.0, 98.0, 108.0, 66.0, 30.0, 0.0)
 _LINE_WIDTHS = (*_LINE_WIDTHS[:-1], CONTENT_WIDTH - sum(_LINE_WIDTHS[:-1]))
 _CELL_FONT_SIZE = 7.5
 _CELL_PAD = 3.0
 
-PAYABLE_HEADING = "Earnings, clawbacks and adjustments"
-PAYABLE_TOTAL_LABEL = "Total earnings, clawbacks and adjustments"
-PAYOUT_HEADING = "Other payouts in the period"
-PAYOUT_TOTAL_LABEL = "Total of other payouts"
-MARGIN_HEADING = "Resale margin earned (not payable)"
-MARGIN_TOTAL_LABEL = "Total margin earned (not payable)"
+PAYABLE_HEADING = N_("Earnings, clawbacks and adjustments")
+PAYABLE_TOTAL_LABEL = N_("Total earnings, clawbacks and adjustments")
+PAYOUT_HEADING = N_("Other payouts in the period")
+PAYOUT_TOTAL_LABEL = N_("Total of other payouts")
+MARGIN_HEADING = N_("Resale margin earned (not payable)")
+MARGIN_TOTAL_LABEL = N_("Total margin earned (not payable)")
 
 
 def _cell(text: str, width: float, font: str) -> Any:
@@ -367,7 +386,7 @@ def _cell(text: str, width: float, font: str) -> Any:
 
 
 def _line_rows(
-    lines: Sequence[StatementLine], fmt: MoneyFormat
+    lines: Sequence[StatementLine], fmt: MoneyFormat, t: Gettext
 ) -> tuple[list[list[Any]], list[int]]:
     f = fonts()
     rows: list[list[Any]] = []
@@ -376,11 +395,11 @@ def _line_rows(
     for index, line in enumerate(lines, start=1):
         day = line.date.isoformat()
         if line.prior_period is not None:
-            day = f"{day}\nfor {line.prior_period}"
+            day = f"{day}\n" + t(N_("for %(period)s")) % {"period": line.prior_period}
             prior_rows.append(index)
         base = fmt.money(line.base_amount, line.base_currency)
         if line.fx_rate is not None:
-            base = f"{base}\n\u00d7 {fmt.number(line.fx_rate)} fx"
+            base = f"{base}\n" + t(N_("\u00d7 %(rate)s fx")) % {"rate": fmt.number(line.fx_rate)}
         rows.append(
             [
                 day,
@@ -399,17 +418,18 @@ def _line_table(
     heading: str,
     lines: Sequence[StatementLine],
     fmt: MoneyFormat,
+    t: Gettext,
     total_label: str,
     total: Decimal,
 ) -> LongTable:
     """The lines under a title row and a column header row, both repeated on every
     page the table runs onto, and a total row at the end."""
     f = fonts()
-    rows, prior_rows = _line_rows(lines, fmt)
+    rows, prior_rows = _line_rows(lines, fmt, t)
     blank = [""] * (len(_LINE_COLUMNS) - 1)
     data: list[list[Any]] = [
         [heading, *blank],
-        list(_LINE_COLUMNS),
+        [t(column) for column in _LINE_COLUMNS],
         *rows,
         [total_label, *blank[:-1], fmt.money(total)],
     ]
@@ -444,17 +464,20 @@ def _line_table(
     )
 
 
-def _header(statement: Statement, fmt: MoneyFormat) -> Table:
+def _header(statement: Statement, fmt: MoneyFormat, t: Gettext) -> Table:
     s = _styles()
+    partner = t(N_("Partner %(id)s \u00b7 %(type)s"))
     left = [
-        Paragraph("PARTNER STATEMENT", s.title),
+        Paragraph(escape(t(N_("PARTNER STATEMENT"))), s.title),
         Paragraph(_markup(statement.partner_name), s.name),
         Paragraph(
-            _markup(f"Partner {statement.partner_id} \u00b7 {statement.partner_type}"), s.small
+            _markup(partner % {"id": statement.partner_id, "type": statement.partner_type}),
+            s.small,
         ),
     ]
+    period = t(N_("Period %(period)s")) % {"period": statement.period}
     right = [
-        Paragraph(f"<b>Period {escape(statement.period)}</b>", s.small_right),
+        Paragraph(f"<b>{escape(period)}</b>", s.small_right),
         Paragraph(
             escape(
                 f"{fmt.long_date(statement.period_start)} \u2013 "
@@ -462,8 +485,14 @@ def _header(statement: Statement, fmt: MoneyFormat) -> Table:
             ),
             s.small_right,
         ),
-        Paragraph(escape(f"Issued on {statement.issued_on.isoformat()}"), s.small_right),
-        Paragraph(escape(f"Payout currency {statement.payout_currency}"), s.small_right),
+        Paragraph(
+            escape(t(N_("Issued on %(date)s")) % {"date": statement.issued_on.isoformat()}),
+            s.small_right,
+        ),
+        Paragraph(
+            escape(t(N_("Payout currency %(currency)s")) % {"currency": statement.payout_currency}),
+            s.small_right,
+        ),
     ]
     table = Table([[left, right]], colWidths=(CONTENT_WIDTH * 0.62, CONTENT_WIDTH * 0.38))
     table.setStyle(
@@ -520,57 +549,96 @@ def _figure_table(
     )
 
 
-def _summary(statement: Statement, fmt: MoneyFormat, payout: PayoutState | None) -> Table:
+def _payout_status(payout: PayoutState, t: Gettext) -> str:
+    """What the bank did with the payout, in the reader's language."""
+    if payout.status == "paid":
+        if payout.bank_reference:
+            return t(N_("paid, bank reference %(reference)s")) % {
+                "reference": payout.bank_reference
+            }
+        return t(N_("paid"))
+    if payout.status == "failed":
+        reason = payout.reason or t(N_("no reason given"))
+        if payout.returned_in:
+            return t(N_("failed (%(reason)s); returned to the balance in %(period)s")) % {
+                "reason": reason,
+                "period": payout.returned_in,
+            }
+        return t(N_("failed (%(reason)s)")) % {"reason": reason}
+    return t(N_("sent to the bank, no result yet"))
+
+
+def _balance_rows(
+    statement: Statement, fmt: MoneyFormat, t: Gettext, payout: PayoutState | None
+) -> list[tuple[str, str, bool]]:
     s = statement
     money = fmt.money
-    balance_rows = [
-        ("Opening balance", money(s.opening_balance), False),
-        ("Earnings", money(s.earnings_total), False),
-        ("Clawbacks", money(s.clawbacks_total), False),
-        ("Adjustments", money(s.adjustments_total), False),
+    rows = [
+        (t(N_("Opening balance")), money(s.opening_balance), False),
+        (t(N_("Earnings")), money(s.earnings_total), False),
+        (t(N_("Clawbacks")), money(s.clawbacks_total), False),
+        (t(N_("Adjustments")), money(s.adjustments_total), False),
     ]
     if s.payouts_total:
         # Payouts other than this statement's own (which is the amount payable below).
-        balance_rows.append(("Other payouts in the period", money(s.payouts_total), False))
-    balance_rows += [
-        ("Closing balance", money(s.closing_balance), True),
-        ("Carried forward", money(s.carry_forward), False),
-        ("Amount payable", money(s.amount_payable), True),
+        rows.append((t(PAYOUT_HEADING), money(s.payouts_total), False))
+    rows += [
+        (t(N_("Closing balance")), money(s.closing_balance), True),
+        (t(N_("Carried forward")), money(s.carry_forward), False),
+        (t(N_("Amount payable")), money(s.amount_payable), True),
     ]
     if s.payout_reference:
-        balance_rows.append(("Paid by transfer, reference", _plain(s.payout_reference), False))
+        rows.append((t(N_("Paid by transfer, reference")), _plain(s.payout_reference), False))
         if payout is not None:
-            balance_rows.append(("Payout status", _plain(payout.describe()), False))
+            rows.append((t(N_("Payout status")), _plain(_payout_status(payout, t)), False))
+    return rows
+
+
+def _summary(
+    statement: Statement, fmt: MoneyFormat, t: Gettext, payout: PayoutState | None
+) -> Table:
+    s = statement
+    money = fmt.money
     left_width = CONTENT_WIDTH * 0.56
     right_width = CONTENT_WIDTH - left_width - 8
-    left: list[Any] = [_figure_table(balance_rows, left_width, "Summary")]
+    left: list[Any] = [
+        _figure_table(_balance_rows(s, fmt, t, payout), left_width, t(N_("Summary")))
+    ]
     if s.holds:
-        reasons = "; ".join(hold.reason for hold in s.holds)
+        reasons = "; ".join(hold_reason(t, hold.code, hold.reason) for hold in s.holds)
+        on_hold = t(N_("On hold:"))
         left.append(Spacer(1, 4))
-        left.append(Paragraph(f"<b>On hold:</b> {_markup(reasons)}", _styles().warn))
+        left.append(Paragraph(f"<b>{escape(on_hold)}</b> {_markup(reasons)}", _styles().warn))
     right: list[Any] = [
         _figure_table(
             [
-                ("Margin earned", money(s.margin_earned_total), False),
+                (t(N_("Margin earned")), money(s.margin_earned_total), False),
             ],
             right_width,
-            "Resale margin (not payable)",
+            t(N_("Resale margin (not payable)")),
             background=colors.white,
         ),
         Paragraph(
-            "Margin you earned through your buy price; it is not part of the amount payable.",
+            escape(
+                t(
+                    N_(
+                        "Margin you earned through your buy price; it is not part of the "
+                        "amount payable."
+                    )
+                )
+            ),
             _styles().small,
         ),
         Spacer(1, 6),
         _figure_table(
             [
-                ("Earnings", money(s.ytd.earnings), False),
-                ("Clawbacks", money(s.ytd.clawbacks), False),
-                ("Adjustments", money(s.ytd.adjustments), False),
-                ("Paid", money(s.ytd.paid), True),
+                (t(N_("Earnings")), money(s.ytd.earnings), False),
+                (t(N_("Clawbacks")), money(s.ytd.clawbacks), False),
+                (t(N_("Adjustments")), money(s.ytd.adjustments), False),
+                (t(N_("Paid")), money(s.ytd.paid), True),
             ],
             right_width,
-            f"Year to date {s.period[:4]}",
+            t(N_("Year to date %(year)s")) % {"year": s.period[:4]},
             background=colors.white,
         ),
     ]
@@ -589,28 +657,56 @@ def _summary(statement: Statement, fmt: MoneyFormat, payout: PayoutState | None)
 
 
 def _requirement_figures(
-    unit: str, actual: Decimal, threshold: Decimal, gap: Decimal, fmt: MoneyFormat
+    unit: str, actual: Decimal, threshold: Decimal, gap: Decimal, fmt: MoneyFormat, t: Gettext
 ) -> str:
     def show(value: Decimal) -> str:
         return fmt.number(value) if unit == COUNT_UNIT else fmt.money(value, unit)
 
     progress = f"{show(actual)} / {show(threshold)}"
-    return f"{progress} \u00b7 met" if gap <= 0 else f"{progress} \u00b7 {show(gap)} to go"
+    if gap <= 0:
+        return f"{progress} \u00b7 " + t(N_("met"))
+    return f"{progress} \u00b7 " + t(N_("%(gap)s to go")) % {"gap": show(gap)}
 
 
-def _tier(tier: TierProgress, fmt: MoneyFormat) -> list[Any]:
+def _tier_texts(tier: TierProgress, fmt: MoneyFormat, t: Gettext) -> tuple[str, str]:
+    """The gap and at-risk sentences. The tier evaluation stores them in English; in
+    another language they are said again from the requirements' figures."""
+    if fmt.locale.language == "en":
+        return tier.gap_text, tier.at_risk_text or ""
+    current = tier.current_tier or ""
+    gap = ""
+    if tier.next_tier and tier.requirements:
+        gaps = [
+            f"{fmt.number(r.gap) if r.unit == COUNT_UNIT else fmt.money(r.gap, r.unit)} "
+            f"{metric_label(t, r.metric)}"
+            for r in tier.requirements
+            if r.gap > 0
+        ]
+        if gaps:
+            gap = t(N_("%(gaps)s more to reach %(tier)s")) % {
+                "gaps": t(N_(" or ")).join(gaps),
+                "tier": tier.next_tier,
+            }
+    elif current:
+        gap = t(N_("%(tier)s is the top tier")) % {"tier": current}
+    risk = t(N_("%(tier)s is at risk at the next evaluation")) % {"tier": current}
+    return gap, risk
+
+
+def _tier(tier: TierProgress, fmt: MoneyFormat, t: Gettext) -> list[Any]:
     s = _styles()
-    current = tier.current_tier or "no tier yet"
+    current = tier.current_tier or t(N_("no tier yet"))
     title = (
-        f"Tier: {current} \u2192 next tier {tier.next_tier}"
+        t(N_("Tier: %(current)s \u2192 next tier %(next)s"))
+        % {"current": current, "next": tier.next_tier}
         if tier.next_tier
-        else f"Tier: {current} (top tier)"
+        else t(N_("Tier: %(current)s (top tier)")) % {"current": current}
     )
     parts: list[Any] = [Paragraph(_markup(title), s.heading)]
     for requirement in tier.requirements:
         parts.append(
             _RequirementBar(
-                _plain(requirement.metric),
+                _plain(metric_label(t, requirement.metric)),
                 requirement.progress,
                 _requirement_figures(
                     requirement.unit,
@@ -618,16 +714,19 @@ def _tier(tier: TierProgress, fmt: MoneyFormat) -> list[Any]:
                     requirement.threshold,
                     requirement.gap,
                     fmt,
+                    t,
                 ),
                 requirement.gap <= 0,
             )
         )
-    if tier.gap_text:
+    gap_text, at_risk_text = _tier_texts(tier, fmt, t)
+    at_risk = t(N_("At risk:"))
+    if gap_text:
         parts.append(Spacer(1, 3))
-        parts.append(Paragraph(_markup(tier.gap_text), s.body))
+        parts.append(Paragraph(_markup(gap_text), s.body))
     if tier.at_risk:
         warning = Table(
-            [[Paragraph(f"<b>At risk:</b> {_markup(tier.at_risk_text or '')}", s.warn)]],
+            [[Paragraph(f"<b>{escape(at_risk)}</b> {_markup(at_risk_text)}", s.warn)]],
             colWidths=(CONTENT_WIDTH,),
             style=TableStyle(
                 [
@@ -644,13 +743,14 @@ def _tier(tier: TierProgress, fmt: MoneyFormat) -> list[Any]:
     return [KeepTogether(parts)]
 
 
-def _subtotals(statement: Statement, fmt: MoneyFormat) -> list[Any]:
+def _subtotals(statement: Statement, fmt: MoneyFormat, t: Gettext) -> list[Any]:
     if not statement.subtotals:
         return []
     f = fonts()
-    data: list[list[str]] = [["Component", "Kind", "Lines", "Amount"]]
+    data: list[list[str]] = [[t(N_("Component")), t(N_("Kind")), t(N_("Lines")), t(N_("Amount"))]]
+    margin = " " + t(N_("(margin, not payable)"))
     for subtotal in statement.subtotals:
-        kind = subtotal.component_kind + ("" if subtotal.payable else " (margin, not payable)")
+        kind = subtotal.component_kind + ("" if subtotal.payable else margin)
         data.append(
             [
                 _fit(_plain(subtotal.component), 190, f.regular, 8),
@@ -676,38 +776,46 @@ def _subtotals(statement: Statement, fmt: MoneyFormat) -> list[Any]:
             ]
         ),
     )
-    return [KeepTogether([Paragraph("Subtotals by plan component", _styles().heading), table])]
+    heading = Paragraph(escape(t(N_("Subtotals by plan component"))), _styles().heading)
+    return [KeepTogether([heading, table])]
 
 
-def _totals(statement: Statement, fmt: MoneyFormat) -> list[Any]:
+def _totals(statement: Statement, fmt: MoneyFormat, t: Gettext) -> list[Any]:
     s = statement
     money = fmt.money
     rows = [
-        ("Opening balance", money(s.opening_balance), False),
-        (PAYABLE_TOTAL_LABEL, money(s.activity_total), False),
+        (t(N_("Opening balance")), money(s.opening_balance), False),
+        (t(PAYABLE_TOTAL_LABEL), money(s.activity_total), False),
     ]
     if s.payouts_total:
-        rows.append((PAYOUT_TOTAL_LABEL, money(s.payouts_total), False))
+        rows.append((t(PAYOUT_TOTAL_LABEL), money(s.payouts_total), False))
     rows += [
-        ("Closing balance", money(s.closing_balance), True),
-        ("Carried forward", money(s.carry_forward), False),
-        ("Amount payable", money(s.amount_payable), True),
-        (MARGIN_TOTAL_LABEL, money(s.margin_earned_total), False),
+        (t(N_("Closing balance")), money(s.closing_balance), True),
+        (t(N_("Carried forward")), money(s.carry_forward), False),
+        (t(N_("Amount payable")), money(s.amount_payable), True),
+        (t(MARGIN_TOTAL_LABEL), money(s.margin_earned_total), False),
     ]
-    versions = ", ".join(s.plan_versions) or "none"
+    versions = ", ".join(s.plan_versions) or t(N_("none"))
+    note = t(
+        N_(
+            "Prior-period adjustments are highlighted and show the period they adjust under "
+            "their date. Every figure is the sum of the lines shown; verify this statement "
+            "with its content hash below."
+        )
+    )
     return [
         KeepTogether(
             [
-                Paragraph("Totals", _styles().heading),
-                _figure_table(rows, CONTENT_WIDTH * 0.7, "Statement totals", label_share=0.68),
+                Paragraph(escape(t(N_("Totals"))), _styles().heading),
+                _figure_table(
+                    rows, CONTENT_WIDTH * 0.7, t(N_("Statement totals")), label_share=0.68
+                ),
                 Spacer(1, 6),
-                Paragraph(_markup(f"Plan versions: {versions}"), _styles().small),
                 Paragraph(
-                    "Prior-period adjustments are highlighted and show the period they "
-                    "adjust under their date. Every figure is the sum of the lines shown; "
-                    "verify this statement with its content hash below.",
+                    _markup(t(N_("Plan versions: %(versions)s")) % {"versions": versions}),
                     _styles().small,
                 ),
+                Paragraph(escape(note), _styles().small),
             ]
         )
     ]
@@ -739,6 +847,7 @@ def _section(
     heading: str,
     lines: Sequence[StatementLine],
     fmt: MoneyFormat,
+    t: Gettext,
     total_label: str,
     total: Decimal,
     empty_text: str | None,
@@ -747,10 +856,13 @@ def _section(
     if not lines:
         if empty_text is None:
             return []
-        return [Paragraph(escape(heading), s.heading), Paragraph(escape(empty_text), s.small)]
+        return [Paragraph(escape(t(heading)), s.heading), Paragraph(escape(t(empty_text)), s.small)]
     # The heading is the table's first row: it repeats with the column header on
     # every page, so a continued page still says which lines it lists.
-    return [CondPageBreak(40 * mm), _line_table(heading, lines, fmt, total_label, total)]
+    return [
+        CondPageBreak(40 * mm),
+        _line_table(t(heading), lines, fmt, t, t(total_label), total),
+    ]
 
 
 # -- page furniture (two-pass: pages are held until their count is known) -----------
@@ -759,10 +871,9 @@ def _section(
 def _draw_mixed(canvas: Any, x: float, y: float, text: str, size: float) -> None:
     """Draw ``text`` in the main font, switching to the CJK font for CJK runs it lacks."""
     f = fonts()
-    coverage = f.coverage
     runs: list[tuple[str, str]] = []
     for char in _plain(text):
-        font = f.regular if ord(char) in coverage or not _is_cjk(char) else CJK_FONT
+        font = FALLBACK_FONT if _needs_fallback(char) else f.regular
         if runs and runs[-1][0] == font:
             runs[-1] = (font, runs[-1][1] + char)
         else:
@@ -779,6 +890,8 @@ class _Furniture:
     hash_text: str
     versions_text: str
     pdf_date: str
+    page_label: str
+    """"Page %(number)s of %(total)s" in the reader's language."""
 
     def draw(self, canvas: Any, number: int, total: int) -> None:
         f = fonts()
@@ -799,7 +912,7 @@ class _Furniture:
             )
         canvas.line(MARGIN_X, 16 * mm, PAGE_WIDTH - MARGIN_X, 16 * mm)
         canvas.setFont(f.regular, 6.5)
-        page_text = f"Page {number} of {total}"
+        page_text = self.page_label % {"number": number, "total": total}
         canvas.drawRightString(PAGE_WIDTH - MARGIN_X, 12.5 * mm, page_text)
         text_width = CONTENT_WIDTH - float(pdfmetrics.stringWidth(page_text, f.bold, 7)) - 12
         canvas.drawString(MARGIN_X, 12.5 * mm, _fit(self.hash_text, text_width, f.regular, 6.5))
@@ -830,22 +943,175 @@ def _canvas_maker(furniture: _Furniture) -> Callable[..., Canvas]:
     return StatementCanvas
 
 
-def _versions_text(versions: Sequence[str]) -> str:
+def _versions_text(versions: Sequence[str], t: Gettext) -> str:
+    label = t(N_("Plan versions: %(versions)s"))
     if not versions:
-        return "Plan versions: none"
+        return label % {"versions": t(N_("none"))}
     shown = list(versions[:3])
     more = len(versions) - len(shown)
-    return (
-        "Plan versions: "
-        + ", ".join(shown)
-        + (f" (+{more} more, listed in Totals)" if more else "")
+    listed = ", ".join(shown)
+    if more:
+        listed += " " + t(N_("(+%(more)s more, listed in Totals)")) % {"more": more}
+    return label % {"versions": listed}
+
+
+# -- the self-billed invoice (outside the hashed content, like the payout's state) ----
+
+_INVOICE_WIDTHS = (62.0, 0.0, 70.0, 44.0, 62.0, 70.0)
+_INVOICE_WIDTHS = (
+    _INVOICE_WIDTHS[0],
+    CONTENT_WIDTH - sum(_INVOICE_WIDTHS),
+    *_INVOICE_WIDTHS[2:],
+)
+RULE_MENTIONS = {
+    "domestic": "",
+    "reverse_charge": N_("Reverse charge"),
+    "outside_scope": N_("Outside the scope of EU VAT"),
+}
+
+
+def _document_title(document: Document, t: Gettext) -> str:
+    if document.kind == "credit_note":
+        return t(
+            N_("Self-billing credit note No. %(number)s, correcting invoice No. %(invoice)s")
+        ) % {
+            "number": document.number,
+            "invoice": document.refers_to_number,
+        }
+    return t(N_("Self-billing invoice No. %(number)s")) % {"number": document.number}
+
+
+def _document(statement: Statement, document: Document, fmt: MoneyFormat, t: Gettext) -> list[Any]:
+    s = _styles()
+    f = fonts()
+    money = fmt.money
+
+    def amount(minor: int) -> str:
+        return money(from_minor(minor, document.currency), document.currency)
+
+    parties = t(
+        N_(
+            "Supplier: %(partner)s, VAT id %(partner_vat)s. Customer and issuer: %(issuer)s, "
+            "VAT id %(issuer_vat)s. Issued on %(date)s by the customer in the supplier's name "
+            "(self-billing)."
+        )
+    ) % {
+        "partner": statement.partner_name,
+        "partner_vat": document.partner_vat_id or t(N_("none")),
+        "issuer": document.issuer_name,
+        "issuer_vat": document.issuer_vat_id,
+        "date": document.issued_on.isoformat(),
+    }
+    rate = fmt.rate(document.rate)
+    header = [
+        t(N_("Line")),
+        t(N_("Description")),
+        t(N_("Net")),
+        t(N_("VAT rate")),
+        t(N_("VAT")),
+        t(N_("Gross")),
+    ]
+    data: list[list[Any]] = [header]
+    for line in document.lines:
+        data.append(
+            [
+                _cell(line.line_id, _INVOICE_WIDTHS[0], f.regular),
+                _cell(line.description, _INVOICE_WIDTHS[1], f.regular),
+                amount(line.net_minor),
+                rate,
+                amount(line.vat_minor),
+                amount(line.gross_minor),
+            ]
+        )
+    total_label = (
+        t(N_("Total of the credit note"))
+        if document.kind == "credit_note"
+        else t(N_("Invoice total"))
     )
+    data.append(
+        [
+            total_label,
+            "",
+            amount(document.net_minor),
+            "",
+            amount(document.vat_minor),
+            amount(document.gross_minor),
+        ]
+    )
+    last = len(data) - 1
+    table = LongTable(
+        data,
+        colWidths=_INVOICE_WIDTHS,
+        repeatRows=1,
+        hAlign="LEFT",
+        style=TableStyle(
+            [
+                ("FONT", (0, 0), (-1, -1), f.regular, _CELL_FONT_SIZE, 9),
+                ("FONT", (0, 0), (-1, 0), f.bold, _CELL_FONT_SIZE, 9),
+                ("FONT", (0, last), (-1, last), f.bold, 8, 10),
+                ("BACKGROUND", (0, 0), (-1, 0), PANEL),
+                ("LINEBELOW", (0, 0), (-1, 0), 0.6, INK),
+                ("LINEABOVE", (0, last), (-1, last), 0.8, INK),
+                ("SPAN", (0, last), (1, last)),
+                ("ALIGN", (2, 0), (-1, -1), "RIGHT"),
+                ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                ("TOPPADDING", (0, 0), (-1, -1), 1.5),
+                ("BOTTOMPADDING", (0, 0), (-1, -1), 1.5),
+            ]
+        ),
+    )
+    parts: list[Any] = [
+        CondPageBreak(40 * mm),
+        Paragraph(_markup(_document_title(document, t)), s.heading),
+        Paragraph(_markup(parties), s.small),
+        Spacer(1, 4),
+        table,
+    ]
+    mention = RULE_MENTIONS[document.rule.value]
+    if mention:
+        parts.append(Spacer(1, 3))
+        parts.append(Paragraph(f"<b>{escape(t(mention))}</b>", s.body))
+    return parts
 
 
-def render_pdf(statement: Statement, payout: PayoutState | None = None) -> bytes:
+def _self_billing(
+    statement: Statement, documents: Sequence[Document], fmt: MoneyFormat, t: Gettext
+) -> list[Any]:
+    if not documents:
+        return []
+    story: list[Any] = []
+    for document in documents:
+        story.extend(_document(statement, document, fmt, t))
+    gross = sum(d.gross_minor for d in documents)
+    currency = documents[0].currency
+    story.append(Spacer(1, 6))
+    story.append(
+        _figure_table(
+            [
+                (t(N_("Amount payable")), fmt.money(statement.amount_payable), False),
+                (
+                    t(N_("VAT")),
+                    fmt.money(from_minor(sum(d.vat_minor for d in documents), currency)),
+                    False,
+                ),
+                (t(N_("Amount transferred")), fmt.money(from_minor(gross, currency)), True),
+            ],
+            CONTENT_WIDTH * 0.7,
+            t(N_("Self-billing")),
+            label_share=0.68,
+        )
+    )
+    return story
+
+
+def render_pdf(
+    statement: Statement, payout: PayoutState | None = None, documents: Sequence[Document] = ()
+) -> bytes:
     """The statement as PDF bytes; the same statement (and payout state) always gives
     the same bytes. `payout` is what the bank did with the statement's payout, when
-    known; it is printed beside the reference, outside the hashed content.
+    known; it is printed beside the reference, outside the hashed content. `documents`
+    are the self-billed invoice (and credit notes) issued with the statement's payout,
+    printed after the totals, also outside the hashed content.
 
     The hash printed is the statement's ``content_hash`` (computed when the
     statement does not carry one yet); a statement carrying a hash that is not the
@@ -859,28 +1125,35 @@ def render_pdf(statement: Statement, payout: PayoutState | None = None) -> bytes
         )
     f = fonts()
     fmt = MoneyFormat(statement.partner_locale, statement.payout_currency)
+    t = words(statement.partner_locale)
     issued = statement.issued_on
+    statement_label = t(N_("statement %(period)s")) % {"period": statement.period}
     furniture = _Furniture(
         running_title=_plain(
-            f"{statement.partner_name} \u00b7 {statement.partner_id} \u00b7 statement "
-            f"{statement.period}"
+            f"{statement.partner_name} \u00b7 {statement.partner_id} \u00b7 {statement_label}"
         ),
-        hash_text=f"Content hash (SHA-256): {digest}",
-        versions_text=_plain(_versions_text(statement.plan_versions)),
+        hash_text=t(N_("Content hash (SHA-256): %(hash)s")) % {"hash": digest},
+        versions_text=_plain(_versions_text(statement.plan_versions, t)),
         pdf_date=f"D:{issued.year:04d}{issued.month:02d}{issued.day:02d}000000+00'00'",
+        page_label=t(N_("Page %(number)s of %(total)s")),
     )
-    story: list[Any] = [_header(statement, fmt), Spacer(1, 8), _summary(statement, fmt, payout)]
+    story: list[Any] = [
+        _header(statement, fmt, t),
+        Spacer(1, 8),
+        _summary(statement, fmt, t, payout),
+    ]
     if statement.tier is not None:
-        story.extend(_tier(statement.tier, fmt))
-    story.extend(_subtotals(statement, fmt))
+        story.extend(_tier(statement.tier, fmt, t))
+    story.extend(_subtotals(statement, fmt, t))
     story.extend(
         _section(
             PAYABLE_HEADING,
             statement.lines_of(LineKind.earning, LineKind.clawback, LineKind.adjustment),
             fmt,
+            t,
             PAYABLE_TOTAL_LABEL,
             statement.activity_total,
-            "No earnings, clawbacks or adjustments in this period.",
+            N_("No earnings, clawbacks or adjustments in this period."),
         )
     )
     story.extend(_manual_reasons(statement))
@@ -889,6 +1162,7 @@ def render_pdf(statement: Statement, payout: PayoutState | None = None) -> bytes
             PAYOUT_HEADING,
             statement.lines_of(LineKind.payout),
             fmt,
+            t,
             PAYOUT_TOTAL_LABEL,
             statement.payouts_total,
             None,
@@ -899,12 +1173,14 @@ def render_pdf(statement: Statement, payout: PayoutState | None = None) -> bytes
             MARGIN_HEADING,
             statement.lines_of(LineKind.margin),
             fmt,
+            t,
             MARGIN_TOTAL_LABEL,
             statement.margin_earned_total,
             None,
         )
     )
-    story.extend(_totals(statement, fmt))
+    story.extend(_totals(statement, fmt, t))
+    story.extend(_self_billing(statement, documents, fmt, t))
 
     buffer = io.BytesIO()
     document = SimpleDocTemplate(
@@ -914,9 +1190,10 @@ def render_pdf(statement: Statement, payout: PayoutState | None = None) -> bytes
         rightMargin=MARGIN_X,
         topMargin=MARGIN_TOP,
         bottomMargin=MARGIN_BOTTOM,
-        title=f"Partner statement {statement.partner_id} {statement.period}",
+        title=t(N_("Partner statement %(partner)s %(period)s"))
+        % {"partner": statement.partner_id, "period": statement.period},
         author="partner-payouts",
-        subject=f"content hash {digest}",
+        subject=t(N_("content hash %(hash)s")) % {"hash": digest},
         creator="partner-payouts",
         invariant=1,
         initialFontName=f.regular,

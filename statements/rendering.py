@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,7 +21,8 @@ from sqlalchemy.orm import Session
 from payouts.batch import service as batch
 from payouts.errors import PayoutsError
 from payouts.periods import Month
-from statements.builder import build, partners_of_period, payout_state
+from payouts.tax.invoices import Document
+from statements.builder import build, partners_of_period, payout_state, self_billed
 from statements.canonical import seal
 from statements.csv_export import render_csv
 from statements.model import PayoutState, Statement
@@ -76,10 +77,15 @@ def _write_new(path: Path, content: bytes) -> None:
         partial.unlink()
 
 
-def _write(statement: Statement, out: Path, payout: PayoutState | None = None) -> Rendered:
+def _write(
+    statement: Statement,
+    out: Path,
+    payout: PayoutState | None = None,
+    documents: Sequence[Document] = (),
+) -> Rendered:
     pdf, csv = _paths(statement.partner_id, statement.period, out)
-    _write_new(pdf, render_pdf(statement, payout))
-    _write_new(csv, render_csv(statement).encode("utf-8"))
+    _write_new(pdf, render_pdf(statement, payout, documents))
+    _write_new(csv, render_csv(statement, documents).encode("utf-8"))
     assert statement.content_hash is not None
     return Rendered(statement.partner_id, pdf, csv, statement.content_hash)
 
@@ -117,16 +123,17 @@ def render_period(
     out.mkdir(parents=True, exist_ok=True)
     statements = [seal(build(session, p, period)) for p in partners]
     payouts = [payout_state(session, p, period) for p in partners]
+    documents = [self_billed(session, p, period) for p in partners]
     done: list[Rendered] = []
     if workers <= 1 or len(statements) < 4:
-        for statement, payout in zip(statements, payouts, strict=True):
-            done.append(_write(statement, out, payout))
+        for statement, payout, issued in zip(statements, payouts, documents, strict=True):
+            done.append(_write(statement, out, payout, issued))
             if progress:
                 progress(len(done), len(statements))
         return done
     with ProcessPoolExecutor(max_workers=workers) as pool:
         outs = [out] * len(statements)
-        for rendered in pool.map(_write, statements, outs, payouts, chunksize=4):
+        for rendered in pool.map(_write, statements, outs, payouts, documents, chunksize=4):
             done.append(rendered)
             if progress:
                 progress(len(done), len(statements))

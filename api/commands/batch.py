@@ -67,6 +67,8 @@ def show_review(period: Period) -> None:
             f"payee details changed since {change.partner_id} was last paid "
             f"({change.last_paid_period}): {', '.join(change.changed)}"
         )
+    for waiting in r.tax_form_holds:
+        typer.echo(f"held at close for a tax form: {waiting.partner_id} ({waiting.describe()})")
 
 
 @app.command("approve")

@@ -21,7 +21,7 @@ from payouts import issued
 from payouts.reference.models import Partner
 from payouts.tiers import TierRecord, history
 from statements import issue
-from statements.builder import build, payout_state
+from statements.builder import build, payout_state, self_billed
 from statements.canonical import canonical_json, seal
 from statements.csv_export import render_csv
 from statements.model import Statement
@@ -198,8 +198,11 @@ def statement_pdf(
 ) -> Response:
     statement = _statement(session, principal, partner_id, period)
     payout = payout_state(session, statement.partner_id, statement.period)
+    invoices = self_billed(session, statement.partner_id, statement.period)
     return download(
-        render_pdf(statement, payout), "application/pdf", f"{file_stem(partner_id, period)}.pdf"
+        render_pdf(statement, payout, invoices),
+        "application/pdf",
+        f"{file_stem(partner_id, period)}.pdf",
     )
 
 
@@ -216,8 +219,9 @@ def statement_csv(
     partner_id: PartnerId, period: PeriodPath, principal: PartnerReader, session: DbSession
 ) -> Response:
     statement = _statement(session, principal, partner_id, period)
+    invoices = self_billed(session, statement.partner_id, statement.period)
     return download(
-        render_csv(statement).encode(),
+        render_csv(statement, invoices).encode(),
         "text/csv; charset=utf-8",
         f"{file_stem(partner_id, period)}.csv",
     )

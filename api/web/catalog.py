@@ -1,19 +1,22 @@
-"""The portal's gettext catalogs, built from the templates and code with Babel.
+"""The gettext catalogs of the portal and of the statements, built with Babel.
 
     python -m api.web.catalog          extract, update every catalog, compile (writes)
     python -m api.web.catalog --check  exit 1 when a shipped file is not current
 
-(`python3.11 tasks.py catalog` runs the first.) `messages.pot` is every label of the
-pages; each `locale/<lang>/LC_MESSAGES/messages.po` is one language, compiled to the
-`.mo` the pages read. English is the source language: its catalog says every label
-as it is. Files are written without dates, so the same sources give the same bytes
-and a test can tell a stale catalog from a current one.
+(`python3.11 tasks.py catalog` runs the first.) Two domains: `messages`, every label of
+the portal's pages (`api/web/locale/`), and `statements`, every label of the PDF and
+CSV statements (`statements/locale/`, marked `N_()` in `statements/`). Each domain's
+`.pot` is its labels; each `locale/<lang>/LC_MESSAGES/<domain>.po` is one language,
+compiled to the `.mo` that is read. English is the source language: its catalog says
+every label as it is. Files are written without dates, so the same sources give the
+same bytes and a test can tell a stale catalog from a current one.
 """
 
 from __future__ import annotations
 
 import io
 import sys
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -22,6 +25,7 @@ from babel.messages.extract import extract_from_dir
 from babel.messages.mofile import read_mo, write_mo
 from babel.messages.pofile import read_po, write_po
 
+import statements.language
 from api.web.i18n import DOMAIN, LOCALE_DIR
 
 WEB = Path(__file__).resolve().parent
@@ -31,11 +35,35 @@ SOURCE_LANGUAGE = "en"
 PROJECT = "partner-payouts portal"
 
 
-def _catalog(locale: str | None = None) -> Catalog:
+@dataclass(frozen=True, slots=True)
+class Domain:
+    """One gettext domain: where its labels are found and where its catalogs live."""
+
+    name: str
+    source: Path
+    methods: tuple[tuple[str, str], ...]
+    keywords: dict[str, tuple[int, ...] | None]
+    locale_dir: Path
+    project: str
+
+
+PORTAL = Domain(DOMAIN, WEB, tuple(METHODS), dict(KEYWORDS), LOCALE_DIR, PROJECT)
+STATEMENTS = Domain(
+    statements.language.DOMAIN,
+    statements.language.LOCALE_DIR.parent,
+    (("**.py", "python"),),
+    {"N_": None},
+    statements.language.LOCALE_DIR,
+    "partner-payouts statements",
+)
+DOMAINS = (PORTAL, STATEMENTS)
+
+
+def _catalog(locale: str | None = None, project: str = PROJECT) -> Catalog:
     fixed = datetime(2026, 1, 1, tzinfo=UTC)  # no dates: the same sources, the same bytes
     return Catalog(
         locale=locale,
-        project=PROJECT,
+        project=project,
         version="1",
         charset="utf-8",
         fuzzy=False,
@@ -44,11 +72,15 @@ def _catalog(locale: str | None = None) -> Catalog:
     )
 
 
-def template() -> Catalog:
-    """Every label of the pages, as `pybabel extract` would find them."""
-    pot = _catalog()
+def template(domain: Domain = PORTAL) -> Catalog:
+    """Every label of the domain (the pages by default), as `pybabel extract` finds them."""
+    pot = _catalog(project=domain.project)
     for filename, lineno, message, comments, context in extract_from_dir(
-        str(WEB), METHODS, keywords=KEYWORDS, comment_tags=(), strip_comment_tags=True
+        str(domain.source),
+        list(domain.methods),
+        keywords=domain.keywords,
+        comment_tags=(),
+        strip_comment_tags=True,
     ):
         pot.add(message, None, [(filename, lineno)], auto_comments=comments, context=context)
     return pot
@@ -71,7 +103,7 @@ def _mo_bytes(catalog: Catalog) -> bytes:
 def language(pot: Catalog, locale: str, existing: bytes | None) -> Catalog:
     """The catalog of `locale` for the labels of `pot`: the source language says each as
     it is; another keeps its translations of labels that are still used."""
-    catalog = _catalog(locale)
+    catalog = _catalog(locale, str(pot.project))
     if existing is not None and locale != SOURCE_LANGUAGE:
         catalog = read_po(io.BytesIO(existing), locale=locale)
         catalog.update(pot, no_fuzzy_matching=True)
@@ -86,17 +118,26 @@ def language(pot: Catalog, locale: str, existing: bytes | None) -> Catalog:
 
 
 def outputs() -> dict[Path, bytes]:
-    """Every catalog file as the sources make it now."""
-    pot = template()
-    files = {LOCALE_DIR / f"{DOMAIN}.pot": _po_bytes(pot)}
-    locales = sorted(p.name for p in LOCALE_DIR.iterdir() if (p / "LC_MESSAGES").is_dir())
+    """Every catalog file of every domain as the sources make it now."""
+    files: dict[Path, bytes] = {}
+    for domain in DOMAINS:
+        files.update(_domain_outputs(domain))
+    return files
+
+
+def _domain_outputs(domain: Domain) -> dict[Path, bytes]:
+    pot = template(domain)
+    root = domain.locale_dir
+    files = {root / f"{domain.name}.pot": _po_bytes(pot)}
+    found = root.iterdir() if root.is_dir() else iter(())
+    locales = sorted(p.name for p in found if (p / "LC_MESSAGES").is_dir())
     for locale in locales or [SOURCE_LANGUAGE]:
-        folder = LOCALE_DIR / locale / "LC_MESSAGES"
-        po_path = folder / f"{DOMAIN}.po"
+        folder = root / locale / "LC_MESSAGES"
+        po_path = folder / f"{domain.name}.po"
         existing = po_path.read_bytes() if po_path.exists() else None
         catalog = language(pot, locale, existing)
         files[po_path] = _po_bytes(catalog)
-        files[folder / f"{DOMAIN}.mo"] = _mo_bytes(catalog)
+        files[folder / f"{domain.name}.mo"] = _mo_bytes(catalog)
     return files
 
 

@@ -29,7 +29,7 @@ from payouts.db import unit_of_work
 from payouts.reference.models import Partner
 from payouts.users import UserRole
 from statements import issue, overview
-from statements.builder import build, payout_state
+from statements.builder import build, payout_state, self_billed
 from statements.canonical import seal
 from statements.csv_export import render_csv
 from statements.model import LineKind, Statement
@@ -169,8 +169,11 @@ def statement_pdf(
         partner = _partner(session, user, partner_id)
         document = _issued_statement(session, partner, period)
         payout = payout_state(session, partner.id, period)
+        invoices = self_billed(session, partner.id, period)
     return download(
-        render_pdf(document, payout), "application/pdf", f"{file_stem(partner.id, period)}.pdf"
+        render_pdf(document, payout, invoices),
+        "application/pdf",
+        f"{file_stem(partner.id, period)}.pdf",
     )
 
 
@@ -181,8 +184,9 @@ def statement_csv(
     with unit_of_work(engine_of(request), read_only=True) as session:
         partner = _partner(session, user, partner_id)
         document = _issued_statement(session, partner, period)
+        invoices = self_billed(session, partner.id, period)
     return download(
-        render_csv(document).encode("utf-8"),
+        render_csv(document, invoices).encode("utf-8"),
         "text/csv; charset=utf-8",
         f"{file_stem(partner.id, period)}.csv",
     )

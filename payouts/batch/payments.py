@@ -22,6 +22,7 @@ from payouts.batch.errors import PayoutResultsRefused
 from payouts.batch.models import PayoutInstruction, PayoutResult
 from payouts.ledger import LedgerEntry
 from payouts.periods import Month
+from payouts.tax import invoices
 
 RESULT_COLUMNS = ("end_to_end_id", "status", "bank_reference", "reason")
 
@@ -98,6 +99,11 @@ def mark_paid(
         if reversal_period is None:
             months = {str(Month.parse(period).next())}
             reversal_period = periods.assign_accounting_periods(session, months).popitem()[1]
+        # What returns to the balance is the commission paid, not the VAT a self-billed
+        # invoice added to the payout.
+        returned = instruction.amount_minor - invoices.vat_paid_with(
+            session, instruction.partner_id, period
+        )
         session.add(
             LedgerEntry(
                 period=reversal_period,
@@ -113,13 +119,13 @@ def mark_paid(
                 customer_id=None,
                 deal_id=None,
                 invoice_id=None,
-                base_minor=instruction.amount_minor,
+                base_minor=returned,
                 base_currency=instruction.currency,
                 rate=None,
                 fx_rate=None,
                 fx_source=None,
-                unrounded=str(instruction.amount_minor),
-                amount_minor=instruction.amount_minor,
+                unrounded=str(returned),
+                amount_minor=returned,
                 currency=instruction.currency,
                 explanation=(
                     f"payout {instruction.end_to_end_id} of {period} failed "

@@ -14,6 +14,7 @@ from payouts.batch import payees, service
 from payouts.batch.models import DraftLine, PayoutInstruction
 from payouts.ledger import LedgerEntry
 from payouts.periods import Month
+from payouts.tax import profiles as tax_forms
 from plans.money import from_minor
 
 
@@ -60,6 +61,8 @@ class Review:
     components: list[ComponentTotal] = field(default_factory=list)
     totals: dict[str, Decimal] = field(default_factory=dict)  # currency -> payable lines
     payee_changes: list[PayeeChange] = field(default_factory=list)
+    tax_form_holds: list[tax_forms.FormGap] = field(default_factory=list)
+    """Partners of the draft whose payout the close will hold for a tax form, and why."""
 
 
 def review(session: Session, period: str) -> Review:
@@ -136,6 +139,11 @@ def review(session: Session, period: str) -> Review:
         components=components,
         totals=dict(totals),
         payee_changes=payee_changes(session, batch.period),
+        tax_form_holds=list(
+            tax_forms.gaps(
+                session, Month.parse(batch.period).end, {p.partner_id for p in partners}
+            ).values()
+        ),
     )
 
 

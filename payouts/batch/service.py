@@ -51,6 +51,9 @@ from payouts.batch.models import (
 from payouts.ledger import LedgerEntry
 from payouts.periods import Month, Period
 from payouts.reference.models import Partner
+from payouts.tax import profiles as tax_forms
+from payouts.tax.invoices import Invoicing
+from payouts.tax.profiles import TAX_FORM_HOLD, TAX_FORM_REASON
 from plans.errors import MissingFxRate
 from plans.money import Rounding, minor_exponent, round_money
 
@@ -375,6 +378,11 @@ def _payouts(
     last_line = ledger.last_line_numbers(session, period)
     rates = fx.table(session)
     minimums = _minimums(session, period, {p for p, _ in totals})
+    # The "tax form" rule: a partner whose required form is missing or expired on the
+    # month's last day is held; the first close after a valid form arrives pays it.
+    waiting_for_form = tax_forms.gaps(session, month.end)
+    # Self-billing partners' payouts are invoices too: the VAT they add is paid with them.
+    self_billing = Invoicing.for_close(session, period)
     instructions: list[PayoutInstruction] = []
     held: dict[str, str] = {}
     for (partner_id, currency), balance_minor in sorted(totals.items()):
@@ -412,6 +420,9 @@ def _payouts(
                 "partner_terminated",
                 "partner terminated; the plan does not pay terminated partners",
             )
+            continue
+        if partner_id in waiting_for_form:
+            hold(TAX_FORM_HOLD, TAX_FORM_REASON)
             continue
         if minimum and min_currency != currency:
             try:
@@ -462,7 +473,7 @@ def _payouts(
         instruction = PayoutInstruction(
             period=period,
             partner_id=partner_id,
-            amount_minor=balance_minor,
+            amount_minor=balance_minor + self_billing.issue(partner_id, balance_minor, currency),
             currency=currency,
             end_to_end_id=reference,
             payee_name=payee.name,

@@ -41,6 +41,8 @@ from payouts.facts.remaining import Remaining, lock_invoices
 from payouts.facts.repository import chunks
 from payouts.periods import Month, Period
 from payouts.reference import models as ref
+from payouts.tax import models as tax
+from payouts.tax.profiles import expiry
 from plans.money import to_minor
 
 CHUNK = 5_000
@@ -442,6 +444,25 @@ KINDS: dict[str, Kind] = {
             m.Campaign,
             lambda x: {"id": x.id, "partner_id": x.partner_id, "name": x.name, "date": x.date},
             (Reference("partner_id", ref.Partner, "partner"),),
+        ),
+        Kind(
+            "tax_profiles",
+            r.TaxProfileRecord,
+            tax.TaxProfile,
+            lambda x: {
+                "id": x.id,
+                "tax_country": x.tax_country,
+                "entity_type": x.entity_type,
+                "form": x.form,
+                "signed_on": x.signed_on,
+                "expires_on": expiry(x.form, x.signed_on),
+                "taxpayer_id_last4": x.taxpayer_id_last4,
+                "vat_id": x.vat_id,
+                "self_billing": x.self_billing,
+                "self_billing_from": x.self_billing_from,
+            },
+            (Reference("id", ref.Partner, "partner"),),
+            amendable=True,
         ),
         Kind(
             "fx_rates",

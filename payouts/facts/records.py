@@ -20,6 +20,7 @@ from pydantic import (
     ConfigDict,
     Field,
     StringConstraints,
+    ValidationInfo,
     WithJsonSchema,
     field_validator,
     model_validator,
@@ -322,6 +323,64 @@ class CampaignRecord(FactRecord):
     partner_id: SourceId
     name: Name
     date: IsoDate
+
+
+def _checked_vat_id(value: str, country: str) -> str:
+    """A VAT id in its compact form, its format and check digit checked (python-stdnum):
+    an EU id by `stdnum.eu.vat`, another country's by that country's module."""
+    import stdnum
+    from stdnum.eu import vat as eu_vat
+    from stdnum.exceptions import ValidationError as StdnumError
+
+    module: Any = eu_vat
+    if value[:2].lower() not in (*eu_vat.MEMBER_STATES, "el", "xi") and country:
+        module = stdnum.get_cc_module(country.lower(), "vat") or eu_vat
+    try:
+        return str(module.validate(value))
+    except StdnumError as exc:
+        raise ValueError(f"VAT id is not valid: {exc}") from None
+
+
+class TaxProfileRecord(FactRecord):
+    """A partner's tax profile; `id` is the partner's id (one profile per partner).
+
+    `taxpayer_id` is read only to keep its last four characters: the full number is
+    never stored. `vat_id` is checked for its country's format and check digit."""
+
+    tax_country: Country
+    entity_type: Literal["individual", "business"]
+    form: Literal["W-9", "W-8BEN", "W-8BEN-E", "none_required"] | None = None
+    signed_on: IsoDate | None = None
+    taxpayer_id: (
+        Annotated[str, StringConstraints(min_length=4, max_length=20, pattern=r"^[0-9A-Za-z-]+$")]
+        | None
+    ) = None
+    vat_id: Annotated[str, StringConstraints(max_length=30)] | None = None
+    self_billing: bool = False
+    self_billing_from: IsoDate | None = None
+
+    @field_validator("vat_id")
+    @classmethod
+    def _valid_vat_id(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is None:
+            return None
+        return _checked_vat_id(value, str(info.data.get("tax_country", "")))
+
+    @model_validator(mode="after")
+    def _consistent(self) -> TaxProfileRecord:
+        if self.form in ("W-9", "W-8BEN", "W-8BEN-E") and self.signed_on is None:
+            raise ValueError(f"signed_on is required with form {self.form}")
+        if self.form is None and self.signed_on is not None:
+            raise ValueError("signed_on is given but no form")
+        if self.self_billing and self.self_billing_from is None:
+            raise ValueError("self_billing_from is required when self_billing is true")
+        if self.self_billing and self.vat_id is None:
+            raise ValueError("a self-billing partner needs its vat_id (it is on every invoice)")
+        return self
+
+    @property
+    def taxpayer_id_last4(self) -> str | None:
+        return None if self.taxpayer_id is None else self.taxpayer_id.replace("-", "")[-4:]
 
 
 class FxRateRecord(FactRecord):

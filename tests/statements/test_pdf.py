@@ -16,6 +16,7 @@ import pytest
 from babel.numbers import get_currency_symbol, parse_decimal
 
 from statements.canonical import content_hash, seal
+from statements.language import words
 from statements.model import Hold, LineKind, Statement
 from statements.pdf import (
     CONTENT_WIDTH,
@@ -67,12 +68,13 @@ def printed_payable_lines(
     amounts: list[Decimal] = []
     total: Decimal | None = None
     in_section = False
+    label = words(str(fmt.locale))  # the labels are in the partner's language
     for page in reader.pages:
         texts = page_texts(page)
         for index, item in enumerate(texts):
-            if item.text == PAYABLE_HEADING:
+            if item.text == label(PAYABLE_HEADING):
                 in_section = True
-            elif item.text == PAYABLE_TOTAL_LABEL and in_section:
+            elif item.text == label(PAYABLE_TOTAL_LABEL) and in_section:
                 same_row = [t for t in texts[index + 1 :] if abs(t.y - item.y) < 1]
                 total = parse_money(same_row[-1].text, fmt)
                 in_section = False
@@ -80,7 +82,7 @@ def printed_payable_lines(
                 in_section
                 and item.x >= AMOUNT_COLUMN_X
                 and item.y > MARGIN_BOTTOM
-                and item.text != "Amount"
+                and item.text != label("Amount")
             ):
                 amounts.append(parse_money(item.text, fmt))
     assert total is not None, "no payable total printed"

@@ -1,0 +1,65 @@
+"""Tax profiles through the command line, as finance imports them: a refused file
+changes nothing and says why in one line; an amendment needs a finance key."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy import select
+
+from payouts.db import make_engine, unit_of_work
+from payouts.tax.models import TaxProfile
+from tests.api.cli import key_for, payouts
+
+PARTNERS = "id,name,type,payout_currency\nP-1,Nordwind GmbH,referral,EUR\n"
+HEADER = (
+    "id,tax_country,entity_type,form,signed_on,taxpayer_id,vat_id,self_billing,self_billing_from\n"
+)
+
+
+def test_import_refuse_and_amend_a_tax_profile(fresh_url: str, tmp_path: Path) -> None:
+    assert payouts("db", "upgrade", database_url=fresh_url).code == 0
+    finance = key_for(fresh_url, "finance")
+    billing = key_for(fresh_url, "billing-system", role="billing")
+    partners = tmp_path / "partners.csv"
+    partners.write_text(PARTNERS, encoding="utf-8")
+    assert (
+        payouts("facts", "import", "partners", partners, database_url=fresh_url, key=billing).code
+        == 0
+    )
+
+    bad = tmp_path / "bad.csv"
+    bad.write_text(HEADER + "P-1,DE,business,W-8BEN-E,2025-03-01,,DE136695977,true,2026-01-01\n")
+    refused = payouts("facts", "import", "tax_profiles", bad, database_url=fresh_url, key=billing)
+    assert refused.code == 1
+    assert "VAT id is not valid" in refused.err
+    assert "Traceback" not in refused.err
+
+    good = tmp_path / "good.csv"
+    good.write_text(HEADER + "P-1,DE,business,,,,DE136695976,false,\n")
+    done = payouts("facts", "import", "tax_profiles", good, database_url=fresh_url, key=billing)
+    assert done.code == 0, done.err
+
+    signed = tmp_path / "signed.csv"
+    signed.write_text(HEADER + "P-1,DE,business,W-8BEN-E,2025-03-01,,DE136695976,true,2026-01-01\n")
+    by_billing = payouts(
+        "facts", "import", "tax_profiles", signed, "--amend", database_url=fresh_url, key=billing
+    )
+    assert by_billing.code == 1
+    assert "finance" in by_billing.err
+    by_finance = payouts(
+        "facts", "import", "tax_profiles", signed, "--amend", database_url=fresh_url, key=finance
+    )
+    assert by_finance.code == 0, by_finance.err
+
+    engine = make_engine(fresh_url)
+    try:
+        with unit_of_work(engine, read_only=True) as session:
+            [profile] = session.scalars(select(TaxProfile))
+            assert (profile.form, str(profile.expires_on), profile.self_billing) == (
+                "W-8BEN-E",
+                "2028-12-31",
+                True,
+            )
+    finally:
+        engine.dispose()

@@ -821,12 +821,12 @@ def _totals(statement: Statement, fmt: MoneyFormat, t: Gettext) -> list[Any]:
     ]
 
 
-MANUAL_HEADING = "Manual adjustments and their reasons"
+MANUAL_HEADING = N_("Manual adjustments and their reasons")
 MANUAL_KIND = "manual"
 """The component kind of a manual adjustment's line (`payouts.adjustments`)."""
 
 
-def _manual_reasons(statement: Statement) -> list[Any]:
+def _manual_reasons(statement: Statement, t: Gettext) -> list[Any]:
     """Each manual adjustment's line with the reason finance gave (its explanation)."""
     manual = [
         line
@@ -836,7 +836,7 @@ def _manual_reasons(statement: Statement) -> list[Any]:
     if not manual:
         return []
     styles = _styles()
-    story: list[Any] = [Paragraph(MANUAL_HEADING, styles.heading)]
+    story: list[Any] = [Paragraph(escape(t(MANUAL_HEADING)), styles.heading)]
     for line in manual:
         steps = "; ".join(step for step in line.explanation.split("\n") if step)
         story.append(Paragraph(_markup(_plain(f"{line.source_fact}: {steps}")), styles.small))
@@ -1156,7 +1156,7 @@ def render_pdf(
             N_("No earnings, clawbacks or adjustments in this period."),
         )
     )
-    story.extend(_manual_reasons(statement))
+    story.extend(_manual_reasons(statement, t))
     story.extend(
         _section(
             PAYOUT_HEADING,

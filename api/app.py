@@ -97,7 +97,15 @@ def create_app(engine: Engine | None = None) -> FastAPI:
     errors.install(app)
     app.add_middleware(BodySizeLimit, max_bytes=MAX_BODY_BYTES)
     for module in (
-        facts, quotes, plans, batches, journals, partners, rep_credit, inquiries, adjustments
+        facts,
+        quotes,
+        plans,
+        batches,
+        journals,
+        partners,
+        rep_credit,
+        inquiries,
+        adjustments,
     ):
         app.include_router(module.router)
     web.install(app)  # the portal's pages, under /portal

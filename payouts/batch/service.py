@@ -21,15 +21,14 @@ from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import CursorResult, delete, insert, select, text
 from sqlalchemy.orm import Session
 
-from payouts import actors, audit, fx, ledger, periods, plan_book
+from payouts import actors, audit, fx, ledger, periods
 from payouts.base import utcnow
-from payouts.batch import draft, parallel, partitions, payees, references
+from payouts.batch import draft, parallel, partitions, payees, payout_policy, references
 from payouts.batch.errors import (
     AlreadyApproved,
     BatchBusy,
@@ -51,8 +50,6 @@ from payouts.batch.models import (
 from payouts.ledger import LedgerEntry
 from payouts.periods import Month, Period
 from payouts.reference.models import Partner
-from plans.errors import MissingFxRate
-from plans.money import Rounding, minor_exponent, round_money
 
 
 @dataclass(frozen=True, slots=True)
@@ -340,83 +337,42 @@ def _post_draft(session: Session, period: str, actor: str, now: Any) -> int:
     return len(rows)
 
 
-def _minimums(
-    session: Session, period: str, partner_ids: set[str]
-) -> dict[str, tuple[Decimal, str, bool]]:
-    """Per partner: (minimum payout, its currency, pay even if terminated), from its plans."""
-    month = Month.parse(period)
-    assignments = plan_book.assignments(session, month.end, month.end)
-    timeline = plan_book.PlanTimeline.load(session, {a.plan_id for a in assignments})
-    out: dict[str, tuple[Decimal, str, bool]] = {}
-    for a in assignments:
-        if a.partner_id not in partner_ids:
-            continue
-        plan = timeline.in_force(a.plan_id, month.end)
-        if plan is None:
-            continue
-        current = out.get(a.partner_id)
-        if current is None or plan.minimum_payout > current[0]:
-            out[a.partner_id] = (plan.minimum_payout, plan.currency, plan.pay_terminated)
-    return out
-
-
 def _payouts(
     session: Session, period: str, actor: str
 ) -> tuple[list[PayoutInstruction], dict[str, str]]:
-    """Pay every partner whose balance reaches its plan's minimum, unless on hold."""
+    """Pay every non-zero balance that `payout_policy` does not hold; record each hold."""
     month = Month.parse(period)
     partners = {p.id: p for p in session.scalars(select(Partner))}
     frozen = payees.of_period(session, period)
     totals = ledger.balances(session)
     last_line = ledger.last_line_numbers(session, period)
     rates = fx.table(session)
-    minimums = _minimums(session, period, {p for p, _ in totals})
+    minimums = payout_policy.minimums(session, period, {p for p, _ in totals})
     instructions: list[PayoutInstruction] = []
     held: dict[str, str] = {}
     for (partner_id, currency), balance_minor in sorted(totals.items()):
-        partner = partners[partner_id]
         if balance_minor == 0:
             continue
-
-        def hold(
-            code: str, reason: str, p: str = partner_id, c: str = currency, b: int = balance_minor
-        ) -> None:
-            held[p] = reason
+        hold = payout_policy.hold_of(
+            balance_minor=balance_minor,
+            currency=currency,
+            partner_status=partners[partner_id].status,
+            minimum=minimums.get(partner_id),
+            rates=rates,
+            month=month,
+        )
+        if hold is not None:
+            held[partner_id] = hold.reason
             session.add(
                 PayoutHold(
                     period=period,
-                    partner_id=p,
-                    code=code,
-                    reason=reason,
-                    balance_minor=b,
-                    currency=c,
+                    partner_id=partner_id,
+                    code=hold.code,
+                    reason=hold.reason,
+                    balance_minor=balance_minor,
+                    currency=currency,
                 )
             )
-
-        amount = Decimal(balance_minor)
-        if balance_minor < 0:
-            hold("negative_balance", "negative balance carried forward")
-            continue
-        minimum, min_currency, pay_terminated = minimums.get(
-            partner_id, (Decimal(0), currency, False)
-        )
-        if partner.status == "on_hold":
-            hold("partner_on_hold", "partner on hold")
-            continue
-        if partner.status == "terminated" and not pay_terminated:
-            hold(
-                "partner_terminated",
-                "partner terminated; the plan does not pay terminated partners",
-            )
-            continue
-        if minimum and min_currency != currency:
-            try:
-                minimum = minimum * rates(min_currency, currency, month.end).rate
-            except MissingFxRate as exc:
-                raise DraftChanged(f"cannot compare the minimum payout: {exc}") from None
-        if amount < to_minor_exact(minimum, currency):
-            shown = round_money(minimum, currency, Rounding.half_up)
-            hold("below_minimum", f"below the minimum payout {shown:f} {currency}")
             continue
         # Numbered here, not by a query per payout (each also flushed what came before).
         line_no = last_line.get(partner_id, 0) + 1
@@ -470,8 +426,3 @@ def _payouts(
         instructions.append(instruction)
     session.flush()
     return instructions, held
-
-
-def to_minor_exact(amount: Decimal, currency: str) -> Decimal:
-    """A threshold in minor units (may keep fractions: compared, never stored)."""
-    return amount.scaleb(minor_exponent(currency))

@@ -15,7 +15,8 @@ from sqlalchemy import CheckConstraint, Index, String, func, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from payouts.base import Base, BigId, utcnow
-from payouts.lines import ENTRY_KINDS, LineColumns
+from payouts.lines import LineColumns
+from plans.line_kinds import ENTRY_KINDS
 
 
 class LedgerEntry(LineColumns, Base):

@@ -28,9 +28,10 @@ from datetime import date
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from plans.earnings import Earning, LineKind
+from plans.earnings import Earning
 from plans.errors import InconsistentFacts, MissingFact
 from plans.facts import Invoice
+from plans.line_kinds import LineKind
 from plans.period import Period, show
 
 if TYPE_CHECKING:

@@ -11,8 +11,9 @@ from functools import cached_property
 from operator import attrgetter, itemgetter
 from typing import TYPE_CHECKING
 
-from plans.earnings import Earning, LineKind
+from plans.earnings import Earning
 from plans.facts import Deal, InfluenceKind, Invoice, PartnerFacts, Role
+from plans.line_kinds import LineKind
 from plans.money import DECIMAL_ROUNDING, Rounding, minor_quantum
 
 if TYPE_CHECKING:

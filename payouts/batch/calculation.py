@@ -39,6 +39,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session, aliased
 
 from payouts import fx, plan_book, tiers
+from payouts.batch import accounting
 from payouts.facts import models as m
 from payouts.facts import repository
 from payouts.ledger import LedgerEntry
@@ -50,7 +51,8 @@ from plans.calendar import rebate_period_bounds
 from plans.components.rep_credit import RepCreditRule, credit_on
 from plans.components.tier_rate import TierRate
 from plans.components.volume_rebate import VolumeRebate
-from plans.earnings import Earning, LineKind
+from plans.earnings import Earning
+from plans.line_kinds import LineKind
 from plans.model import PlanVersion
 from plans.money import from_minor, minor_exponent
 
@@ -66,12 +68,10 @@ class Line:
     prior_period: str | None
 
     @property
-    def entry_kind(self) -> str:
-        if not self.earning.payable:
-            return "margin"
-        if self.prior_period is not None:
-            return "adjustment"
-        return "clawback" if self.earning.line_kind is LineKind.clawback else "earning"
+    def entry_kind(self) -> LineKind:
+        return accounting.entry_kind(
+            self.earning.line_kind, payable=self.earning.payable, prior_period=self.prior_period
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -968,7 +968,7 @@ def _paid_earnings(
     for chunk in repository.chunks(wanted):
         query = select(LedgerEntry).where(
             LedgerEntry.invoice_id.in_(chunk),
-            LedgerEntry.entry_kind.in_(("earning", "clawback", "adjustment")),
+            LedgerEntry.entry_kind.in_((LineKind.earning, LineKind.clawback, LineKind.adjustment)),
             LedgerEntry.period < period,
         )
         for entry in session.scalars(query):

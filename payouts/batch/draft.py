@@ -29,7 +29,7 @@ from sqlalchemy import table as sql_table
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.expression import TableClause
 
-from payouts.batch import payees
+from payouts.batch import accounting, payees
 from payouts.batch.calculation import (
     Line,
     PartnerWork,
@@ -39,7 +39,7 @@ from payouts.batch.calculation import (
     partner_runs,
 )
 from payouts.batch.models import DraftLine, RepCreditLine
-from plans.earnings import LineKind
+from plans.line_kinds import LineKind
 from plans.money import Rounding, minor_exponent, minor_quantum, round_money, to_minor
 
 LINE_FIELDS = (
@@ -211,6 +211,17 @@ def calculate_slice(
 
 _Minor = tuple[Decimal, Decimal, dict[Decimal, str]]
 
+_ENTRY_KIND = {
+    (line_kind, payable, late): accounting.entry_kind(
+        line_kind, payable=payable, prior_period="late" if late else None
+    ).value
+    for line_kind in LineKind
+    for payable in (False, True)
+    for late in (False, True)
+}
+"""`accounting.entry_kind` of every (line kind, payable, dated in an earlier month):
+looked up once a line here rather than called (the encoding runs a million times)."""
+
 
 class _SliceText:
     """A slice's draft lines written straight into COPY text.
@@ -276,12 +287,7 @@ class _SliceText:
                     row = _row(period, partner_id, number, Line(e, label, prior))
                     append(copy_text([row]).decode())
                     continue
-                if not payable:
-                    kind = "margin"
-                elif prior is not None:
-                    kind = "adjustment"
-                else:
-                    kind = "clawback" if line_kind is LineKind.clawback else "earning"
+                kind = _ENTRY_KIND[line_kind, payable, prior is not None]
                 day_text = dates.get(day)
                 if day_text is None:
                     day_text = dates[day] = f"{day}"

@@ -22,6 +22,7 @@ from payouts.batch.errors import PayoutResultsRefused
 from payouts.batch.models import PayoutInstruction, PayoutResult
 from payouts.ledger import LedgerEntry
 from payouts.periods import Month
+from plans.line_kinds import PAYOUT_REVERSAL
 
 RESULT_COLUMNS = ("end_to_end_id", "status", "bank_reference", "reason")
 
@@ -103,7 +104,7 @@ def mark_paid(
                 period=reversal_period,
                 partner_id=instruction.partner_id,
                 line_no=ledger.next_line_no(session, reversal_period, instruction.partner_id),
-                entry_kind="payout_reversal",
+                entry_kind=PAYOUT_REVERSAL,
                 prior_period=period,
                 plan_label=None,
                 component_id=None,

@@ -50,6 +50,7 @@ from payouts.batch.models import (
 from payouts.ledger import LedgerEntry
 from payouts.periods import Month, Period
 from payouts.reference.models import Partner
+from plans.line_kinds import LineKind
 
 
 @dataclass(frozen=True, slots=True)
@@ -389,7 +390,7 @@ def _payouts(
                 period=period,
                 partner_id=partner_id,
                 line_no=line_no,
-                entry_kind="payout",
+                entry_kind=LineKind.payout,
                 prior_period=None,
                 plan_label=None,
                 component_id=None,

@@ -43,14 +43,9 @@ from sqlalchemy.orm import Session
 from sqlalchemy.pool import NullPool
 
 from payouts.batch import draft
-from payouts.batch.calculation import (
-    PartnerRange,
-    PartnerRanges,
-    PartnerWork,
-    RepLine,
-    gather,
-    rep_lines,
-)
+from payouts.batch.calculation import PartnerWork, RepLine, rep_lines
+from payouts.batch.gathering import gather
+from payouts.batch.repository import PartnerRange, PartnerRanges
 from payouts.reference.models import Partner
 
 MIN_WORKER_PARTNERS = 250  # fewer, and a process of its own costs more than it saves

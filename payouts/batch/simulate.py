@@ -14,7 +14,8 @@ from decimal import Decimal
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from payouts.batch.calculation import calculate_partner, gather
+from payouts.batch.calculation import calculate_partner
+from payouts.batch.gathering import gather
 from payouts.batch.models import DraftLine
 from payouts.ledger import LedgerEntry
 from payouts.periods import Month, Period

@@ -8,9 +8,9 @@ cancellation's end date earns nothing). An optional cap per customer limits
 the total (``CustomerHistory.referral_paid_to_date`` counts what was paid in
 earlier periods); the line where the cap bites says so.
 
-The partner is the referrer of an invoice when it holds the ``referral`` role
-on the invoice's deal or, for invoices without a deal (subscription
-renewals), on any deal of the same customer.
+The partner is paid on an invoice when it holds the ``referral`` role on the
+invoice's deal or, for invoices without a deal (subscription renewals), on any
+deal of the same customer: `plans.attribution.referral_pays_on`.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from typing import Annotated, Literal, Self
 
 from pydantic import Field, model_validator
 
+from plans.attribution import referral_pays_on
 from plans.calendar import add_months
 from plans.components.terms import Amount, Basis, ComponentBase, Problems, Rate
 from plans.earnings import Earning
@@ -116,8 +117,7 @@ def earn(component: ReferralFee, period: Period) -> list[Earning]:
     candidates = [
         (invoice, fact_date, base)
         for invoice, fact_date, base in period.basis_invoices(component.basis is Basis.paid)
-        if invoice.deal_id in referral_deals
-        or (invoice.deal_id is None and invoice.customer_id in referred)
+        if referral_pays_on(invoice, referral_deals, referred)
     ]
     if not candidates:
         return []

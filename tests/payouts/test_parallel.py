@@ -18,8 +18,9 @@ from sqlalchemy.orm import Session
 from payouts import demo, tiers
 from payouts.batch import draft, parallel
 from payouts.batch import service as batch
-from payouts.batch.calculation import PartnerRange, PartnerRanges, gather
+from payouts.batch.gathering import gather
 from payouts.batch.models import DraftLine
+from payouts.batch.repository import PartnerRange, PartnerRanges
 from payouts.db import make_engine, unit_of_work
 from payouts.facts.ingest import FactsRefused, ingest
 from payouts.facts.models import Deal, DealRole, FxRate

@@ -24,7 +24,7 @@ import typer
 from sqlalchemy import inspect, text
 
 from api.commands.common import fail, progress
-from payouts import demo as generator
+from demo import program as generator
 from payouts import migrations, tiers, users
 from payouts.actors import holder
 from payouts.batch import exports, reps

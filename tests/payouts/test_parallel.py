@@ -15,7 +15,8 @@ import pytest
 from sqlalchemy import Engine, delete, select, text
 from sqlalchemy.orm import Session
 
-from payouts import demo, tiers
+from demo import program as demo
+from payouts import tiers
 from payouts.batch import draft, parallel
 from payouts.batch import service as batch
 from payouts.batch.gathering import gather

@@ -27,6 +27,7 @@ run dies, then lets go of the descriptors it inherited from the run (`_detach`).
 from __future__ import annotations
 
 import ctypes
+import gc
 import multiprocessing
 import os
 import pickle
@@ -81,7 +82,35 @@ def calculation(
     session: Session, period: str, fact_revision: int, *, workers: int, as_copy: bool
 ) -> Iterator[Calculation]:
     """The period's calculation, split over `workers` processes when the caller found the
-    transaction `untouched` and there are enough partners; else in this process."""
+    transaction `untouched` and there are enough partners; else in this process. The
+    garbage collector rests until the caller is done with it (`_collector_paused`)."""
+    with (
+        _collector_paused(),
+        _calculation(session, period, fact_revision, workers=workers, as_copy=as_copy) as done,
+    ):
+        yield done
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector while a run builds millions of objects.
+
+    The facts and lines of a month hold no reference cycles worth collecting, yet each
+    collection walks all of them: measured, half the time of building a million
+    invoice records went to the collector. Reference counting still frees everything."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+@contextmanager
+def _calculation(
+    session: Session, period: str, fact_revision: int, *, workers: int, as_copy: bool
+) -> Iterator[Calculation]:
     shares: list[list[tuple[int, PartnerRange]]] = []
     if workers > 1 and "fork" in multiprocessing.get_all_start_methods():
         partner_ids = list(session.scalars(select(Partner.id)))

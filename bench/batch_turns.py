@@ -6,8 +6,9 @@
 Why: a refactor of the batch must keep its speed, and this machine is shared, so two
 figures measured minutes apart compare the load of the machine as much as the code.
 Alternating the two checkouts over the same rows in one sitting puts both under the
-same conditions; every run's time and draft hash are printed, then each checkout's
-median. The two checkouts must share the schema (same migrations): the database is
+same conditions; every run's time, CPU time (the run's and its workers', which a
+busy machine stretches less than wall time) and draft hash are printed, then each
+checkout's medians. The two checkouts must share the schema (same migrations): the database is
 loaded once, by the new checkout's demo generator, and each run replaces the draft.
 
 Each run is a fresh `python` process whose import path starts at the checkout, so it
@@ -34,19 +35,25 @@ from sqlalchemy import create_engine, text  # noqa: E402
 
 # One timed `service.run` in the checkout named by argv[1] (first on the import path).
 ONE_RUN = """
-import json, sys, time
+import json, resource, sys, time
 sys.path.insert(0, sys.argv[1])
 from payouts.batch import service
 from payouts.db import make_engine, unit_of_work
 import payouts
 assert payouts.__file__.startswith(sys.argv[1]), payouts.__file__
 engine = make_engine(sys.argv[2])
-start = time.perf_counter()
+def cpu():
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)  # the workers, once joined
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+start, cpu_start = time.perf_counter(), cpu()
 with unit_of_work(engine) as session:
     result = service.run(session, sys.argv[3], actor="bench", workers=int(sys.argv[4]))
-seconds = time.perf_counter() - start
+seconds, cpu_seconds = time.perf_counter() - start, cpu() - cpu_start
 engine.dispose()
-print(json.dumps({"seconds": seconds, "hash": result.draft_hash, "lines": result.lines}))
+print(json.dumps(
+    {"seconds": seconds, "cpu": cpu_seconds, "hash": result.draft_hash, "lines": result.lines}
+))
 """
 
 
@@ -113,6 +120,7 @@ def main(argv: list[str] | None = None) -> int:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
     url = runner._with_database(server, name)
     times: dict[str, list[float]] = {"old": [], "new": []}
+    cpu: dict[str, list[float]] = {"old": [], "new": []}
     hashes: set[str] = set()
     try:
         period = _load(url, partners, invoices)
@@ -121,9 +129,11 @@ def main(argv: list[str] | None = None) -> int:
                 result = _one(checkout, url, period, args.workers)
                 seconds = float(str(result["seconds"]))
                 times[label].append(seconds)
+                cpu[label].append(float(str(result["cpu"])))
                 hashes.add(str(result["hash"]))
                 print(
-                    f"turn {turn} {label} ({checkout}): {seconds:.2f} s, "
+                    f"turn {turn} {label} ({checkout}): {seconds:.2f} s "
+                    f"({cpu[label][-1]:.2f} s CPU in the run and its workers), "
                     f"{result['lines']:,} lines, draft hash {result['hash']}",
                     flush=True,
                 )
@@ -132,9 +142,12 @@ def main(argv: list[str] | None = None) -> int:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
     median_old, median_new = statistics.median(times["old"]), statistics.median(times["new"])
+    cpu_old, cpu_new = statistics.median(cpu["old"]), statistics.median(cpu["new"])
     print(
         f"median old {median_old:.2f} s, new {median_new:.2f} s, "
-        f"new/old {median_new / median_old:.3f}; "
+        f"new/old {median_new / median_old:.3f}; CPU (run and workers, less sensitive "
+        f"to a shared machine's load) old {cpu_old:.2f} s, new {cpu_new:.2f} s, "
+        f"new/old {cpu_new / cpu_old:.3f}; "
         f"draft hashes {'identical' if len(hashes) == 1 else 'DIFFER'}"
     )
     return 0 if len(hashes) == 1 else 1

@@ -35,7 +35,8 @@ from sqlalchemy.orm import Session  # noqa: E402
 from payouts.accounting.chart import load_chart  # noqa: E402
 from payouts.accounting.journal import journal  # noqa: E402
 from payouts.accounting.replay import replay  # noqa: E402
-from payouts.batch.calculation import calculate_partner, gather  # noqa: E402
+from payouts.batch.calculation import calculate_partner  # noqa: E402
+from payouts.batch.gathering import gather  # noqa: E402
 from payouts.db import make_engine  # noqa: E402
 from payouts.ledger import LedgerEntry  # noqa: E402
 from payouts.periods import Period  # noqa: E402

@@ -1,6 +1,6 @@
 """How fast the console's review page answers for a 10,000-partner month, p50 and p95.
 
-The batch benchmark's data (`payouts.demo.generate`, bulk, one month; 10,000 partners
+The batch benchmark's data (`demo.program.generate`, bulk, one month; 10,000 partners
 and 1,000,000 invoices at scale 1) on a scratch PostgreSQL database, the month run
 once (not timed). A finance user is invited, signs in through the real HTTP stack
 (uvicorn on 127.0.0.1, one connection as a browser keeps one) and enrols its second
@@ -41,7 +41,8 @@ import uvicorn  # noqa: E402
 from sqlalchemy import create_engine, text  # noqa: E402
 
 from api.app import create_app  # noqa: E402
-from payouts import demo, migrations, second_factor, users  # noqa: E402
+from demo import program as demo  # noqa: E402
+from payouts import migrations, second_factor, users  # noqa: E402
 from payouts.batch import service  # noqa: E402
 from payouts.db import make_engine, normalise_url, unit_of_work  # noqa: E402
 

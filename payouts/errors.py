@@ -6,10 +6,6 @@ RFC 9457 problem `type`) and a one-line message a finance user can act on.
 
 from __future__ import annotations
 
-from typing import Any
-
-from plans.errors import rebuild_error
-
 
 class PayoutsError(Exception):
     """Base of every error `payouts` raises on purpose."""
@@ -20,9 +16,6 @@ class PayoutsError(Exception):
     def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        return (rebuild_error, (type(self), self.args, vars(self)))
 
 
 class DatabaseUnavailable(PayoutsError):

@@ -15,7 +15,8 @@ from sqlalchemy import CheckConstraint, Index, String, func, select, text
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from payouts.base import Base, BigId, utcnow
-from payouts.lines import ENTRY_KINDS, LineColumns
+from payouts.lines import LineColumns
+from plans.line_kinds import ENTRY_KINDS
 
 MANUAL_LINES = "source_fact LIKE 'manual:%'"
 

@@ -14,8 +14,6 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from payouts.base import Currency, ExternalId
 
-ENTRY_KINDS = ("earning", "clawback", "adjustment", "payout", "payout_reversal")
-
 
 class LineColumns:
     period: Mapped[str] = mapped_column(String(7), doc="Accounting month the line belongs to.")

@@ -24,11 +24,10 @@ from enum import StrEnum
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from payouts import plan_book
-from payouts.batch import review, service
+from payouts.batch import payout_policy, review, service
 from payouts.batch.models import Batch, DraftLine, PayoutInstruction, PayoutResult
 from payouts.ledger import LedgerEntry
-from payouts.periods import Month, Period
+from payouts.periods import Period
 from plans.money import from_minor
 
 OUTLIER_CHANGE = Decimal("0.5")
@@ -98,27 +97,14 @@ def months(session: Session) -> list[MonthSummary]:
     return out
 
 
-def minimum_payouts(session: Session, period: str) -> dict[str, tuple[Decimal, str]]:
-    """Per partner: the highest minimum payout of its plans in force at the month's end,
-    and its currency (the rule the close applies before paying)."""
-    month = Month.parse(period)
-    assignments = plan_book.assignments(session, month.end, month.end)
-    timeline = plan_book.PlanTimeline.load(session, {a.plan_id for a in assignments})
-    out: dict[str, tuple[Decimal, str]] = {}
-    for a in assignments:
-        plan = timeline.in_force(a.plan_id, month.end)
-        if plan is None or a.partner_id is None:
-            continue
-        current = out.get(a.partner_id)
-        if current is None or plan.minimum_payout > current[0]:
-            out[a.partner_id] = (plan.minimum_payout, plan.currency)
-    return out
-
-
-def is_outlier(total: review.PartnerTotal, minimum: tuple[Decimal, str] | None) -> bool:
-    """A change over OUTLIER_CHANGE (or from nothing) at or above the minimum payout."""
-    floor, currency = minimum if minimum is not None else (Decimal(0), total.currency)
-    if currency == total.currency and total.payable < floor:
+def is_outlier(total: review.PartnerTotal, minimum: payout_policy.Minimum | None) -> bool:
+    """A change over OUTLIER_CHANGE (or from nothing) at or above the minimum payout
+    (the close's own minimum, `payout_policy.minimums`)."""
+    if (
+        minimum is not None
+        and minimum.currency == total.currency
+        and total.payable < minimum.amount
+    ):
         return False
     if total.payable <= 0 and total.previous <= 0:
         return False
@@ -216,7 +202,7 @@ def _reviewed(session: Session, period: str) -> tuple[review.Review, tuple[Revie
             _REVIEWED.move_to_end(key)
             return kept
     whole = review.review(session, period)
-    minimums = minimum_payouts(session, period)
+    minimums = payout_policy.minimums(session, period, {t.partner_id for t in whole.partners})
     rows = tuple(ReviewRow(t, is_outlier(t, minimums.get(t.partner_id))) for t in whole.partners)
     with _REVIEWED_LOCK:
         _REVIEWED[key] = (whole, rows)

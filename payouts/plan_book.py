@@ -336,23 +336,39 @@ def diff(a: dict[str, Any], b: dict[str, Any], path: str = "") -> list[tuple[str
         if isinstance(old, dict) and isinstance(new, dict):
             changes.extend(diff(old, new, here))
         elif key == "components" and isinstance(old, list) and isinstance(new, list):
-            old_by_id = {c["id"]: c for c in old}
-            new_by_id = {c["id"]: c for c in new}
-            for cid in sorted(set(old_by_id) | set(new_by_id)):
-                where = f"{here}[{cid}]"
-                if cid not in old_by_id:
-                    changes.append((where, None, new_by_id[cid]))
-                elif cid not in new_by_id:
-                    changes.append((where, old_by_id[cid], None))
-                else:
-                    changes.extend(diff(old_by_id[cid], new_by_id[cid], where))
+            changes.extend(_component_changes(old, new, here))
         elif isinstance(old, list) and isinstance(new, list) and len(old) == len(new):
-            for index, (x, y) in enumerate(zip(old, new, strict=True)):
-                where = f"{here}[{index}]"
-                if isinstance(x, dict) and isinstance(y, dict):
-                    changes.extend(diff(x, y, where))
-                elif x != y:
-                    changes.append((where, x, y))
+            changes.extend(_item_changes(old, new, here))
         elif old != new:
             changes.append((here, old, new))
+    return changes
+
+
+def _component_changes(
+    old: list[dict[str, Any]], new: list[dict[str, Any]], here: str
+) -> list[tuple[str, Any, Any]]:
+    """Components matched by id: added, removed, or their differences."""
+    changes: list[tuple[str, Any, Any]] = []
+    old_by_id = {c["id"]: c for c in old}
+    new_by_id = {c["id"]: c for c in new}
+    for cid in sorted(set(old_by_id) | set(new_by_id)):
+        where = f"{here}[{cid}]"
+        if cid not in old_by_id:
+            changes.append((where, None, new_by_id[cid]))
+        elif cid not in new_by_id:
+            changes.append((where, old_by_id[cid], None))
+        else:
+            changes.extend(diff(old_by_id[cid], new_by_id[cid], where))
+    return changes
+
+
+def _item_changes(old: list[Any], new: list[Any], here: str) -> list[tuple[str, Any, Any]]:
+    """Two lists of the same length, item by item."""
+    changes: list[tuple[str, Any, Any]] = []
+    for index, (x, y) in enumerate(zip(old, new, strict=True)):
+        where = f"{here}[{index}]"
+        if isinstance(x, dict) and isinstance(y, dict):
+            changes.extend(diff(x, y, where))
+        elif x != y:
+            changes.append((where, x, y))
     return changes

@@ -7,7 +7,7 @@ earnings with explanations out.
 from plans.calculator import calculate
 from plans.components.deal_discount import PriceRule
 from plans.components.rep_credit import CreditBasis, RepCredit, rep_credit
-from plans.earnings import Earning, LineKind
+from plans.earnings import Earning
 from plans.errors import (
     InconsistentFacts,
     MarginBelowProtected,
@@ -17,6 +17,7 @@ from plans.errors import (
     PlanInvalid,
     PlansError,
 )
+from plans.line_kinds import LineKind
 from plans.loading import load_plan, parse_plan
 from plans.model import FxDate, PlanVersion
 from plans.money import Rounding

@@ -35,8 +35,9 @@ from plans.components import (
     tier_rate,
     volume_rebate,
 )
-from plans.earnings import Earning, LineKind
+from plans.earnings import Earning
 from plans.facts import PartnerFacts
+from plans.line_kinds import LineKind
 from plans.model import PlanVersion
 from plans.period import Period
 

@@ -28,9 +28,10 @@ from datetime import date
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from plans.earnings import Earning, LineKind
+from plans.earnings import Earning
 from plans.errors import InconsistentFacts, MissingFact
-from plans.facts import Invoice
+from plans.facts import Invoice, Refund
+from plans.line_kinds import LineKind
 from plans.period import Period, show
 
 if TYPE_CHECKING:
@@ -54,9 +55,17 @@ def clawbacks(plan: PlanVersion, period: Period) -> list[Earning]:
         window = getattr(component, "clawback_window_days", None)
         windows[component.id] = plan.clawback_window_days if window is None else window
         kinds[component.id] = component.kind
+    paid = _paid_so_far(period)
+    return [
+        *_refund_clawbacks(plan, period, paid, windows, kinds),
+        *_cancellation_clawbacks(period, paid, kinds),
+    ]
 
+
+def _paid_so_far(period: Period) -> dict[str, dict[str, _Paid]]:
+    """Per invoice and component: the gross paid, and what remains after clawbacks."""
     paid: dict[str, dict[str, _Paid]] = {}
-    for earning in facts.paid_earnings:
+    for earning in period.facts.paid_earnings:
         per_component = paid.setdefault(earning.invoice_id, {})
         entry = per_component.get(earning.component_id)
         if entry is None:
@@ -71,28 +80,27 @@ def clawbacks(plan: PlanVersion, period: Period) -> list[Earning]:
         if earning.amount > 0:
             entry.gross += earning.amount
         entry.remaining += earning.amount
+    return paid
 
+
+def _refund_clawbacks(
+    plan: PlanVersion,
+    period: Period,
+    paid: dict[str, dict[str, _Paid]],
+    windows: dict[str, int],
+    kinds: dict[str, str],
+) -> list[Earning]:
+    """Pro rata reversals of the refunds dated in the period, inside their windows."""
     lines: list[Earning] = []
     refunds = sorted(
-        (r for r in facts.refunds if period.in_period(r.refund_date)),
+        (r for r in period.facts.refunds if period.in_period(r.refund_date)),
         key=lambda r: (r.refund_date, r.refund_id),
     )
     for refund in refunds:
-        found = paid.get(refund.invoice_id)
-        if not found:
+        per_component = paid.get(refund.invoice_id)
+        if not per_component:
             continue
-        per_component = found
-        invoice = period.invoices_by_id.get(refund.invoice_id)
-        if invoice is None:
-            raise MissingFact(
-                f"refund {refund.refund_id} is against invoice {refund.invoice_id}, "
-                f"which was not supplied with the facts"
-            )
-        if refund.currency != invoice.currency:
-            raise InconsistentFacts(
-                f"refund {refund.refund_id} is in {refund.currency} but invoice "
-                f"{invoice.invoice_id} is in {invoice.currency}"
-            )
+        invoice = _refunded_invoice(period, refund)
         days = (refund.refund_date - invoice.issue_date).days
         refunded = min(refund.amount, invoice.amount)
         noun = "credit note" if refund.kind.value == "credit_note" else "refund"
@@ -134,14 +142,37 @@ def clawbacks(plan: PlanVersion, period: Period) -> list[Earning]:
             )
             entry.remaining += line.amount if entry.currency == period.currency else value
             lines.append(line)
+    return lines
 
+
+def _refunded_invoice(period: Period, refund: Refund) -> Invoice:
+    """The refund's invoice, which must be supplied and in the refund's currency."""
+    invoice = period.invoices_by_id.get(refund.invoice_id)
+    if invoice is None:
+        raise MissingFact(
+            f"refund {refund.refund_id} is against invoice {refund.invoice_id}, "
+            f"which was not supplied with the facts"
+        )
+    if refund.currency != invoice.currency:
+        raise InconsistentFacts(
+            f"refund {refund.refund_id} is in {refund.currency} but invoice "
+            f"{invoice.invoice_id} is in {invoice.currency}"
+        )
+    return invoice
+
+
+def _cancellation_clawbacks(
+    period: Period, paid: dict[str, dict[str, _Paid]], kinds: dict[str, str]
+) -> list[Earning]:
+    """Full reversals of what was paid on invoices billing service a cancellation ends."""
+    lines: list[Earning] = []
     cancellations = sorted(
-        (c for c in facts.cancellations if period.in_period(c.end_date)),
+        (c for c in period.facts.cancellations if period.in_period(c.end_date)),
         key=lambda c: (c.end_date, c.cancellation_id),
     )
     # Only invoices something was paid on can be clawed back: found once, in order.
     paid_invoices = sorted(
-        (i for i in facts.invoices if i.invoice_id in paid) if cancellations else (),
+        (i for i in period.facts.invoices if i.invoice_id in paid) if cancellations else (),
         key=lambda i: (i.issue_date, i.invoice_id),
     )
     for cancellation in cancellations:

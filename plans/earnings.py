@@ -2,19 +2,11 @@
 
 from __future__ import annotations
 
-import enum
 from datetime import date
 from decimal import Decimal
 from typing import NamedTuple
 
-
-class LineKind(enum.StrEnum):
-    earning = "earning"
-    """Money owed to the partner."""
-    clawback = "clawback"
-    """A negative line reversing earlier pay (refund or cancellation inside the window)."""
-    margin = "margin"
-    """Margin earned through a discount: shown on the statement, never payable."""
+from plans.line_kinds import LineKind
 
 
 class Earning(NamedTuple):

@@ -9,28 +9,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from typing import Any
-
-
-def rebuild_error(kind: type[BaseException], args: tuple[Any, ...], state: dict[str, Any]) -> Any:
-    """An error as it was pickled: its type, message and attributes, without ``__init__``.
-
-    Errors whose ``__init__`` takes other arguments than their message cannot be
-    unpickled the default way; a batch worker process sends its errors back to the run,
-    which raises them as if it had calculated in its own process."""
-    error = kind.__new__(kind)
-    error.args = args
-    error.__dict__.update(state)
-    return error
 
 
 class PlansError(Exception):
     """Base of every error raised by ``plans``."""
 
     code: str = "plans-error"
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        return (rebuild_error, (type(self), self.args, vars(self)))
 
 
 @dataclass(frozen=True, slots=True)

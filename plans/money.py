@@ -121,6 +121,21 @@ def round_money(amount: Decimal, currency: str, rounding: Rounding = Rounding.ha
         raise InvalidAmount(f"cannot round {amount!r} {currency}") from exc
 
 
+class LineRounding:
+    """The one rounding of a ledger line: to the minor unit of a payout currency by the
+    plan's rule. `round_money` for many lines of one currency and rule, with the unit
+    and the rule looked up once."""
+
+    __slots__ = ("_quantum", "_rounding")
+
+    def __init__(self, currency: str, rounding: Rounding) -> None:
+        self._quantum = minor_quantum(currency)
+        self._rounding = DECIMAL_ROUNDING[rounding]
+
+    def __call__(self, unrounded: Decimal) -> Decimal:
+        return unrounded.quantize(self._quantum, self._rounding)
+
+
 def to_minor(amount: Decimal, currency: str) -> int:
     """Integer minor units of an amount already at minor precision (``12.34 USD -> 1234``).
 

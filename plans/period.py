@@ -11,9 +11,10 @@ from functools import cached_property
 from operator import attrgetter, itemgetter
 from typing import TYPE_CHECKING
 
-from plans.earnings import Earning, LineKind
+from plans.earnings import Earning
 from plans.facts import Deal, InfluenceKind, Invoice, PartnerFacts, Role
-from plans.money import DECIMAL_ROUNDING, Rounding, minor_quantum
+from plans.line_kinds import LineKind
+from plans.money import LineRounding, Rounding, minor_quantum
 
 if TYPE_CHECKING:
     from plans.model import PlanVersion
@@ -21,7 +22,6 @@ if TYPE_CHECKING:
 _INVOICE_ID = attrgetter("invoice_id")
 _ISSUE_DATE = attrgetter("issue_date")
 _DATE_AND_ID = itemgetter(0, 1)
-_new_tuple = tuple.__new__
 _ROUNDING_TEXT = {Rounding.half_up: "half up", Rounding.half_even: "half even"}
 
 
@@ -57,8 +57,7 @@ class Period:
         self.currency = facts.payout_currency
         self._plan_id = plan.plan_id
         self._version = plan.version
-        self._quantum = minor_quantum(facts.payout_currency)
-        self._rounding = DECIMAL_ROUNDING[plan.rounding]
+        self._round = LineRounding(facts.payout_currency, plan.rounding)
         self._rounding_text = _ROUNDING_TEXT[plan.rounding]
         self._fx_on_period_end = plan.fx_date == "period_end"
         self._fx_cache: dict[tuple[str, date], tuple[Decimal, str, str]] = {}
@@ -185,12 +184,12 @@ class Period:
         fx_source: str | None = None
         if base_currency == payout:
             unrounded = value
-            amount = unrounded.quantize(self._quantum, self._rounding)
+            amount = self._round(unrounded)
             steps = (*context, f"{calculation} = {self._result(unrounded, amount)}")
         else:
             fx_rate, fx_source, fx_text = self.fx(base_currency, fact_date)
             unrounded = value * fx_rate
-            amount = unrounded.quantize(self._quantum, self._rounding)
+            amount = self._round(unrounded)
             steps = (
                 *context,
                 f"{calculation} = {show(value, base_currency)}",
@@ -268,8 +267,7 @@ class Period:
                 invoice_id=invoice_id,
             )
         unrounded = base * rate
-        # The rounding passed by position: as a keyword it doubles the cost of the call.
-        amount = unrounded.quantize(self._quantum, self._rounding)
+        amount = self._round(unrounded)
         if not amount:
             amount = abs(amount)
         base_text = _grouped(base)
@@ -284,31 +282,27 @@ class Period:
                 f"{_grouped(unrounded)} {currency}, rounded {self._rounding_text} to "
                 f"{_grouped(amount)} {currency}"
             )
-        # tuple.__new__ directly: the same Earning, without NamedTuple's Python-level __new__
-        return _new_tuple(
-            Earning,
-            (
-                self.partner_id,
-                self._plan_id,
-                self._version,
-                component_id,
-                component_kind,
-                LineKind.earning,
-                True,
-                "invoice:" + invoice_id,
-                fact_date,
-                invoice.customer_id,
-                invoice.deal_id,
-                invoice_id,
-                base,
-                currency,
-                rate,
-                None,
-                None,
-                None,
-                currency,
-                unrounded,
-                amount,
-                (*context, step),
-            ),
+        return Earning(
+            self.partner_id,
+            self._plan_id,
+            self._version,
+            component_id,
+            component_kind,
+            LineKind.earning,
+            True,
+            "invoice:" + invoice_id,
+            fact_date,
+            invoice.customer_id,
+            invoice.deal_id,
+            invoice_id,
+            base,
+            currency,
+            rate,
+            None,
+            None,
+            None,
+            currency,
+            unrounded,
+            amount,
+            (*context, step),
         )

@@ -114,6 +114,52 @@ def _gaps(tier: Tier, metrics: PartnerMetrics, currency: str) -> tuple[TierGap, 
     return tuple(gaps)
 
 
+def _joined(tier: Tier, gaps: tuple[TierGap, ...]) -> str:
+    """The gaps in words: any one of them closes it, or all of them do."""
+    joiner = " or " if tier.combine is Combine.any else " and "
+    return joiner.join(g.text for g in gaps)
+
+
+def _to_reach(
+    next_tier: Tier | None, metrics: PartnerMetrics, currency: str
+) -> tuple[tuple[TierGap, ...], str | None]:
+    """What the partner lacks for the next tier, and that in words."""
+    if next_tier is None:
+        return (), None
+    gaps = _gaps(next_tier, metrics, currency)
+    if not gaps:
+        return gaps, f"requirements for {next_tier.name} met; it applies at the next evaluation"
+    return gaps, f"{_joined(next_tier, gaps)} to reach {next_tier.name}"
+
+
+def _below_held(
+    component: TierRate,
+    held: Tier,
+    qualified: Tier | None,
+    periods_below: int,
+    metrics: PartnerMetrics,
+) -> tuple[Tier | None, bool, int, list[str]]:
+    """A partner qualifying below the tier it held keeps it for `demotion_grace`
+    evaluations, then drops: (tier, in grace, evaluations below, reasons)."""
+    below = periods_below + 1
+    if periods_below < component.demotion_grace:
+        return (
+            held,
+            True,
+            below,
+            [
+                f"{held.name} kept in grace ({below} of {component.demotion_grace} "
+                f"evaluation(s) below: {tier_reason(component, held, metrics)})"
+            ],
+        )
+    return (
+        qualified,
+        False,
+        below,
+        [f"dropped from {held.name} ({tier_reason(component, held, metrics)})"],
+    )
+
+
 def tier_status(
     plan: PlanVersion,
     metrics: PartnerMetrics,
@@ -134,20 +180,12 @@ def tier_status(
         if held is None:
             raise UnknownTier(current_tier, plan.plan_id, plan.version)
 
-    in_grace = False
-    below = 0
-    tier = qualified
     reasons: list[str] = []
+    tier, in_grace, below = qualified, False, 0
     if held is not None and rank[held.name] > qualified_rank:
-        below = periods_below + 1
-        if periods_below < component.demotion_grace:
-            tier, in_grace = held, True
-            reasons.append(
-                f"{held.name} kept in grace ({below} of {component.demotion_grace} "
-                f"evaluation(s) below: {tier_reason(component, held, metrics)})"
-            )
-        else:
-            reasons.append(f"dropped from {held.name} ({tier_reason(component, held, metrics)})")
+        tier, in_grace, below, reasons = _below_held(
+            component, held, qualified, periods_below, metrics
+        )
     if tier is not None and not in_grace:
         reasons.append(f"{tier.name}: {tier_reason(component, tier, metrics)}")
     elif tier is None:
@@ -158,22 +196,12 @@ def tier_status(
     at_risk = tier is not None and not tier_met(tier, metrics)
     tier_rank = -1 if tier is None else rank[tier.name]
     next_tier = tiers[tier_rank + 1] if tier_rank + 1 < len(tiers) else None
-    if next_tier is None:
-        gaps: tuple[TierGap, ...] = ()
-        gap_text = None
-    else:
-        gaps = _gaps(next_tier, metrics, plan.currency)
-        if not gaps:
-            gap_text = f"requirements for {next_tier.name} met; it applies at the next evaluation"
-        else:
-            joiner = " or " if next_tier.combine is Combine.any else " and "
-            gap_text = f"{joiner.join(g.text for g in gaps)} to reach {next_tier.name}"
+    gaps, gap_text = _to_reach(next_tier, metrics, plan.currency)
     risk_gaps: tuple[TierGap, ...] = ()
     risk_text = None
     if tier is not None and at_risk:
         risk_gaps = _gaps(tier, metrics, plan.currency)
-        joiner = " or " if tier.combine is Combine.any else " and "
-        risk_text = f"{joiner.join(g.text for g in risk_gaps)} to keep {tier.name}"
+        risk_text = f"{_joined(tier, risk_gaps)} to keep {tier.name}"
     if tier is not None:
         reasons.append(f"rate {format_rate(tier.rate)}")
     return TierStatus(

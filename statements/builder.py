@@ -27,6 +27,7 @@ from payouts.tax import invoices
 from payouts.tax.invoices import Document
 from payouts.tiers import TierRecord
 from plans.components.tier_rate import Metric, TierRate
+from plans.line_kinds import PAYOUT_REVERSAL, shown_as
 from plans.money import from_minor
 from statements.model import (
     COUNT_UNIT,
@@ -40,12 +41,6 @@ from statements.model import (
     YearToDate,
 )
 
-KINDS = {
-    "earning": LineKind.earning,
-    "clawback": LineKind.clawback,
-    "adjustment": LineKind.adjustment,
-    "payout_reversal": LineKind.adjustment,
-}
 METRIC_LABELS = {
     Metric.sourced_revenue: "sourced revenue (trailing {window} months)",
     Metric.certifications: "active certifications",
@@ -113,10 +108,10 @@ def build(session: Session, partner_id: str, period: str) -> Statement:
     lines: list[StatementLine] = []
     paid_minor = 0
     for entry in entries:
-        if entry.entry_kind == "payout":
+        if entry.entry_kind == LineKind.payout:
             paid_minor -= entry.amount_minor
             continue
-        lines.append(_line(entry, KINDS[entry.entry_kind], f"{period}-{entry.line_no}"))
+        lines.append(_line(entry, shown_as(entry.entry_kind), f"{period}-{entry.line_no}"))
     for margin in margins:
         lines.append(_line(margin, LineKind.margin, f"{period}-m{margin.line_no}"))
     holds = [
@@ -172,7 +167,7 @@ def payout_state(session: Session, partner_id: str, period: str) -> PayoutState 
     if result.status == "failed":
         returned_in = session.scalar(
             select(LedgerEntry.period).where(
-                LedgerEntry.entry_kind == "payout_reversal",
+                LedgerEntry.entry_kind == PAYOUT_REVERSAL,
                 LedgerEntry.source_fact == f"payout:{instruction.end_to_end_id}",
             )
         )
@@ -198,12 +193,12 @@ def _year_to_date(session: Session, partner_id: str, month: Month, currency: str
         )
     }
     return YearToDate(
-        earnings=from_minor(sums.get("earning", 0), currency),
-        clawbacks=from_minor(sums.get("clawback", 0), currency),
+        earnings=from_minor(sums.get(LineKind.earning, 0), currency),
+        clawbacks=from_minor(sums.get(LineKind.clawback, 0), currency),
         adjustments=from_minor(
-            sums.get("adjustment", 0) + sums.get("payout_reversal", 0), currency
+            sums.get(LineKind.adjustment, 0) + sums.get(PAYOUT_REVERSAL, 0), currency
         ),
-        paid=from_minor(-sums.get("payout", 0), currency),
+        paid=from_minor(-sums.get(LineKind.payout, 0), currency),
     )
 
 

@@ -1,7 +1,8 @@
 """Issuing statements at close and verifying them later.
 
-Closing a period posts the ledger (payouts) and then issues every partner's statement
-of that period: its canonical JSON and that JSON's SHA-256 are stored. `verify`
+Once a period is closed (`payouts.batch.service.close` posts the ledger, decides payouts
+and freezes the month), its callers issue every partner's statement of that period,
+in the same transaction: its canonical JSON and that JSON's SHA-256 are stored. `verify`
 rebuilds the statement from the ledger and compares hashes: a match proves the
 statement a partner holds is what the ledger says; a mismatch names the fields and
 lines that differ between the statement issued and what the ledger gives now.
@@ -17,7 +18,6 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from payouts import issued
-from payouts.batch import service as batch
 from payouts.periods import Month
 from statements.builder import LedgerDisagrees, StatementNotFound, build, partners_of_period
 from statements.canonical import canonical_json, content_hash, to_document
@@ -51,13 +51,6 @@ def issue_period(session: Session, period: str, *, actor: str) -> dict[str, str]
         issued.record(session, partner_id, period, digest, content, actor)
         hashes[partner_id] = digest
     return hashes
-
-
-def close_and_issue(session: Session, period: str, *, actor: str) -> batch.CloseResult:
-    """Close the period and issue its statements in the same transaction."""
-    result = batch.close(session, period, actor=actor)
-    issue_period(session, result.period, actor=actor)
-    return result
 
 
 def verify(session: Session, partner_id: str, period: str) -> Verification:

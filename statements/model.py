@@ -35,7 +35,6 @@ statement, the same canonical JSON and the same hash.
 
 from __future__ import annotations
 
-import enum
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field, fields, replace
@@ -45,6 +44,8 @@ from functools import lru_cache
 
 import moneyed
 from babel import Locale, UnknownLocaleError
+
+from plans.line_kinds import LineKind
 
 __all__ = [
     "ComponentSubtotal",
@@ -76,25 +77,6 @@ class StatementInvalid(ValueError):
     def __init__(self, problems: Iterable[str]) -> None:
         self.problems: tuple[str, ...] = tuple(problems)
         super().__init__("invalid statement: " + "; ".join(self.problems))
-
-
-class LineKind(enum.StrEnum):
-    """What a statement line does to the partner's balance."""
-
-    earning = "earning"
-    clawback = "clawback"
-    adjustment = "adjustment"
-    margin = "margin"
-    payout = "payout"
-
-    @property
-    def payable(self) -> bool:
-        """Earnings, clawbacks and adjustments move the payable balance; margin does not,
-        and payouts settle it (they are summed apart as ``payouts_total``)."""
-        return self in _PAYABLE_KINDS
-
-
-_PAYABLE_KINDS = frozenset({LineKind.earning, LineKind.clawback, LineKind.adjustment})
 
 
 @lru_cache(maxsize=256)

@@ -21,6 +21,7 @@ from payouts.batch.models import Batch, DraftLine, PayoutInstruction
 from payouts.ledger import LedgerEntry
 from payouts.periods import Month, Period
 from payouts.reference.models import Partner
+from plans.line_kinds import LineKind
 from plans.money import from_minor
 from statements.builder import payout_state, tier_progress
 from statements.model import Hold, PayoutState, TierProgress
@@ -170,9 +171,9 @@ def _months(session: Session, partner_id: str, currency: str) -> tuple[MonthFigu
     return tuple(
         MonthFigures(
             period=str(p),
-            earnings=from_minor(sums.get((str(p), "earning"), 0), currency),
-            clawbacks=from_minor(sums.get((str(p), "clawback"), 0), currency),
-            paid=from_minor(-sums.get((str(p), "payout"), 0), currency),
+            earnings=from_minor(sums.get((str(p), LineKind.earning), 0), currency),
+            clawbacks=from_minor(sums.get((str(p), LineKind.clawback), 0), currency),
+            paid=from_minor(-sums.get((str(p), LineKind.payout), 0), currency),
         )
         for p in periods
         if str(p) >= first  # a partner newer than a year: from its first month

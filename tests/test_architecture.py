@@ -1,4 +1,4 @@
-"""The allowed direction of imports: plans <- payouts <- statements <- api.
+"""The allowed direction of imports: plans <- payouts <- statements <- demo <- api.
 
 A package may import only packages to its left. `plans` is pure (no database, HTTP
 or clock libraries). The checker is a plain function so that a test can prove it
@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-LAYERS = ("plans", "payouts", "statements", "api")
+LAYERS = ("plans", "payouts", "statements", "demo", "api")
 PURE_FORBIDDEN = (
     "sqlalchemy",
     "alembic",

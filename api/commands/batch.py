@@ -16,7 +16,7 @@ from payouts.batch import reps as rep_report
 from payouts.db import unit_of_work
 from plans.loading import load_plan
 from plans.money import from_minor
-from statements.issue import close_and_issue
+from statements.issue import issue_period
 
 app = typer.Typer(help="The monthly payout batch.", no_args_is_help=True)
 
@@ -85,7 +85,8 @@ def close(period: Period, key: Key = "") -> None:
     """Post the approved draft to the ledger, decide payouts, issue statements, freeze."""
     principal = acting(key)
     with unit_of_work() as session:
-        result = close_and_issue(session, period, actor=principal.actor)
+        result = service.close(session, period, actor=principal.actor)
+        issue_period(session, result.period, actor=principal.actor)
     typer.echo(
         f"{result.period}: closed; {result.posted} line(s) posted, {result.payouts} "
         f"payout(s) ({_payable(result.payable)}), {len(result.held)} held"
@@ -132,7 +133,8 @@ def catch_up(
         with unit_of_work() as session:
             service.approve(session, period, actor=approver.actor)
         with unit_of_work() as session:
-            closed = close_and_issue(session, period, actor=approver.actor)
+            closed = service.close(session, period, actor=approver.actor)
+            issue_period(session, closed.period, actor=approver.actor)
         typer.echo(
             f"{period}: {ran.lines} line(s), approved, closed; {closed.payouts} payout(s) "
             f"({_payable(closed.payable)}), {len(closed.held)} held"

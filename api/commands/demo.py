@@ -24,7 +24,7 @@ import typer
 from sqlalchemy import inspect, text
 
 from api.commands.common import fail, progress
-from payouts import demo as generator
+from demo import program as generator
 from payouts import migrations, tiers, users
 from payouts.actors import holder
 from payouts.batch import exports, reps
@@ -33,7 +33,7 @@ from payouts.batch.errors import ExportUnavailable
 from payouts.db import engine_for, is_sqlite, make_engine, normalise_url, unit_of_work
 from payouts.settings import get_settings
 from plans.money import from_minor
-from statements.issue import close_and_issue
+from statements.issue import issue_period
 from statements.rendering import render_period
 
 CALCULATOR = "demo-calculator"
@@ -163,7 +163,8 @@ def run_demo(
         with unit_of_work() as session:
             batch.approve(session, period, actor=APPROVER)
         with unit_of_work() as session:
-            last = close_and_issue(session, period, actor=APPROVER)
+            last = batch.close(session, period, actor=APPROVER)
+            issue_period(session, last.period, actor=APPROVER)
         report(f"closed {period}", index + 1, months)
     assert last is not None
     period = last.period

@@ -22,7 +22,7 @@ from api.schemas import Money, PeriodPath, download, plain
 from payouts.batch import exports, payments, review
 from payouts.batch import service as batch
 from payouts.batch.models import Batch
-from statements.issue import close_and_issue
+from statements.issue import issue_period
 
 router = APIRouter(prefix="/batches", tags=["batches"])
 
@@ -152,7 +152,8 @@ def approve(period: PeriodPath, principal: Finance, idem: Idem) -> Response:
 @router.post("/{period}/close", response_model=CloseOut, responses=WRITE, summary="Close")
 def close(period: PeriodPath, principal: Finance, idem: Idem) -> Response:
     def work(session: Session) -> Outcome:
-        r = close_and_issue(session, period, actor=principal.actor)
+        r = batch.close(session, period, actor=principal.actor)
+        issue_period(session, r.period, actor=principal.actor)
         return Outcome.of(
             CloseOut(
                 period=r.period,

@@ -30,7 +30,8 @@ from sqlalchemy.orm import Session
 from payouts.accounting import sources
 from payouts.base import Base
 from payouts.batch import draft
-from payouts.batch.calculation import PartnerWork, calculate_partner, gather
+from payouts.batch.calculation import PartnerWork, calculate_partner
+from payouts.batch.gathering import gather
 from payouts.batch.models import DraftLine
 from payouts.ledger import LedgerEntry, MarginLine
 from payouts.periods import Month, Period

@@ -29,7 +29,7 @@ from sqlalchemy import table as sql_table
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.expression import TableClause
 
-from payouts.batch import payees
+from payouts.batch import accounting, payees
 from payouts.batch.calculation import (
     Line,
     PartnerWork,
@@ -39,7 +39,7 @@ from payouts.batch.calculation import (
     partner_runs,
 )
 from payouts.batch.models import DraftLine, RepCreditLine
-from plans.earnings import LineKind
+from plans.line_kinds import LineKind
 from plans.money import Rounding, minor_exponent, minor_quantum, round_money, to_minor
 
 LINE_FIELDS = (
@@ -215,6 +215,17 @@ def calculate_slice(
 
 _Minor = tuple[Decimal, Decimal, dict[Decimal, str]]
 
+_ENTRY_KIND = {
+    (line_kind, payable, late): accounting.entry_kind(
+        line_kind, payable=payable, prior_period="late" if late else None
+    ).value
+    for line_kind in LineKind
+    for payable in (False, True)
+    for late in (False, True)
+}
+"""`accounting.entry_kind` of every (line kind, payable, dated in an earlier month):
+looked up once a line here rather than called (the encoding runs a million times)."""
+
 
 class _SliceText:
     """A slice's draft lines written straight into COPY text.
@@ -271,21 +282,11 @@ class _SliceText:
                     f"{component_id}{component_kind}{source}{customer}{deal}{invoice}"
                     f"{fx_source}{explanation}"
                 )
-                if (
-                    "\t" in free
-                    or "\n" in free
-                    or "\r" in free
-                    or free.count("\\") != len(steps) - 1
-                ):
+                if _needs_escaping(free, len(steps) - 1):
                     row = _row(period, partner_id, number, Line(e, label, prior))
                     append(copy_text([row]).decode())
                     continue
-                if not payable:
-                    kind = "margin"
-                elif prior is not None:
-                    kind = "adjustment"
-                else:
-                    kind = "clawback" if line_kind is LineKind.clawback else "earning"
+                kind = _ENTRY_KIND[line_kind, payable, prior is not None]
                 day_text = dates.get(day)
                 if day_text is None:
                     day_text = dates[day] = f"{day}"
@@ -295,13 +296,8 @@ class _SliceText:
                 # The text depends on the value alone (not its exponent), and a base is
                 # mostly an invoice amount, one Decimal shared by its lines (whose hash,
                 # unlike a new Decimal's, is already known): kept per value.
-                quantum, scale, base_texts = minor.get(base_currency) or self._scales(base_currency)
-                base_minor = base_texts.get(base)
-                if base_minor is None:
-                    base_minor = str(base.quantize(quantum, ROUND_HALF_UP) * scale)
-                    if not base_minor.isdigit():
-                        base_minor = str(_base_minor(base, base_currency))
-                    base_texts[base] = base_minor
+                base_texts = (minor.get(base_currency) or self._scales(base_currency))[2]
+                base_minor = base_texts.get(base) or self._base_text(base, base_currency)
                 amount_minor = str(amount * (minor.get(currency) or self._scales(currency))[1])
                 if not amount_minor.isdigit():
                     amount_minor = str(to_minor(amount, currency))
@@ -309,20 +305,24 @@ class _SliceText:
                 fx_text = (
                     _NULL if fx_rate is None else decimals.get(fx_rate) or self._decimal(fx_rate)
                 )
-                # `_text`: str() is the same digits as "f" unless it uses an exponent.
-                normal = unrounded.normalize()
-                unrounded_text = str(normal)
-                if "E" in unrounded_text or "e" in unrounded_text:
-                    unrounded_text = f"{normal:f}"
                 append(
                     f"{head}{number}\t{kind}\t{middle}{component_id}\t{component_kind}\t"
                     f"{source}\t{day_text}\t{_NULL if customer is None else customer}\t"
                     f"{_NULL if deal is None else deal}\t{_NULL if invoice is None else invoice}\t"
                     f"{base_minor}\t{base_currency}\t{rate_text}\t{fx_text}\t"
-                    f"{_NULL if fx_source is None else fx_source}\t{unrounded_text}\t"
+                    f"{_NULL if fx_source is None else fx_source}\t{_unrounded_text(unrounded)}\t"
                     f"{amount_minor}\t{currency}\t{explanation}\t{'t' if payable else 'f'}\n"
                 )
         return parts
+
+    def _base_text(self, base: Decimal, currency: str) -> str:
+        """A base in minor units as text, kept for the next line with the same base."""
+        quantum, scale, base_texts = self._minor.get(currency) or self._scales(currency)
+        text = str(base.quantize(quantum, ROUND_HALF_UP) * scale)
+        if not text.isdigit():
+            text = str(_base_minor(base, currency))
+        base_texts[base] = text
+        return text
 
     def _scales(self, currency: str) -> _Minor:
         """(minor unit, its inverse, texts of bases met): 0.01 and 1E+2 for USD. The
@@ -342,6 +342,21 @@ class _SliceText:
         if value:  # 0 and -0 are equal keys but different texts
             self._decimals[value] = text
         return text
+
+
+def _needs_escaping(free: str, separators: int) -> bool:
+    """Whether COPY would misread some free text: a tab, a line break, or a backslash
+    other than the `separators` between explanation steps."""
+    return "\t" in free or "\n" in free or "\r" in free or free.count("\\") != separators
+
+
+def _unrounded_text(unrounded: Decimal) -> str:
+    """`_text`: str() is the same digits as "f" unless it uses an exponent."""
+    normal = unrounded.normalize()
+    text = str(normal)
+    if "E" in text or "e" in text:
+        text = f"{normal:f}"
+    return text
 
 
 def calculate(

@@ -53,6 +53,14 @@ class DraftChanged(PayoutsError):
     status = 409
 
 
+class MinimumNotComparable(PayoutsError):
+    """A plan's minimum payout is in another currency and no FX rate converts it at
+    month end: whether the balance reaches it cannot be decided, so nothing is paid."""
+
+    code = "minimum-not-comparable"
+    status = 422
+
+
 class ExportUnavailable(PayoutsError):
     code = "export-unavailable"
     status = 422

@@ -23,6 +23,7 @@ from payouts.batch.models import PayoutInstruction, PayoutResult
 from payouts.ledger import LedgerEntry
 from payouts.periods import Month
 from payouts.tax import invoices
+from plans.line_kinds import PAYOUT_REVERSAL
 
 RESULT_COLUMNS = ("end_to_end_id", "status", "bank_reference", "reason")
 
@@ -36,6 +37,55 @@ class MarkPaidResult:
     reversal_period: str | None = None
 
 
+def _checked(
+    period: str, rows: list[dict[str, str]], instructions: dict[str, PayoutInstruction]
+) -> list[tuple[PayoutInstruction, dict[str, str]]]:
+    """Each row with its payout instruction, or every problem at once, nothing recorded."""
+    problems: list[str] = []
+    plan: list[tuple[PayoutInstruction, dict[str, str]]] = []
+    seen: set[str] = set()
+    for number, row in enumerate(rows, start=1):
+        ref = (row.get("end_to_end_id") or "").strip()
+        status = (row.get("status") or "").strip().lower()
+        where = f"row {number}" + (f" ({ref})" if ref else "")
+        instruction = instructions.get(ref)
+        problem = _row_problem(period, ref, status, row, instruction, seen)
+        if instruction is not None and ref not in seen:
+            seen.add(ref)
+        if problem is not None:
+            problems.append(f"{where}: {problem}")
+            continue
+        assert instruction is not None
+        plan.append((instruction, {**row, "status": status}))
+    if problems:
+        raise PayoutResultsRefused(
+            f"{len(problems)} payout result(s) refused, nothing recorded: " + "; ".join(problems)
+        )
+    return plan
+
+
+def _row_problem(
+    period: str,
+    ref: str,
+    status: str,
+    row: dict[str, str],
+    instruction: PayoutInstruction | None,
+    seen: set[str],
+) -> str | None:
+    """What is wrong with one result row, if anything (the first problem found)."""
+    if instruction is None:
+        return f"no payout {ref!r} in {period}"
+    if ref in seen:
+        return "appears twice"
+    if status not in ("paid", "failed"):
+        return f"status must be paid or failed, not {status!r}"
+    if status == "failed" and not (row.get("reason") or "").strip():
+        return "a failed payout needs a reason"
+    if instruction.status not in ("pending", status):
+        return f"already recorded as {instruction.status}"
+    return None
+
+
 def mark_paid(
     session: Session, period: str, rows: list[dict[str, str]], *, actor: str
 ) -> MarkPaidResult:
@@ -46,35 +96,7 @@ def mark_paid(
             select(PayoutInstruction).where(PayoutInstruction.period == period)
         )
     }
-    problems: list[str] = []
-    plan: list[tuple[PayoutInstruction, dict[str, str]]] = []
-    seen: set[str] = set()
-    for number, row in enumerate(rows, start=1):
-        ref = (row.get("end_to_end_id") or "").strip()
-        status = (row.get("status") or "").strip().lower()
-        where = f"row {number}" + (f" ({ref})" if ref else "")
-        instruction = instructions.get(ref)
-        if instruction is None:
-            problems.append(f"{where}: no payout {ref!r} in {period}")
-            continue
-        if ref in seen:
-            problems.append(f"{where}: appears twice")
-            continue
-        seen.add(ref)
-        if status not in ("paid", "failed"):
-            problems.append(f"{where}: status must be paid or failed, not {status!r}")
-            continue
-        if status == "failed" and not (row.get("reason") or "").strip():
-            problems.append(f"{where}: a failed payout needs a reason")
-            continue
-        if instruction.status not in ("pending", status):
-            problems.append(f"{where}: already recorded as {instruction.status}")
-            continue
-        plan.append((instruction, {**row, "status": status}))
-    if problems:
-        raise PayoutResultsRefused(
-            f"{len(problems)} payout result(s) refused, nothing recorded: " + "; ".join(problems)
-        )
+    plan = _checked(period, rows, instructions)
     result = MarkPaidResult(period)
     reversal_period: str | None = None
     now = utcnow()
@@ -109,7 +131,7 @@ def mark_paid(
                 period=reversal_period,
                 partner_id=instruction.partner_id,
                 line_no=ledger.next_line_no(session, reversal_period, instruction.partner_id),
-                entry_kind="payout_reversal",
+                entry_kind=PAYOUT_REVERSAL,
                 prior_period=period,
                 plan_label=None,
                 component_id=None,

@@ -15,6 +15,7 @@ from payouts.batch.models import DraftLine, PayoutInstruction
 from payouts.ledger import LedgerEntry
 from payouts.periods import Month
 from payouts.tax import profiles as tax_forms
+from plans.line_kinds import LineKind
 from plans.money import from_minor
 
 
@@ -71,7 +72,7 @@ def review(session: Session, period: str) -> Review:
     previous: dict[tuple[str, str], int] = defaultdict(int)
     for partner_id, currency, total in session.execute(
         select(LedgerEntry.partner_id, LedgerEntry.currency, func.sum(LedgerEntry.amount_minor))
-        .where(LedgerEntry.period == previous_period, LedgerEntry.entry_kind != "payout")
+        .where(LedgerEntry.period == previous_period, LedgerEntry.entry_kind != LineKind.payout)
         .group_by(LedgerEntry.partner_id, LedgerEntry.currency)
     ):
         previous[(partner_id, currency)] = int(total or 0)

@@ -15,21 +15,17 @@ SQLite's BEGIN IMMEDIATE serialises writers). Services never commit.
 
 from __future__ import annotations
 
-import gc
 import zlib
 from collections import defaultdict
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import CursorResult, delete, insert, select, text
 from sqlalchemy.orm import Session
 
-from payouts import actors, adjustments, audit, fx, ledger, periods, plan_book
+from payouts import actors, adjustments, audit, fx, ledger, periods
 from payouts.base import utcnow
-from payouts.batch import draft, parallel, partitions, payees, references
+from payouts.batch import draft, parallel, partitions, payees, payout_policy, references
 from payouts.batch.errors import (
     AlreadyApproved,
     BatchBusy,
@@ -53,9 +49,7 @@ from payouts.periods import Month, Period
 from payouts.reference.models import Partner
 from payouts.tax import profiles as tax_forms
 from payouts.tax.invoices import Invoicing
-from payouts.tax.profiles import TAX_FORM_HOLD, TAX_FORM_REASON
-from plans.errors import MissingFxRate
-from plans.money import Rounding, minor_exponent, round_money
+from plans.line_kinds import LineKind
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,12 +94,9 @@ def run(session: Session, period: str, *, actor: str, workers: int = 1) -> RunRe
     row = _period_row(session, period)
     as_copy = _can_copy(session)
     partitioned = session.get_bind().dialect.name == "postgresql"
-    with (
-        _collector_paused(),
-        parallel.calculation(
-            session, period, row.fact_revision, workers=workers if split else 1, as_copy=as_copy
-        ) as calculated,
-    ):
+    with parallel.calculation(
+        session, period, row.fact_revision, workers=workers if split else 1, as_copy=as_copy
+    ) as calculated:
         # The new draft goes into a partition of its own on PostgreSQL (`partitions`).
         if partitioned:
             table = partitions.begin(session, period)
@@ -157,22 +148,6 @@ def run(session: Session, period: str, *, actor: str, workers: int = 1) -> RunRe
         },
     )
     return RunResult(period, partners, lines, digest, voided)
-
-
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    """Pause Python's cyclic garbage collector while a run builds millions of objects.
-
-    The facts and lines of a month hold no reference cycles worth collecting, yet each
-    collection walks all of them: measured, half the time of building a million
-    invoice records went to the collector. Reference counting still frees everything."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def _can_copy(session: Session) -> bool:
@@ -347,91 +322,48 @@ def _post_draft(session: Session, period: str, actor: str, now: Any) -> int:
     return len(rows)
 
 
-def _minimums(
-    session: Session, period: str, partner_ids: set[str]
-) -> dict[str, tuple[Decimal, str, bool]]:
-    """Per partner: (minimum payout, its currency, pay even if terminated), from its plans."""
-    month = Month.parse(period)
-    assignments = plan_book.assignments(session, month.end, month.end)
-    timeline = plan_book.PlanTimeline.load(session, {a.plan_id for a in assignments})
-    out: dict[str, tuple[Decimal, str, bool]] = {}
-    for a in assignments:
-        if a.partner_id not in partner_ids:
-            continue
-        plan = timeline.in_force(a.plan_id, month.end)
-        if plan is None:
-            continue
-        current = out.get(a.partner_id)
-        if current is None or plan.minimum_payout > current[0]:
-            out[a.partner_id] = (plan.minimum_payout, plan.currency, plan.pay_terminated)
-    return out
-
-
 def _payouts(
     session: Session, period: str, actor: str
 ) -> tuple[list[PayoutInstruction], dict[str, str]]:
-    """Pay every partner whose balance reaches its plan's minimum, unless on hold."""
+    """Pay every non-zero balance that `payout_policy` does not hold; record each hold."""
     month = Month.parse(period)
     partners = {p.id: p for p in session.scalars(select(Partner))}
     frozen = payees.of_period(session, period)
     totals = ledger.balances(session)
     last_line = ledger.last_line_numbers(session, period)
     rates = fx.table(session)
-    minimums = _minimums(session, period, {p for p, _ in totals})
-    # The "tax form" rule: a partner whose required form is missing or expired on the
-    # month's last day is held; the first close after a valid form arrives pays it.
+    minimums = payout_policy.minimums(session, period, {p for p, _ in totals})
+    # Tax forms: a partner whose required form is missing or expired on the month's
+    # last day is held (`payout_policy.TAX_FORM`) until the first close after one arrives.
     waiting_for_form = tax_forms.gaps(session, month.end)
     # Self-billing partners' payouts are invoices too: the VAT they add is paid with them.
     self_billing = Invoicing.for_close(session, period)
     instructions: list[PayoutInstruction] = []
     held: dict[str, str] = {}
     for (partner_id, currency), balance_minor in sorted(totals.items()):
-        partner = partners[partner_id]
         if balance_minor == 0:
             continue
-
-        def hold(
-            code: str, reason: str, p: str = partner_id, c: str = currency, b: int = balance_minor
-        ) -> None:
-            held[p] = reason
+        hold = payout_policy.hold_of(
+            balance_minor=balance_minor,
+            currency=currency,
+            partner_status=partners[partner_id].status,
+            tax_form_missing=partner_id in waiting_for_form,
+            minimum=minimums.get(partner_id),
+            rates=rates,
+            month=month,
+        )
+        if hold is not None:
+            held[partner_id] = hold.reason
             session.add(
                 PayoutHold(
                     period=period,
-                    partner_id=p,
-                    code=code,
-                    reason=reason,
-                    balance_minor=b,
-                    currency=c,
+                    partner_id=partner_id,
+                    code=hold.code,
+                    reason=hold.reason,
+                    balance_minor=balance_minor,
+                    currency=currency,
                 )
             )
-
-        amount = Decimal(balance_minor)
-        if balance_minor < 0:
-            hold("negative_balance", "negative balance carried forward")
-            continue
-        minimum, min_currency, pay_terminated = minimums.get(
-            partner_id, (Decimal(0), currency, False)
-        )
-        if partner.status == "on_hold":
-            hold("partner_on_hold", "partner on hold")
-            continue
-        if partner.status == "terminated" and not pay_terminated:
-            hold(
-                "partner_terminated",
-                "partner terminated; the plan does not pay terminated partners",
-            )
-            continue
-        if partner_id in waiting_for_form:
-            hold(TAX_FORM_HOLD, TAX_FORM_REASON)
-            continue
-        if minimum and min_currency != currency:
-            try:
-                minimum = minimum * rates(min_currency, currency, month.end).rate
-            except MissingFxRate as exc:
-                raise DraftChanged(f"cannot compare the minimum payout: {exc}") from None
-        if amount < to_minor_exact(minimum, currency):
-            shown = round_money(minimum, currency, Rounding.half_up)
-            hold("below_minimum", f"below the minimum payout {shown:f} {currency}")
             continue
         # Numbered here, not by a query per payout (each also flushed what came before).
         line_no = last_line.get(partner_id, 0) + 1
@@ -448,7 +380,7 @@ def _payouts(
                 period=period,
                 partner_id=partner_id,
                 line_no=line_no,
-                entry_kind="payout",
+                entry_kind=LineKind.payout,
                 prior_period=None,
                 plan_label=None,
                 component_id=None,
@@ -485,8 +417,3 @@ def _payouts(
         instructions.append(instruction)
     session.flush()
     return instructions, held
-
-
-def to_minor_exact(amount: Decimal, currency: str) -> Decimal:
-    """A threshold in minor units (may keep fractions: compared, never stored)."""
-    return amount.scaleb(minor_exponent(currency))

@@ -14,10 +14,12 @@ from decimal import Decimal
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from payouts.batch.calculation import calculate_partner, gather
+from payouts.batch.calculation import calculate_partner
+from payouts.batch.gathering import gather
 from payouts.batch.models import DraftLine
 from payouts.ledger import LedgerEntry
 from payouts.periods import Month, Period
+from plans.line_kinds import PAYOUT_REVERSAL, LineKind
 from plans.model import PlanVersion
 from plans.money import from_minor, to_minor
 
@@ -59,8 +61,8 @@ def simulate(session: Session, period: str, candidate: PlanVersion) -> Simulatio
             select(LedgerEntry.partner_id, LedgerEntry.currency, func.sum(LedgerEntry.amount_minor))
             .where(
                 LedgerEntry.period == period,
-                LedgerEntry.entry_kind != "payout",
-                LedgerEntry.entry_kind != "payout_reversal",
+                LedgerEntry.entry_kind != LineKind.payout,
+                LedgerEntry.entry_kind != PAYOUT_REVERSAL,
             )
             .group_by(LedgerEntry.partner_id, LedgerEntry.currency)
         )

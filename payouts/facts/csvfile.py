@@ -75,6 +75,20 @@ def parse_lines(kind: Kind, lines: Iterable[str], name: str = "CSV") -> Iterator
     except csv.Error as exc:
         raise CsvUnreadable(f"{name} header: {exc}") from None
     header = [h.strip() for h in header]
+    _check_header(kind, header, name)
+    line = 1
+    try:
+        for line, values in enumerate(reader, start=2):
+            if not any(v.strip() for v in values):
+                continue
+            _check_row(header, values, name, line)
+            yield {c: v for c, v in zip(header, values, strict=True) if v.strip() != ""}
+    except csv.Error as exc:
+        raise CsvUnreadable(f"{name} line {line + 1}: {exc}") from None
+
+
+def _check_header(kind: Kind, header: list[str], name: str) -> None:
+    """Every required column, no unknown or repeated one: else all the problems at once."""
     required, optional = columns(kind)
     missing = [c for c in required if c not in header]
     unknown = [c for c in header if c not in required and c not in optional]
@@ -91,21 +105,16 @@ def parse_lines(kind: Kind, lines: Iterable[str], name: str = "CSV") -> Iterator
             f"{name}: {'; '.join(parts)} (columns of {kind.name}: required "
             f"{', '.join(required)}; optional {', '.join(optional) or 'none'})"
         )
-    line = 1
-    try:
-        for line, values in enumerate(reader, start=2):
-            if not any(v.strip() for v in values):
-                continue
-            if len(values) != len(header):
-                raise CsvUnreadable(
-                    f"{name} line {line}: {len(values)} fields, the header has {len(header)}"
-                )
-            for column, value in zip(header, values, strict=True):
-                if len(value) > MAX_FIELD_CHARS:
-                    raise CsvUnreadable(
-                        f"{name} line {line}: field {column} is longer than "
-                        f"{MAX_FIELD_CHARS} characters"
-                    )
-            yield {c: v for c, v in zip(header, values, strict=True) if v.strip() != ""}
-    except csv.Error as exc:
-        raise CsvUnreadable(f"{name} line {line + 1}: {exc}") from None
+
+
+def _check_row(header: list[str], values: list[str], name: str, line: int) -> None:
+    """As many fields as the header, none longer than MAX_FIELD_CHARS."""
+    if len(values) != len(header):
+        raise CsvUnreadable(
+            f"{name} line {line}: {len(values)} fields, the header has {len(header)}"
+        )
+    for column, value in zip(header, values, strict=True):
+        if len(value) > MAX_FIELD_CHARS:
+            raise CsvUnreadable(
+                f"{name} line {line}: field {column} is longer than {MAX_FIELD_CHARS} characters"
+            )

@@ -26,9 +26,10 @@ from decimal import Decimal
 from typing import Literal
 
 from plans.components.terms import ComponentBase, Rate
-from plans.earnings import Earning, LineKind
+from plans.earnings import Earning
 from plans.errors import NotResold
 from plans.facts import Deal, Role
+from plans.line_kinds import LineKind
 from plans.money import Rounding, format_rate, round_money
 from plans.period import Period, show
 

@@ -8,9 +8,9 @@ cancellation's end date earns nothing). An optional cap per customer limits
 the total (``CustomerHistory.referral_paid_to_date`` counts what was paid in
 earlier periods); the line where the cap bites says so.
 
-The partner is the referrer of an invoice when it holds the ``referral`` role
-on the invoice's deal or, for invoices without a deal (subscription
-renewals), on any deal of the same customer.
+The partner is paid on an invoice when it holds the ``referral`` role on the
+invoice's deal or, for invoices without a deal (subscription renewals), on any
+deal of the same customer: `plans.attribution.referral_pays_on`.
 """
 
 from __future__ import annotations
@@ -22,10 +22,11 @@ from typing import Annotated, Literal, Self
 
 from pydantic import Field, model_validator
 
+from plans.attribution import referral_pays_on
 from plans.calendar import add_months
 from plans.components.terms import Amount, Basis, ComponentBase, Problems, Rate
 from plans.earnings import Earning
-from plans.facts import Invoice, Role
+from plans.facts import CustomerHistory, Invoice, Role
 from plans.money import format_rate, round_money
 from plans.period import Period, show
 
@@ -116,24 +117,15 @@ def earn(component: ReferralFee, period: Period) -> list[Earning]:
     candidates = [
         (invoice, fact_date, base)
         for invoice, fact_date, base in period.basis_invoices(component.basis is Basis.paid)
-        if invoice.deal_id in referral_deals
-        or (invoice.deal_id is None and invoice.customer_id in referred)
+        if referral_pays_on(invoice, referral_deals, referred)
     ]
     if not candidates:
         return []
     first_invoices = _first_invoices(period, referred)
-    paid_basis = component.basis is Basis.paid
-    noun = "paid invoice" if paid_basis else "invoice"
-    plan_currency = period.plan.currency
+    noun = "paid invoice" if component.basis is Basis.paid else "invoice"
     paid_this_run: dict[str, Decimal] = {}
     one_off_paid: set[str] = set()
-    if component.duration is Duration.one_off:
-        term = "one-off: the customer's first invoice"
-    elif component.duration is Duration.first_n_months:
-        term = f"first {component.months} months of the customer"
-    else:
-        term = "lifetime, while the customer stays"
-
+    term = _TERMS[component.duration].format(months=component.months)
     rate_text = format_rate(component.rate) if component.rate is not None else ""
     contexts: dict[str, tuple[str, ...]] = {}
     lines: list[Earning] = []
@@ -142,79 +134,128 @@ def earn(component: ReferralFee, period: Period) -> list[Earning]:
         if _ended(invoice, by_customer, by_subscription):
             continue
         history = facts.customers.get(customer)
-        first_day: date | None = history.first_invoice_date if history else None
-        first_id: str | None = history.first_invoice_id if history else None
-        if first_day is None:
-            first_day, first_id = first_invoices[customer]
-        if component.duration is Duration.one_off:
-            if customer in one_off_paid or (history and history.referral_paid_to_date > 0):
-                continue
-            if first_id is not None:
-                if invoice.invoice_id != first_id:
-                    continue
-            elif invoice.issue_date != first_day:
-                continue
-            one_off_paid.add(customer)
-        elif component.duration is Duration.first_n_months:
-            assert component.months is not None
-            until = add_months(first_day, component.months)
-            if invoice.issue_date >= until:
-                continue
+        if not _in_term(component, invoice, history, first_invoices, one_off_paid):
+            continue
         context = contexts.get(customer)
         if context is None:
             context = contexts[customer] = (f"customer {customer} referred ({term})",)
-        if component.rate is not None:
-            line = period.invoice_rate_line(
-                component.id,
-                component.kind,
-                noun,
-                invoice,
-                fact_date,
-                base,
-                component.rate,
-                rate_text,
-                context,
-            )
-        else:
-            fixed = component.fixed_amount
-            assert fixed is not None
-            line = period.line(
-                component_id=component.id,
-                component_kind=component.kind,
-                source_fact=f"invoice:{invoice.invoice_id}",
-                fact_date=fact_date,
-                base_amount=fixed,
-                base_currency=plan_currency,
-                value=fixed,
-                calculation=f"fixed referral fee for {noun} {invoice.invoice_id}",
-                context=context,
-                fixed_amount=fixed,
-                customer_id=customer,
-                deal_id=invoice.deal_id,
-                invoice_id=invoice.invoice_id,
-            )
+        line = _fee(component, period, invoice, fact_date, base, noun, rate_text, context)
         if component.cap is not None:
-            cap = component.cap
-            if plan_currency != period.currency:
-                fx_rate, _, _ = period.fx(plan_currency, fact_date)
-                cap = round_money(cap * fx_rate, period.currency, period.plan.rounding)
-            before = (history.referral_paid_to_date if history else Decimal(0)) + (
-                paid_this_run.get(customer, Decimal(0))
-            )
-            remaining = cap - before
-            if remaining <= 0:
+            capped = _capped(component.cap, period, line, customer, history, paid_this_run)
+            if capped is None:
                 continue  # the cap was reached on an earlier line, which said so
-            if line.amount > remaining:
-                line = line._replace(
-                    unrounded=remaining,
-                    amount=round_money(remaining, period.currency, period.plan.rounding),
-                    explanation=(
-                        *line.explanation,
-                        f"capped at {show(cap, period.currency)} per customer: "
-                        f"{show(before, period.currency)} already paid -> "
-                        f"{show(remaining, period.currency)}",
-                    ),
-                )
-            paid_this_run[customer] = paid_this_run.get(customer, Decimal(0)) + line.amount
+            line = capped
         lines.append(line)
     return lines
+
+
+_TERMS = {
+    Duration.one_off: "one-off: the customer's first invoice",
+    Duration.first_n_months: "first {months} months of the customer",
+    Duration.lifetime: "lifetime, while the customer stays",
+}
+
+
+def _in_term(
+    component: ReferralFee,
+    invoice: Invoice,
+    history: CustomerHistory | None,
+    first_invoices: dict[str, tuple[date, str]],
+    one_off_paid: set[str],
+) -> bool:
+    """Whether the invoice falls in the referral's duration (a one-off is taken here)."""
+    customer = invoice.customer_id
+    first_day: date | None = history.first_invoice_date if history else None
+    first_id: str | None = history.first_invoice_id if history else None
+    if first_day is None:
+        first_day, first_id = first_invoices[customer]
+    if component.duration is Duration.one_off:
+        if customer in one_off_paid or (history and history.referral_paid_to_date > 0):
+            return False
+        if first_id is not None:
+            if invoice.invoice_id != first_id:
+                return False
+        elif invoice.issue_date != first_day:
+            return False
+        one_off_paid.add(customer)
+    elif component.duration is Duration.first_n_months:
+        assert component.months is not None
+        until = add_months(first_day, component.months)
+        if invoice.issue_date >= until:
+            return False
+    return True
+
+
+def _fee(
+    component: ReferralFee,
+    period: Period,
+    invoice: Invoice,
+    fact_date: date,
+    base: Decimal,
+    noun: str,
+    rate_text: str,
+    context: tuple[str, ...],
+) -> Earning:
+    """The fee on one invoice: its rate of the invoice, or the fixed bounty."""
+    if component.rate is not None:
+        return period.invoice_rate_line(
+            component.id,
+            component.kind,
+            noun,
+            invoice,
+            fact_date,
+            base,
+            component.rate,
+            rate_text,
+            context,
+        )
+    fixed = component.fixed_amount
+    assert fixed is not None
+    return period.line(
+        component_id=component.id,
+        component_kind=component.kind,
+        source_fact=f"invoice:{invoice.invoice_id}",
+        fact_date=fact_date,
+        base_amount=fixed,
+        base_currency=period.plan.currency,
+        value=fixed,
+        calculation=f"fixed referral fee for {noun} {invoice.invoice_id}",
+        context=context,
+        fixed_amount=fixed,
+        customer_id=invoice.customer_id,
+        deal_id=invoice.deal_id,
+        invoice_id=invoice.invoice_id,
+    )
+
+
+def _capped(
+    cap: Decimal,
+    period: Period,
+    line: Earning,
+    customer: str,
+    history: CustomerHistory | None,
+    paid_this_run: dict[str, Decimal],
+) -> Earning | None:
+    """The line within the customer's cap (None once the cap is reached); counts it."""
+    if period.plan.currency != period.currency:
+        fx_rate, _, _ = period.fx(period.plan.currency, line.fact_date)
+        cap = round_money(cap * fx_rate, period.currency, period.plan.rounding)
+    before = (history.referral_paid_to_date if history else Decimal(0)) + (
+        paid_this_run.get(customer, Decimal(0))
+    )
+    remaining = cap - before
+    if remaining <= 0:
+        return None
+    if line.amount > remaining:
+        line = line._replace(
+            unrounded=remaining,
+            amount=round_money(remaining, period.currency, period.plan.rounding),
+            explanation=(
+                *line.explanation,
+                f"capped at {show(cap, period.currency)} per customer: "
+                f"{show(before, period.currency)} already paid -> "
+                f"{show(remaining, period.currency)}",
+            ),
+        )
+    paid_this_run[customer] = paid_this_run.get(customer, Decimal(0)) + line.amount
+    return line

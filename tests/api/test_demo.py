@@ -10,7 +10,7 @@ import pypdf
 from sqlalchemy import func, select
 
 from api.commands import demo
-from payouts import demo as generator
+from demo import program as generator
 from payouts.db import engine_for, unit_of_work
 from payouts.facts import models as m
 from payouts.facts.ingest import fingerprint, ingest, kind_named

@@ -11,8 +11,8 @@ from sqlalchemy import create_engine, text
 from payouts.batch import service as batch
 from payouts.db import make_engine, normalise_url, unit_of_work
 from tests.conftest import BACKEND_URL, migrate, owner_url_for
+from tests.payouts.batch.test_spiff_events import NEW_LOGOS, new_logo_program, paid_new_logos
 from tests.payouts.program import Program
-from tests.payouts.test_spiff_events import NEW_LOGOS, new_logo_program, paid_new_logos
 
 pytestmark = pytest.mark.postgres_only
 

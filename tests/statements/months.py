@@ -26,5 +26,6 @@ def closed_referral_month(session: Session) -> Program:
     program = referral_month(session)
     batch.run(session, PERIOD, actor="alice")
     batch.approve(session, PERIOD, actor="bob")
-    issue.close_and_issue(session, PERIOD, actor="bob")
+    closed = batch.close(session, PERIOD, actor="bob")
+    issue.issue_period(session, closed.period, actor="bob")
     return program

@@ -31,7 +31,9 @@ def program(session: Session) -> Program:
 def close(program: Program, period: str) -> batch.CloseResult:
     batch.run(program.session, period, actor="alice")
     batch.approve(program.session, period, actor="bob")
-    return issue.close_and_issue(program.session, period, actor="bob")
+    closed = batch.close(program.session, period, actor="bob")
+    issue.issue_period(program.session, closed.period, actor="bob")
+    return closed
 
 
 def referral_partner(program: Program, minimum: str = "0") -> str:

@@ -33,7 +33,8 @@ def referral_partners(program: Program, *partner_ids: str) -> None:
 def close(program: Program, period: str) -> None:
     batch.run(program.session, period, actor="alice")
     batch.approve(program.session, period, actor="bob")
-    issue.close_and_issue(program.session, period, actor="bob")
+    batch.close(program.session, period, actor="bob")
+    issue.issue_period(program.session, period, actor="bob")
 
 
 def pdf_text(path: Path) -> str:

@@ -32,7 +32,7 @@ from payouts.batch.models import Batch
 from payouts.db import unit_of_work
 from payouts.errors import PayoutsError
 from payouts.periods import Month
-from statements.issue import close_and_issue
+from statements.issue import issue_period
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 
@@ -168,10 +168,16 @@ async def approve(request: Request, period: PeriodPath, user: ConsoleUser) -> Re
     )
 
 
+def _close_and_issue(session: Session, period: str, actor: str) -> None:
+    """Close the month, then issue its statements: one transaction, as the CLI does."""
+    closed = batch.close(session, period, actor=actor)
+    issue_period(session, closed.period, actor=actor)
+
+
 @router.post("/periods/{period}/close")
 async def close(request: Request, period: PeriodPath, user: ConsoleUser) -> Response:
     return await _step(
-        request, user, period, "closed", lambda s: close_and_issue(s, period, actor=user.actor)
+        request, user, period, "closed", lambda s: _close_and_issue(s, period, user.actor)
     )
 
 

@@ -15,11 +15,13 @@ import pytest
 from sqlalchemy import Engine, delete, select, text
 from sqlalchemy.orm import Session
 
-from payouts import demo, tiers
+from demo import program as demo
+from payouts import tiers
 from payouts.batch import draft, parallel
 from payouts.batch import service as batch
-from payouts.batch.calculation import PartnerRange, PartnerRanges, gather
+from payouts.batch.gathering import gather
 from payouts.batch.models import DraftLine
+from payouts.batch.repository import PartnerRange, PartnerRanges
 from payouts.db import make_engine, unit_of_work
 from payouts.facts.ingest import FactsRefused, ingest
 from payouts.facts.models import Deal, DealRole, FxRate
@@ -275,10 +277,19 @@ def test_an_error_in_a_worker_fails_the_run_and_writes_nothing(
 def test_errors_keep_their_type_and_details_across_processes() -> None:
     # Both take other arguments than their message, so default unpickling would fail.
     missing = MissingFxRate("EUR", "USD", date(2026, 1, 31))
-    back = pickle.loads(pickle.dumps(missing))
+    back = pickle.loads(pickle.dumps(parallel.Failure.of(missing))).rebuilt()
     assert type(back) is MissingFxRate
     assert (str(back), back.code, back.on) == (str(missing), "missing-fx-rate", missing.on)
     refused = FactsRefused("invoices", [])
-    again = pickle.loads(pickle.dumps(refused))
+    again = pickle.loads(pickle.dumps(parallel.Failure.of(refused))).rebuilt()
     assert type(again) is FactsRefused
     assert (again.message, again.kind, again.status) == (refused.message, "invoices", 422)
+
+
+def test_an_error_that_cannot_travel_arrives_as_its_message() -> None:
+    class Local(Exception):  # a class pickle cannot find by name
+        pass
+
+    back = pickle.loads(pickle.dumps(parallel.Failure.of(Local("no rate for EUR")))).rebuilt()
+    assert type(back) is RuntimeError
+    assert str(back) == "Local: no rate for EUR"

@@ -31,7 +31,7 @@ import pytest
 from sqlalchemy import Engine, select, text
 from sqlalchemy.exc import OperationalError
 
-from payouts import demo
+from demo import program as demo
 from payouts.batch import service as batch
 from payouts.batch.errors import BatchBusy
 from payouts.db import make_engine, unit_of_work

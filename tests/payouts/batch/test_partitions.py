@@ -15,7 +15,8 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Engine, func, select, text
 from sqlalchemy.exc import DBAPIError
 
-from payouts import demo, migrations, tiers
+from demo import program as demo
+from payouts import migrations, tiers
 from payouts.batch import draft, partitions
 from payouts.batch import service as batch
 from payouts.batch.models import Batch, DraftLine

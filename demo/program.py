@@ -171,7 +171,43 @@ def build(
     ref: dict[str, list[Row]] = {kind: [] for kind in REFERENCE_KINDS}
     program.reference = ref
 
-    # Reps: a few teams, most in USD.
+    rep_ids = _reps(ref, partners)
+    weights, kinds, currencies = _partners(rng, program, ref, partners, begin, end)
+    _fx_rates(rng, ref, begin, end)
+
+    # Deals, month by month; each opens a subscription billed monthly from its close.
+    makers = [p for p in weights if kinds[p] in ROLE_MIX]
+    influencers = [p for p in weights if kinds[p] in INFLUENCERS]
+    influencer_weights = [weights[p] for p in influencers]
+    mean_weight = sum(weights[p] for p in makers) / len(makers) if makers else 1.0
+    deal_no = 0
+    for index in range(len(month_list)):
+        facts = program.monthly[index]
+        for pid in makers:
+            for _ in range(_count(rng, deals_per_month * weights[pid] / mean_weight)):
+                deal_no += 1
+                _deal(
+                    rng,
+                    program,
+                    index,
+                    month_list,
+                    facts,
+                    deal_no,
+                    pid,
+                    kinds[pid],
+                    currencies[pid],
+                    weights[pid],
+                    rep_ids,
+                    influencers,
+                    influencer_weights,
+                    invoice_lines,
+                    end,
+                )
+    return program
+
+
+def _reps(ref: dict[str, list[Row]], partners: int) -> list[str]:
+    """Reps: a few teams, most in USD."""
     rep_ids: list[str] = []
     for n in range(max(4, partners // 25)):
         emea = n % 4 == 3
@@ -185,8 +221,19 @@ def build(
                 "currency": "EUR" if emea else "USD",
             }
         )
+    return rep_ids
 
-    # Partners: every type at least once, Pareto-skewed sizes, a third paid in EUR.
+
+def _partners(
+    rng: random.Random,
+    program: Program,
+    ref: dict[str, list[Row]],
+    partners: int,
+    begin: date,
+    end: date,
+) -> tuple[dict[str, float], dict[str, str], dict[str, str]]:
+    """Partners: every type at least once, Pareto-skewed sizes, a third paid in EUR.
+    Returns each partner's weight, type and payout currency."""
     weights: dict[str, float] = {}
     kinds: dict[str, str] = {}
     currencies: dict[str, str] = {}
@@ -218,32 +265,40 @@ def build(
         kinds[pid] = kind
         currencies[pid] = row["payout_currency"]
         program.plan_of[pid] = rng.choice(PLAN_FOR_TYPE[kind])
+        _training_and_marketing(rng, ref, pid, begin, end)
+    return weights, kinds, currencies
 
-        # Training and co-marketing: some small partners are very well certified.
-        certs = _choice(rng, "012345678", (25, 20, 15, 12, 10, 7, 5, 3, 3))
-        for c in range(int(certs)):
-            earned = begin + timedelta(days=rng.randint(-420, (end - begin).days))
-            expires = earned + timedelta(days=730) if rng.random() < 0.8 else None
-            ref["certifications"].append(
-                {
-                    "id": f"CERT-{pid}-{c + 1}",
-                    "partner_id": pid,
-                    "name": rng.choice(_CERTS),
-                    "earned_at": earned,
-                    "expires_at": expires,
-                }
-            )
-        for c in range(int(_choice(rng, "01234", (40, 25, 20, 10, 5)))):
-            ref["campaigns"].append(
-                {
-                    "id": f"CAMP-{pid}-{c + 1}",
-                    "partner_id": pid,
-                    "name": f"Co-marketing campaign {c + 1}",
-                    "date": begin + timedelta(days=rng.randrange((end - begin).days + 1)),
-                }
-            )
 
-    # FX: a daily USD->EUR random walk and its inverse, from a little before the start.
+def _training_and_marketing(
+    rng: random.Random, ref: dict[str, list[Row]], pid: str, begin: date, end: date
+) -> None:
+    """Training and co-marketing: some small partners are very well certified."""
+    certs = _choice(rng, "012345678", (25, 20, 15, 12, 10, 7, 5, 3, 3))
+    for c in range(int(certs)):
+        earned = begin + timedelta(days=rng.randint(-420, (end - begin).days))
+        expires = earned + timedelta(days=730) if rng.random() < 0.8 else None
+        ref["certifications"].append(
+            {
+                "id": f"CERT-{pid}-{c + 1}",
+                "partner_id": pid,
+                "name": rng.choice(_CERTS),
+                "earned_at": earned,
+                "expires_at": expires,
+            }
+        )
+    for c in range(int(_choice(rng, "01234", (40, 25, 20, 10, 5)))):
+        ref["campaigns"].append(
+            {
+                "id": f"CAMP-{pid}-{c + 1}",
+                "partner_id": pid,
+                "name": f"Co-marketing campaign {c + 1}",
+                "date": begin + timedelta(days=rng.randrange((end - begin).days + 1)),
+            }
+        )
+
+
+def _fx_rates(rng: random.Random, ref: dict[str, list[Row]], begin: date, end: date) -> None:
+    """FX: a daily USD->EUR random walk and its inverse, from a little before the start."""
     usd_eur = 0.92
     day = begin - timedelta(days=10)
     while day <= end:
@@ -262,36 +317,6 @@ def build(
                 }
             )
         day += timedelta(days=1)
-
-    # Deals, month by month; each opens a subscription billed monthly from its close.
-    makers = [p for p in weights if kinds[p] in ROLE_MIX]
-    influencers = [p for p in weights if kinds[p] in INFLUENCERS]
-    influencer_weights = [weights[p] for p in influencers]
-    mean_weight = sum(weights[p] for p in makers) / len(makers) if makers else 1.0
-    deal_no = 0
-    for index in range(len(month_list)):
-        facts = program.monthly[index]
-        for pid in makers:
-            for _ in range(_count(rng, deals_per_month * weights[pid] / mean_weight)):
-                deal_no += 1
-                _deal(
-                    rng,
-                    program,
-                    index,
-                    month_list,
-                    facts,
-                    deal_no,
-                    pid,
-                    kinds[pid],
-                    currencies[pid],
-                    weights[pid],
-                    rep_ids,
-                    influencers,
-                    influencer_weights,
-                    invoice_lines,
-                    end,
-                )
-    return program
 
 
 def _deal(
@@ -366,8 +391,28 @@ def _deal(
     if role in ("sourced", "resale") and rng.random() < 0.85:
         facts["deal_registrations"].append(_registration(rng, deal_id, pid, close))
 
-    # The subscription: monthly invoices until a cancellation; some paid, some refunded,
-    # a few reported a month late (they become prior-period adjustments).
+    _subscription(
+        rng, program, month_list, index, deal_no, customer_id, close, net_minor, currency,
+        invoice_lines, end,
+    )  # fmt: skip
+
+
+def _subscription(
+    rng: random.Random,
+    program: Program,
+    month_list: list[Month],
+    index: int,
+    deal_no: int,
+    customer_id: str,
+    close: date,
+    net_minor: int,
+    currency: str,
+    invoice_lines: int,
+    end: date,
+) -> None:
+    """The deal's subscription: monthly invoices until a cancellation; some paid, some
+    refunded, a few reported a month late (they become prior-period adjustments)."""
+    deal_id = f"D{deal_no:07d}"
     subscription = f"S{deal_no:07d}"
     monthly_minor = max(1, net_minor // 12)
     billing_day = min(close.day, 28)

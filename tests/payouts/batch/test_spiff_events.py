@@ -6,8 +6,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from payouts.batch import service as batch
-from payouts.batch.calculation import PartnerRange, gather
+from payouts.batch.gathering import gather
 from payouts.batch.models import DraftLine
+from payouts.batch.repository import PartnerRange
 from payouts.facts.ingest import ingest
 from tests.payouts.program import Program
 

@@ -10,8 +10,9 @@ import pytest
 
 from payouts.batch import draft
 from payouts.batch.calculation import Line, Run
-from plans.earnings import Earning, LineKind
+from plans.earnings import Earning
 from plans.errors import InvalidAmount
+from plans.line_kinds import LineKind
 
 
 def _earning(**changes: Any) -> Earning:

@@ -25,7 +25,7 @@ from tests.api.cli import payouts
 from tests.api.console import FinanceUser, enrolled
 from tests.api.portal import DemoPortal
 from tests.api.support import scratch_url
-from tests.payouts.test_sepa import PAYER, schema_file
+from tests.payouts.batch.test_sepa import PAYER, schema_file
 
 MONTH, NEXT = "2026-01", "2026-02"
 

@@ -23,7 +23,7 @@ from typing import Any
 from sqlalchemy import CursorResult, delete, insert, select, text
 from sqlalchemy.orm import Session
 
-from payouts import actors, adjustments, audit, fx, ledger, periods
+from payouts import actors, adjustments, audit, fx, ledger, partner_holds, periods
 from payouts.base import utcnow
 from payouts.batch import draft, parallel, partitions, payees, payout_policy, references
 from payouts.batch.errors import (
@@ -336,6 +336,8 @@ def _payouts(
     # Tax forms: a partner whose required form is missing or expired on the month's
     # last day is held (`payout_policy.TAX_FORM`) until the first close after one arrives.
     waiting_for_form = tax_forms.gaps(session, month.end)
+    # Finance holds live in their own record, which no amendment of a partner changes.
+    held_by_finance = partner_holds.held(session)
     # Self-billing partners' payouts are invoices too: the VAT they add is paid with them.
     self_billing = Invoicing.for_close(session, period)
     instructions: list[PayoutInstruction] = []
@@ -347,6 +349,7 @@ def _payouts(
             balance_minor=balance_minor,
             currency=currency,
             partner_status=partners[partner_id].status,
+            finance_hold=partner_id in held_by_finance,
             tax_form_missing=partner_id in waiting_for_form,
             minimum=minimums.get(partner_id),
             rates=rates,

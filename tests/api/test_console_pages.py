@@ -11,8 +11,10 @@ from decimal import Decimal
 
 import pytest
 from fastapi.routing import APIRoute
+from sqlalchemy import text
 
 from api.app import create_app
+from tests.api.cli import payouts
 from tests.api.console import FinanceUser, enrolled
 from tests.api.portal import Browser, DemoPortal, demo_portal
 
@@ -217,11 +219,28 @@ def test_the_inquiries_queue_replies_and_resolves_with_no_change(
     assert f'/console/inquiries/{number}"' not in alice.browser.get("/console/inquiries").text
 
 
+def _reimport_partner(portal: DemoPortal, key: str, status: str) -> int:
+    """The partner's record sent again as an amendment, as a billing sync would."""
+    with portal.engine.connect() as connection:
+        name, kind, currency = connection.execute(
+            text("SELECT name, type, payout_currency FROM partners WHERE id = :p"),
+            {"p": portal.other},
+        ).one()
+    record = {
+        "id": portal.other, "name": name, "type": kind, "payout_currency": currency,
+        "status": status,
+    }  # fmt: skip
+    sent = portal.browser().client.post(
+        "/facts/partners?amend=true", json=record, headers={"Authorization": f"Bearer {key}"}
+    )
+    return sent.status_code
+
+
 def test_a_hold_and_its_release_are_recorded_with_their_reasons(
     portal: DemoPortal, alice: FinanceUser
 ) -> None:
     page = f"/console/partners/{portal.other}"
-    assert 'id="partner-status">active<' in alice.browser.get(page).text
+    assert 'id="finance-hold">none<' in alice.browser.get(page).text
     bare = alice.browser.submit(f"{page}/hold", {"action": "hold", "reason": " "}, page=page)
     assert bare.status_code == 422
     assert "say why" in bare.text
@@ -229,14 +248,25 @@ def test_a_hold_and_its_release_are_recorded_with_their_reasons(
         f"{page}/hold", {"action": "hold", "reason": "bank details disputed"}, page=page
     )
     assert held.status_code == 303
-    assert 'id="partner-status">on_hold<' in alice.browser.get(page).text
-    assert portal.scalar("SELECT status FROM partners WHERE id = :p", p=portal.other) == "on_hold"
+    assert 'id="finance-hold">on hold<' in alice.browser.get(page).text
+
+    # Amending the partner's record, even to `active`, does not release the hold.
+    billing = payouts(
+        "keys", "create", "--role", "billing", "--name", "billing-sync", database_url=portal.url
+    ).out.strip().splitlines()[-1]  # fmt: skip
+    assert _reimport_partner(portal, billing, "active") == 403  # and billing may not amend
+    assert _reimport_partner(portal, portal.finance_key, "active") == 200
+    assert portal.scalar("SELECT status FROM partners WHERE id = :p", p=portal.other) == "active"
+    shown = alice.browser.get(page).text
+    assert 'id="finance-hold">on hold<' in shown
+    assert 'name="action" value="release"' in shown
+
     released = alice.browser.submit(
         f"{page}/hold", {"action": "release", "reason": "called back, confirmed"}, page=page
     )
     assert released.status_code == 303
     shown = alice.browser.get(page).text
-    assert 'id="partner-status">active<' in shown
+    assert 'id="finance-hold">none<' in shown
     assert shown.index("called back, confirmed") < shown.index("bank details disputed")
     rows = portal.scalar(
         "SELECT count(*) FROM partner_holds WHERE partner_id = :p AND actor LIKE 'user:%'",

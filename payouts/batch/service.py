@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import zlib
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -84,10 +85,18 @@ def _period_row(session: Session, period: str) -> Period:
     return row
 
 
-def run(session: Session, period: str, *, actor: str, workers: int = 1) -> RunResult:
+def run(
+    session: Session,
+    period: str,
+    *,
+    actor: str,
+    workers: int = 1,
+    progress: Callable[[int, int], None] | None = None,
+) -> RunResult:
     """Calculate the period's draft, replacing any earlier draft.
 
-    With `workers` > 1 on PostgreSQL the work is split over processes (`parallel`)."""
+    With `workers` > 1 on PostgreSQL the work is split over processes (`parallel`).
+    `progress`, if given, is told the slices and partners stored as each slice is."""
     period = str(Month.parse(period))
     _lock(session, period)
     split = workers > 1 and parallel.untouched(session)  # asked before the row lock below
@@ -109,7 +118,7 @@ def run(session: Session, period: str, *, actor: str, workers: int = 1) -> RunRe
         rep_text = draft.store_rep_rows(session, rep_rows, as_copy=as_copy)
         payee_text = payees.snapshot(session, period)
         partners, lines, running = draft.store(
-            session, calculated.slices, as_copy=as_copy, table=table
+            session, calculated.slices, as_copy=as_copy, table=table, progress=progress
         )
         # Approved manual adjustments: lines of the draft (and of its hash) like any other.
         manual = adjustments.draft_rows(session, period, table)

@@ -31,7 +31,7 @@ from payouts import second_factor
 from tests.api.portal import DemoPortal
 from tests.api.test_console_month import MONTH, NEXT, program  # noqa: F401 (the fixture)
 from tests.api.test_portal_browser import LAUNCH_ARGS, _chromium, _free_port
-from tests.payouts.test_sepa import schema_file
+from tests.payouts.batch.test_sepa import schema_file
 
 PASSWORD = "a finance person's long passphrase"
 

@@ -311,6 +311,20 @@ def test_plans_show_versions_a_diff_and_a_what_if_that_writes_nothing(
     assert 'href="/console/plans/independent-reseller"' in listed
     same = alice.browser.get("/console/plans/independent-reseller?a=1&b=1").text
     assert "0 changes" in same
+    # Its assignments: who is on the plan, from when, set by whom.
+    assigned = portal.scalar(
+        "SELECT count(*) FROM plan_assignments WHERE plan_id = 'independent-reseller'"
+    )
+    assert assigned > 0
+    rows = re.findall(
+        r'<tr><td><a href="/console/partners/([^"]+)">', same[same.index('id="assignments"') :]
+    )
+    assert len(rows) == assigned
+    first = portal.scalar(
+        "SELECT partner_id FROM plan_assignments WHERE plan_id = 'independent-reseller' "
+        "ORDER BY effective_from, partner_id LIMIT 1"
+    )
+    assert rows[0] == first
     stored = portal.scalar(
         "SELECT document FROM plan_versions WHERE plan_id = 'independent-reseller' AND version = 1"
     )

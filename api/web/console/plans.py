@@ -1,5 +1,5 @@
-"""Plans in the console: every plan's versions, the difference between two versions,
-and what-if: a candidate plan's YAML against a month's draft or closed ledger, per
+"""Plans in the console: every plan's versions and assignments, the difference
+between two versions, and what-if: a candidate plan's YAML against a month's draft or closed ledger, per
 partner (`payouts.batch.simulate`, as `payouts simulate`; nothing is written)."""
 
 from __future__ import annotations
@@ -49,7 +49,8 @@ def plan_page(
         found = plan_book.versions(session, plan_id[:64])
         if not found:
             raise NotFound("no such plan")
-        for record in found:
+        assigned = plan_book.assignments_of(session, plan_id[:64])
+        for record in [*found, *assigned]:
             session.expunge(record)
         changes = None
         if a is not None and b is not None:
@@ -63,6 +64,7 @@ def plan_page(
         active="plans",
         plan_id=plan_id,
         versions=found,
+        assignments=assigned,
         a=a,
         b=b,
         changes=changes,

@@ -1,6 +1,7 @@
 """Plans in the console: every plan's versions and assignments, the difference
-between two versions, and what-if: a candidate plan's YAML against a month's draft or closed ledger, per
-partner (`payouts.batch.simulate`, as `payouts simulate`; nothing is written)."""
+between two versions, and what-if: a candidate plan's YAML against a month's draft
+or closed ledger, per partner (`payouts.batch.simulate`, as `payouts simulate`;
+nothing is written)."""
 
 from __future__ import annotations
 

@@ -343,6 +343,47 @@ def test_plans_show_versions_a_diff_and_a_what_if_that_writes_nothing(
     differences = re.findall(r'<td class="num">(-?\d+\.\d+)</td></tr>', table)
     assert differences
     assert any(Decimal(d) > 0 for d in differences)  # 20% -> 30% for independent resellers
+    assert 'id="what-if-lines"' not in answered.text  # lines only for a partner asked for
+
+    # Down to the lines: one partner whose total changes, per component and line by line.
+    row = r'<tr><td>([^<]+)</td><td class="num">[^<]*</td><td class="num">[^<]*</td>'
+    changed = {
+        p: Decimal(d)
+        for p, d in re.findall(row + r'<td class="num">(-?\d+\.\d+)</td></tr>', table)
+        if Decimal(d) != 0
+    }
+    partner, difference = sorted(changed.items())[0]
+    drilled = alice.browser.client.post(
+        "/console/what-if",
+        data={"csrf_token": token, "period": "2026-03", "partner": partner},
+        files={"plan": ("candidate.yaml", json.dumps(document).encode(), "text/yaml")},
+    )
+    assert drilled.status_code == 200, drilled.text
+    components_table = drilled.text[
+        drilled.text.index('id="what-if-components"') : drilled.text.index('id="what-if-lines"')
+    ]
+    per_component = [
+        Decimal(d)
+        for p, d in re.findall(
+            row.replace("([^<]+)", "([^<]+)</td><td>[^<]*")
+            + r'<td class="num">(-?\d+\.\d+)</td></tr>',
+            components_table,
+        )
+        if p == partner
+    ]
+    assert per_component
+    assert sum(per_component) == difference
+    lines_table = drilled.text[drilled.text.index('id="what-if-lines"') :]
+    line_differences = [
+        Decimal(d)
+        for d in re.findall(
+            r'<td><code>[^<]+</code></td><td class="num">[^<]*</td><td class="num">[^<]*</td>'
+            r'<td class="num">(-?\d+\.\d+)</td></tr>',
+            lines_table,
+        )
+    ]
+    assert line_differences
+    assert sum(line_differences) == difference  # the lines account for the whole change
     assert portal.scalar("SELECT count(*) FROM plan_versions") == versions
     broken = alice.browser.client.post(
         "/console/what-if",

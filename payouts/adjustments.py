@@ -50,6 +50,7 @@ from plans.errors import InvalidAmount
 from plans.money import from_minor, minor_exponent, parse_plain_decimal, to_minor
 
 MAX_REASON = 2000
+MAX_LINE_ID = 64
 SOURCE_PREFIX = "manual:"
 COMPONENT_KIND = "manual"
 MAX_DIGITS = 11
@@ -236,6 +237,11 @@ def propose(
             raise AdjustmentRefused(f"partner {partner_id} has no inquiry {inquiry_id}")
     if (statement_period is None) != (line_id is None):
         raise AdjustmentRefused("a statement line is named by its period and its line id")
+    if statement_period is not None and line_id is not None:
+        statement_period = str(Month.parse(statement_period))
+        line_id = line_id.strip()
+        if not line_id or len(line_id) > MAX_LINE_ID:
+            raise AdjustmentRefused(f"a line id is 1 to {MAX_LINE_ID} characters")
     row = ManualAdjustment(
         partner_id=partner_id,
         amount_minor=minor,

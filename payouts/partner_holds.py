@@ -1,11 +1,17 @@
 """Putting a partner's payouts on hold, and releasing them, with a reason recorded.
 
 Finance holds a partner when something must be checked before money leaves (a
-dispute, a suspected fraud, missing paperwork). The hold is the partner's status
-(`on_hold`), which the close already honours: an on-hold partner's balance is not
-paid but carried, with a payout hold of the month naming why. Each hold and release
-is a row of `partner_holds` (append-only: who, when, why) and an audit entry, so the
-history of a partner's holds is never lost to the next change of its status.
+dispute, a suspected fraud, missing paperwork). Each hold and release is a row of
+`partner_holds` (append-only: who, when, why) and an audit entry, and the partner is
+held while its latest row is a hold. The close reads the hold from here
+(`held`, asked by `payouts.batch.service` for `payout_policy.PARTNER_ON_HOLD`): an
+on-hold partner's balance is not paid but carried, with a payout hold of the month
+naming why.
+
+The partner's `status` is not touched: it is the billing system's fact, which the
+next import of partners may amend. Were the hold kept there, re-importing a partner
+as `active` would silently release a finance hold; kept here, only a release does.
+(A billing record saying `on_hold` holds the partner too, as before.)
 """
 
 from __future__ import annotations
@@ -14,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, select
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, func, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from payouts import audit
@@ -74,16 +80,40 @@ def _reason(reason: str) -> str:
     return cleaned
 
 
-def change(session: Session, partner_id: str, action: Action, reason: str, *, actor: str) -> str:
-    """Hold or release a partner's payouts; return its new status."""
-    partner = _partner(session, partner_id)
+def held(session: Session) -> set[str]:
+    """The partners finance holds now: those whose latest hold or release is a hold."""
+    latest = (
+        select(func.max(PartnerHold.id).label("id")).group_by(PartnerHold.partner_id).subquery()
+    )
+    return set(
+        session.scalars(
+            select(PartnerHold.partner_id)
+            .join(latest, PartnerHold.id == latest.c.id)
+            .where(PartnerHold.action == Action.HOLD.value)
+        )
+    )
+
+
+def is_held(session: Session, partner_id: str) -> bool:
+    """Whether finance holds this partner now."""
+    last = session.scalar(
+        select(PartnerHold.action)
+        .where(PartnerHold.partner_id == partner_id)
+        .order_by(PartnerHold.id.desc())
+        .limit(1)
+    )
+    return last == Action.HOLD.value
+
+
+def change(session: Session, partner_id: str, action: Action, reason: str, *, actor: str) -> bool:
+    """Hold or release a partner's payouts; return whether it is now held."""
+    _partner(session, partner_id)
     why = _reason(reason)
-    before = partner.status
-    if action is Action.HOLD and before != "active":
-        raise HoldRefused(f"partner {partner_id} is {before}: only an active partner is held")
-    if action is Action.RELEASE and before != "on_hold":
+    before = is_held(session, partner_id)
+    if action is Action.HOLD and before:
+        raise HoldRefused(f"partner {partner_id} is already on hold")
+    if action is Action.RELEASE and not before:
         raise HoldRefused(f"partner {partner_id} is not on hold")
-    partner.status = "on_hold" if action is Action.HOLD else "active"
     session.add(
         PartnerHold(
             partner_id=partner_id, action=action.value, reason=why, actor=actor, at=utcnow()
@@ -96,10 +126,10 @@ def change(session: Session, partner_id: str, action: Action, reason: str, *, ac
         action=f"partner.{action.value}",
         subject_type="partner",
         subject_id=partner_id,
-        before={"status": before},
-        after={"status": partner.status, "reason": why},
+        before={"held": before},
+        after={"held": action is Action.HOLD, "reason": why},
     )
-    return partner.status
+    return action is Action.HOLD
 
 
 def history(session: Session, partner_id: str) -> list[HoldEvent]:

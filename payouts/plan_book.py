@@ -316,6 +316,17 @@ def assignments(
     return [Assigned(*row) for row in session.execute(query)]
 
 
+def assignments_of(session: Session, plan_id: str) -> list[PlanAssignment]:
+    """Every assignment of one plan, past and present, in order of their start."""
+    return list(
+        session.scalars(
+            select(PlanAssignment)
+            .where(PlanAssignment.plan_id == plan_id)
+            .order_by(PlanAssignment.effective_from, PlanAssignment.partner_id, PlanAssignment.id)
+        )
+    )
+
+
 def diff_versions(session: Session, plan_id: str, a: int, b: int) -> list[tuple[str, Any, Any]]:
     """What changed between two saved versions of a plan (the version number aside)."""
     old, new = get(session, plan_id, a), get(session, plan_id, b)

@@ -32,7 +32,8 @@ Why each table gets what it gets:
   replaced until the first right code confirms it; after that the database lets only
   `last_step` move forward), its recovery codes are each used once (the database
   refuses any other change), and its attempts are append-only; removing a second
-  factor is the owner's;
+  factor is the owner's (`second_factor_resets`, which the service only reads: the
+  database deletes an enrolled factor only for a recorded reset);
 - manual adjustments and their decisions are append-only (the database refuses a
   decision by the proposer), and so are partners' holds and releases;
 - tax profiles are amended like partners; self-billed invoices are append-only, and
@@ -102,6 +103,7 @@ SERVICE_PRIVILEGES: dict[str, tuple[str, ...]] = {
     "refunds": ADD,
     "rep_credit_lines": REPLACE,
     "second_factor_attempts": ADD,
+    "second_factor_resets": READ,
     "second_factors": SECOND_FACTORS,
     "reps": AMEND,
     "self_billed_invoices": ADD,

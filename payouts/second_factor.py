@@ -16,7 +16,11 @@ asks for a current code, or one unused recovery code.
   attempt is a row of `second_factor_attempts` (append-only) and in the audit log.
 - The database keeps a confirmed secret as it is (triggers): the service may move
   `last_step` forward, never swap the secret under an enrolled user. A recovery code
-  is used once. Resetting a user's second factor is the owner's (like passwords).
+  is used once. Resetting a user's second factor is the owner's (like passwords):
+  `reset` records a `second_factor_resets` row (which the service's role may not
+  write), and the database deletes an enrolled factor only for a recorded reset of
+  it; the old recovery codes are used up, the user's sessions end, and the next
+  sign-in enrols again.
 """
 
 from __future__ import annotations
@@ -30,7 +34,17 @@ from enum import StrEnum
 
 import pyotp
 import segno
-from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, String, func, select, update
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    String,
+    delete,
+    func,
+    select,
+    update,
+)
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from payouts import audit
@@ -95,6 +109,27 @@ class SecondFactorAttempt(Base):
     user_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("web_users.id"))
     at: Mapped[datetime] = mapped_column(default=utcnow)
     outcome: Mapped[str] = mapped_column(String(16))
+
+
+class SecondFactorReset(Base):
+    """The owner's removal of a user's enrolled factor (append-only): the database
+    deletes an enrolled factor only when its reset is recorded here."""
+
+    __tablename__ = "second_factor_resets"
+    __table_args__ = (Index("ix_second_factor_resets_user", "user_id", "factor_confirmed_at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    user_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("web_users.id"))
+    factor_confirmed_at: Mapped[datetime] = mapped_column(
+        doc="The removed factor's `confirmed_at` (which factor this reset removes)."
+    )
+    actor: Mapped[str] = mapped_column(String(200))
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ResetRefused(PayoutsError):
+    code = "second-factor-reset-refused"
+    status = 422
 
 
 class CodeRefused(PayoutsError):
@@ -316,6 +351,38 @@ def check(session: Session, user_id: int, session_id: str, code: str) -> Checked
             after={"left": recovery_codes_left(session, user.id)},
         )
     return Checked(tuple(codes), recovery)
+
+
+def reset(session: Session, user: WebUser, *, actor: str) -> None:
+    """Remove a user's enrolled second factor (the schema owner's, for a lost phone):
+    recorded and audited; its unused recovery codes are used up and its sessions end,
+    so the next sign-in enrols a new secret."""
+    factor = factor_of(session, user.id)
+    if factor is None or factor.confirmed_at is None:
+        raise ResetRefused(f"{user.email} has no enrolled second factor")
+    now = utcnow()
+    session.add(
+        SecondFactorReset(
+            user_id=user.id, factor_confirmed_at=factor.confirmed_at, actor=actor, at=now
+        )
+    )
+    session.flush()
+    session.delete(factor)
+    voided = session.execute(
+        update(RecoveryCode)
+        .where(RecoveryCode.user_id == user.id, RecoveryCode.used_at.is_(None))
+        .values(used_at=now)
+    )
+    session.execute(delete(WebSession).where(WebSession.user_id == user.id))
+    audit.record(
+        session,
+        actor=actor,
+        action="second_factor.reset",
+        subject_type="web_user",
+        subject_id=str(user.id),
+        after={"email": user.email, "recovery_codes_voided": getattr(voided, "rowcount", 0)},
+    )
+    session.flush()
 
 
 def recovery_codes_left(session: Session, user_id: int) -> int:

@@ -289,6 +289,32 @@ def start(session: Session, user: WebUser, address: str, now: datetime | None = 
     return Started(secret, row, user)
 
 
+def rotate(session: Session, session_id: str) -> str:
+    """A new session in place of `session_id`, for a change of privilege (the second
+    factor passed): the same user, expiry and state under a new secret and CSRF token,
+    and the old session ended, so a cookie seen before the change reaches nothing.
+    Returns the new cookie's secret."""
+    old = session.get(WebSession, session_id)
+    if old is None:
+        raise SignInRefused("the session has ended: sign in again")
+    secret = secrets.token_urlsafe(32)
+    session.add(
+        WebSession(
+            id=digest(secret),
+            user_id=old.user_id,
+            csrf_token=secrets.token_urlsafe(32),
+            created_at=old.created_at,
+            last_seen_at=utcnow(),
+            expires_at=old.expires_at,
+            address=old.address,
+            second_factor_at=old.second_factor_at,
+        )
+    )
+    session.delete(old)
+    session.flush()
+    return secret
+
+
 _CURRENT = (
     select(
         WebSession.id,

@@ -20,10 +20,19 @@ app = typer.Typer(help="Manual adjustments: propose, approve, refuse, list.", no
 AdjustmentId = Annotated[int, typer.Argument(min=1, max=2**62)]
 
 
+def _answers(a: adjustments.Adjustment) -> str:
+    """What the adjustment answers: `inquiry:<id>` and/or `<period>:<line id>`."""
+    named = [f"inquiry:{a.inquiry_id}"] if a.inquiry_id is not None else []
+    if a.statement_period is not None:
+        named.append(f"{a.statement_period}:{a.line_id}")
+    return " ".join(named)
+
+
 def _line(a: adjustments.Adjustment) -> str:
     return (
         f"{a.id}\t{a.partner_id}\t{a.amount}\t{a.currency}\t{a.status.value}\t"
-        f"{a.proposed_by}\t{a.decided_by or ''}\t{a.posted_period or ''}\t{a.reason}"
+        f"{a.proposed_by}\t{a.decided_by or ''}\t{a.posted_period or ''}\t{a.reason}\t"
+        f"{_answers(a)}"
     )
 
 
@@ -35,6 +44,14 @@ def propose(
     reason: Annotated[str, typer.Option(help="Why: printed on the partner's statement.")],
     inquiry: Annotated[
         int | None, typer.Option(min=1, help="The inquiry it answers, if any.")
+    ] = None,
+    statement_period: Annotated[
+        str | None,
+        typer.Option(help="The month (YYYY-MM) of the statement whose line it answers."),
+    ] = None,
+    line: Annotated[
+        str | None,
+        typer.Option(help="That statement line's id (with --statement-period)."),
     ] = None,
     key: Key = "",
 ) -> None:
@@ -49,6 +66,8 @@ def propose(
             reason=reason,
             actor=principal.actor,
             inquiry_id=inquiry,
+            statement_period=statement_period,
+            line_id=line,
         )
     typer.echo(f"adjustment {proposed.id}: {proposed.status.value}")
 
@@ -103,7 +122,8 @@ def list_adjustments(
     with unit_of_work(read_only=True) as session:
         found = adjustments.listed(session, status=wanted)
     typer.echo(
-        "adjustment\tpartner\tamount\tcurrency\tstatus\tproposed by\tdecided by\tposted in\treason"
+        "adjustment\tpartner\tamount\tcurrency\tstatus\tproposed by\tdecided by\tposted in\t"
+        "reason\tanswers"
     )
     for a in found:
         typer.echo(_line(a))

@@ -15,7 +15,7 @@ from typing import Annotated
 import typer
 
 from api.commands.common import owner_actor
-from payouts import users
+from payouts import second_factor, users
 from payouts.db import engine_for, unit_of_work
 from payouts.settings import get_settings
 
@@ -80,3 +80,20 @@ def disable(email: Annotated[str, typer.Argument(help="The user's e-mail address
     with unit_of_work(engine_for(url)) as session:
         user = users.disable(session, email=email, actor=owner_actor(url))
         typer.echo(f"user {user.id} {user.email} disabled")
+
+
+@app.command("reset-second-factor")
+def reset_second_factor(
+    email: Annotated[str, typer.Argument(help="The finance user's e-mail address")],
+) -> None:
+    """Remove a finance user's lost second factor: recorded and audited; its recovery
+    codes stop working, its sessions end, and the next sign-in enrols a new app."""
+    url = get_settings().owner_url
+    with unit_of_work(engine_for(url)) as session:
+        user = users.by_email(session, email)
+        if user is None:
+            raise users.UserRefused(f"no user {users.normalise_email(email)!r}")
+        second_factor.reset(session, user, actor=owner_actor(url))
+        typer.echo(
+            f"user {user.id} {user.email}: second factor removed; the next sign-in enrols again"
+        )

@@ -16,7 +16,7 @@ A month can hold a million lines, so this module is built for that:
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import date
@@ -370,10 +370,16 @@ def calculate(
 
 
 def store(
-    session: Session, slices: Iterable[Slice], *, as_copy: bool, table: str = "draft_lines"
+    session: Session,
+    slices: Iterable[Slice],
+    *,
+    as_copy: bool,
+    table: str = "draft_lines",
+    progress: Callable[[int, int], None] | None = None,
 ) -> tuple[int, int, Any]:
     """Store the draft rows of `slices` in `table`; return (partners, lines, running
-    digest).
+    digest). After each slice stored, `progress` (if any) is told the slices and the
+    partners stored so far.
 
     Slices may arrive in any order; each is stored and hashed in its `order`, which is
     partner order: the table is written in the order of its key, so the index that
@@ -397,6 +403,8 @@ def store(
                 partners += part.partners
                 lines += part.lines
                 stored += 1
+                if progress is not None:
+                    progress(stored, partners)
     if waiting:
         raise RuntimeError(f"draft slices missing before slice {stored}")
     return partners, lines, digest

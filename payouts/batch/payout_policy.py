@@ -6,7 +6,9 @@ names the hold (its `code` is stored on the hold, its `reason` shown to finance)
 
 1. `NEGATIVE_BALANCE`: the partner owes money back (clawbacks exceeded earnings); the
    balance is carried forward into the next month, never paid out.
-2. `PARTNER_ON_HOLD`: finance put the partner on hold.
+2. `PARTNER_ON_HOLD`: finance put the partner on hold (`payouts.partner_holds`, a
+   record no amendment of the partner changes), or the partner's own status is
+   `on_hold`.
 3. `PARTNER_TERMINATED`: the partner is terminated and none of its plans pays
    terminated partners (`pay_terminated`).
 4. `TAX_FORM`: the tax form the partner's profile requires (W-9, W-8BEN, W-8BEN-E) is
@@ -92,6 +94,7 @@ def hold_of(
     currency: str,
     partner_status: str,
     tax_form_missing: bool,
+    finance_hold: bool = False,
     minimum: Minimum | None,
     rates: FxTable,
     month: Month,
@@ -100,7 +103,7 @@ def hold_of(
     if balance_minor < 0:
         return NEGATIVE_BALANCE
     minimum = minimum or Minimum(Decimal(0), currency, False)
-    if partner_status == "on_hold":
+    if finance_hold or partner_status == "on_hold":
         return PARTNER_ON_HOLD
     if partner_status == "terminated" and not minimum.pay_terminated:
         return PARTNER_TERMINATED

@@ -17,13 +17,14 @@ from __future__ import annotations
 
 import zlib
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import CursorResult, delete, insert, select, text
 from sqlalchemy.orm import Session
 
-from payouts import actors, adjustments, audit, fx, ledger, periods
+from payouts import actors, adjustments, audit, fx, ledger, partner_holds, periods
 from payouts.base import utcnow
 from payouts.batch import draft, parallel, partitions, payees, payout_policy, references
 from payouts.batch.errors import (
@@ -84,10 +85,18 @@ def _period_row(session: Session, period: str) -> Period:
     return row
 
 
-def run(session: Session, period: str, *, actor: str, workers: int = 1) -> RunResult:
+def run(
+    session: Session,
+    period: str,
+    *,
+    actor: str,
+    workers: int = 1,
+    progress: Callable[[int, int], None] | None = None,
+) -> RunResult:
     """Calculate the period's draft, replacing any earlier draft.
 
-    With `workers` > 1 on PostgreSQL the work is split over processes (`parallel`)."""
+    With `workers` > 1 on PostgreSQL the work is split over processes (`parallel`).
+    `progress`, if given, is told the slices and partners stored as each slice is."""
     period = str(Month.parse(period))
     _lock(session, period)
     split = workers > 1 and parallel.untouched(session)  # asked before the row lock below
@@ -109,7 +118,7 @@ def run(session: Session, period: str, *, actor: str, workers: int = 1) -> RunRe
         rep_text = draft.store_rep_rows(session, rep_rows, as_copy=as_copy)
         payee_text = payees.snapshot(session, period)
         partners, lines, running = draft.store(
-            session, calculated.slices, as_copy=as_copy, table=table
+            session, calculated.slices, as_copy=as_copy, table=table, progress=progress
         )
         # Approved manual adjustments: lines of the draft (and of its hash) like any other.
         manual = adjustments.draft_rows(session, period, table)
@@ -336,6 +345,8 @@ def _payouts(
     # Tax forms: a partner whose required form is missing or expired on the month's
     # last day is held (`payout_policy.TAX_FORM`) until the first close after one arrives.
     waiting_for_form = tax_forms.gaps(session, month.end)
+    # Finance holds live in their own record, which no amendment of a partner changes.
+    held_by_finance = partner_holds.held(session)
     # Self-billing partners' payouts are invoices too: the VAT they add is paid with them.
     self_billing = Invoicing.for_close(session, period)
     instructions: list[PayoutInstruction] = []
@@ -347,6 +358,7 @@ def _payouts(
             balance_minor=balance_minor,
             currency=currency,
             partner_status=partners[partner_id].status,
+            finance_hold=partner_id in held_by_finance,
             tax_form_missing=partner_id in waiting_for_form,
             minimum=minimums.get(partner_id),
             rates=rates,

@@ -138,3 +138,39 @@ def test_a_partner_key_cannot_propose_and_bad_amounts_are_one_line_refusals(
     )  # fmt: skip
     assert wrong.code == 1
     assert "paid in EUR" in wrong.err
+
+
+def test_an_adjustment_names_the_statement_line_it_answers(
+    month: tuple[str, Path],  # noqa: F811
+) -> None:
+    url, _ = month
+    alice = KEYS["alice"]
+    base = ("adjustments", "propose", "--partner", "P-2", "--amount", "3.00", "--currency",
+            "USD", "--reason", "Line L-4 was priced at list, not net")  # fmt: skip
+    made = payouts(
+        *base, "--statement-period", "2026-01", "--line", "L-4", database_url=url, key=alice
+    )
+    assert made.code == 0, made.err
+    number = int(made.out.split()[1].rstrip(":"))
+    engine = make_engine(url)
+    try:
+        with engine.connect() as connection:
+            stored = connection.execute(
+                text("SELECT statement_period, line_id FROM manual_adjustments WHERE id = :i"),
+                {"i": number},
+            ).one()
+    finally:
+        engine.dispose()
+    assert tuple(stored) == ("2026-01", "L-4")
+    shown = payouts("adjustments", "list", database_url=url, key=alice)
+    assert "2026-01:L-4" in shown.out
+
+    for wrong, says in (
+        (("--line", "L-4"), "named by its period and its line id"),
+        (("--statement-period", "January", "--line", "L-4"), "is not a month"),
+    ):
+        refused = payouts(*base, *wrong, database_url=url, key=alice)
+        assert refused.code == 1
+        assert says in refused.err
+        assert refused.err.count("\n") == 1
+    assert "January" not in payouts("adjustments", "list", database_url=url, key=alice).out

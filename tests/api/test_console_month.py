@@ -11,6 +11,8 @@ import html
 import io
 import os
 import re
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,6 +21,7 @@ import pypdf
 import pytest
 import xmlschema
 
+from api.web.console import runs
 from payouts.db import make_engine
 from payouts.settings import get_settings
 from tests.api.cli import payouts
@@ -71,14 +74,73 @@ def _post(user: FinanceUser, path: str, page: str, **fields: str) -> httpx2.Resp
     return user.browser.submit(path, dict(fields), page=page)
 
 
+def _run(user: FinanceUser, period: str) -> str:
+    """Press run: the POST starts it and sends the browser to the run's status page,
+    which refreshes itself until the run is done, then points on to the month."""
+    page = f"/console/periods/{period}"
+    started = _post(user, f"{page}/run", page)
+    assert started.status_code == 303
+    assert started.headers["location"] == f"{page}/run"
+    deadline = time.monotonic() + 120
+    while True:
+        status = user.browser.get(f"{page}/run")
+        assert status.status_code == 200
+        if f'http-equiv="refresh" content="0; url={page}?done=run"' in status.text:
+            return status.text
+        assert 'id="error"' not in status.text, status.text
+        assert '<meta http-equiv="refresh" content="1">' in status.text  # still running
+        assert time.monotonic() < deadline, "the run did not finish"
+        time.sleep(0.2)
+
+
+def test_the_run_page_shows_the_run_in_progress_and_a_second_click_starts_nothing(
+    program: DemoPortal, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    a = enrolled(program, "cal@finance.example")
+    page = f"/console/periods/{MONTH}"
+    runs_before = program.scalar("SELECT count(*) FROM audit_log WHERE action = 'batch.run'")
+    # The run pauses after its first slice (a real run, held at its progress report).
+    go_on, paused = threading.Event(), threading.Event()
+    report = runs.Run.advanced
+
+    def held(run: runs.Run, slices: int, partners: int) -> None:
+        report(run, slices, partners)
+        paused.set()
+        assert go_on.wait(60)
+
+    monkeypatch.setattr(runs.Run, "advanced", held)
+    assert _post(a, f"{page}/run", page).headers["location"] == f"{page}/run"
+    assert paused.wait(60)
+    status = a.browser.get(f"{page}/run").text
+    assert '<meta http-equiv="refresh" content="1">' in status
+    assert 'id="run-state">Running…<' in status
+    assert 'id="run-slices">1<' in status
+    assert re.search(r'id="run-partners">[1-9][0-9]*<', status)
+    assert "Lines" not in status
+    again = _post(a, f"{page}/run", page)  # a second click while it runs
+    assert again.headers["location"] == f"{page}/run"
+    go_on.set()
+    deadline = time.monotonic() + 60
+    while 'content="0; url=' not in a.browser.get(f"{page}/run").text:
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    runs_after = program.scalar("SELECT count(*) FROM audit_log WHERE action = 'batch.run'")
+    assert runs_after == runs_before + 1  # one run, not two
+    assert _state(a, MONTH) == "draft"
+
+
 def test_a_whole_month_in_the_console(program: DemoPortal, tmp_path: Path) -> None:
     a = enrolled(program, "ann@finance.example")
     b = enrolled(program, "ben@finance.example")
     page = f"/console/periods/{MONTH}"
 
-    ran = _post(a, f"{page}/run", page)
-    assert ran.status_code == 303
+    ran = _run(a, MONTH)
     assert _state(a, MONTH) == "draft"
+    lines = program.scalar("SELECT line_count FROM batches WHERE period = :p", p=MONTH)
+    assert lines > 0
+    assert f'id="run-lines">{lines}<' in ran  # the run's own figures, shown
+    assert 'id="run-slices">1<' in ran  # 16 partners: one slice
+    assert re.search(r'id="run-partners">([1-9][0-9]*)<', ran)
     mine = a.browser.get(page).text
     assert 'id="approve"' not in mine
     assert 'id="not-yours"' in mine
@@ -158,7 +220,7 @@ def test_a_whole_month_in_the_console(program: DemoPortal, tmp_path: Path) -> No
     assert "Resolved with manual adjustment" in answer
 
     following = f"/console/periods/{NEXT}"
-    assert _post(a, f"{following}/run", following).status_code == 303
+    _run(a, NEXT)
     drill = a.browser.get(f"{following}/partners/{partner}").text
     assert "Credit for INV-404, missed by the import" in drill
     assert _post(b, f"{following}/approve", following).status_code == 303

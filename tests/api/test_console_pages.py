@@ -11,8 +11,10 @@ from decimal import Decimal
 
 import pytest
 from fastapi.routing import APIRoute
+from sqlalchemy import text
 
 from api.app import create_app
+from tests.api.cli import payouts
 from tests.api.console import FinanceUser, enrolled
 from tests.api.portal import Browser, DemoPortal, demo_portal
 
@@ -217,11 +219,28 @@ def test_the_inquiries_queue_replies_and_resolves_with_no_change(
     assert f'/console/inquiries/{number}"' not in alice.browser.get("/console/inquiries").text
 
 
+def _reimport_partner(portal: DemoPortal, key: str, status: str) -> int:
+    """The partner's record sent again as an amendment, as a billing sync would."""
+    with portal.engine.connect() as connection:
+        name, kind, currency = connection.execute(
+            text("SELECT name, type, payout_currency FROM partners WHERE id = :p"),
+            {"p": portal.other},
+        ).one()
+    record = {
+        "id": portal.other, "name": name, "type": kind, "payout_currency": currency,
+        "status": status,
+    }  # fmt: skip
+    sent = portal.browser().client.post(
+        "/facts/partners?amend=true", json=record, headers={"Authorization": f"Bearer {key}"}
+    )
+    return sent.status_code
+
+
 def test_a_hold_and_its_release_are_recorded_with_their_reasons(
     portal: DemoPortal, alice: FinanceUser
 ) -> None:
     page = f"/console/partners/{portal.other}"
-    assert 'id="partner-status">active<' in alice.browser.get(page).text
+    assert 'id="finance-hold">none<' in alice.browser.get(page).text
     bare = alice.browser.submit(f"{page}/hold", {"action": "hold", "reason": " "}, page=page)
     assert bare.status_code == 422
     assert "say why" in bare.text
@@ -229,14 +248,25 @@ def test_a_hold_and_its_release_are_recorded_with_their_reasons(
         f"{page}/hold", {"action": "hold", "reason": "bank details disputed"}, page=page
     )
     assert held.status_code == 303
-    assert 'id="partner-status">on_hold<' in alice.browser.get(page).text
-    assert portal.scalar("SELECT status FROM partners WHERE id = :p", p=portal.other) == "on_hold"
+    assert 'id="finance-hold">on hold<' in alice.browser.get(page).text
+
+    # Amending the partner's record, even to `active`, does not release the hold.
+    billing = payouts(
+        "keys", "create", "--role", "billing", "--name", "billing-sync", database_url=portal.url
+    ).out.strip().splitlines()[-1]  # fmt: skip
+    assert _reimport_partner(portal, billing, "active") == 403  # and billing may not amend
+    assert _reimport_partner(portal, portal.finance_key, "active") == 200
+    assert portal.scalar("SELECT status FROM partners WHERE id = :p", p=portal.other) == "active"
+    shown = alice.browser.get(page).text
+    assert 'id="finance-hold">on hold<' in shown
+    assert 'name="action" value="release"' in shown
+
     released = alice.browser.submit(
         f"{page}/hold", {"action": "release", "reason": "called back, confirmed"}, page=page
     )
     assert released.status_code == 303
     shown = alice.browser.get(page).text
-    assert 'id="partner-status">active<' in shown
+    assert 'id="finance-hold">none<' in shown
     assert shown.index("called back, confirmed") < shown.index("bank details disputed")
     rows = portal.scalar(
         "SELECT count(*) FROM partner_holds WHERE partner_id = :p AND actor LIKE 'user:%'",
@@ -281,6 +311,20 @@ def test_plans_show_versions_a_diff_and_a_what_if_that_writes_nothing(
     assert 'href="/console/plans/independent-reseller"' in listed
     same = alice.browser.get("/console/plans/independent-reseller?a=1&b=1").text
     assert "0 changes" in same
+    # Its assignments: who is on the plan, from when, set by whom.
+    assigned = portal.scalar(
+        "SELECT count(*) FROM plan_assignments WHERE plan_id = 'independent-reseller'"
+    )
+    assert assigned > 0
+    rows = re.findall(
+        r'<tr><td><a href="/console/partners/([^"]+)">', same[same.index('id="assignments"') :]
+    )
+    assert len(rows) == assigned
+    first = portal.scalar(
+        "SELECT partner_id FROM plan_assignments WHERE plan_id = 'independent-reseller' "
+        "ORDER BY effective_from, partner_id LIMIT 1"
+    )
+    assert rows[0] == first
     stored = portal.scalar(
         "SELECT document FROM plan_versions WHERE plan_id = 'independent-reseller' AND version = 1"
     )
@@ -299,6 +343,47 @@ def test_plans_show_versions_a_diff_and_a_what_if_that_writes_nothing(
     differences = re.findall(r'<td class="num">(-?\d+\.\d+)</td></tr>', table)
     assert differences
     assert any(Decimal(d) > 0 for d in differences)  # 20% -> 30% for independent resellers
+    assert 'id="what-if-lines"' not in answered.text  # lines only for a partner asked for
+
+    # Down to the lines: one partner whose total changes, per component and line by line.
+    row = r'<tr><td>([^<]+)</td><td class="num">[^<]*</td><td class="num">[^<]*</td>'
+    changed = {
+        p: Decimal(d)
+        for p, d in re.findall(row + r'<td class="num">(-?\d+\.\d+)</td></tr>', table)
+        if Decimal(d) != 0
+    }
+    partner, difference = sorted(changed.items())[0]
+    drilled = alice.browser.client.post(
+        "/console/what-if",
+        data={"csrf_token": token, "period": "2026-03", "partner": partner},
+        files={"plan": ("candidate.yaml", json.dumps(document).encode(), "text/yaml")},
+    )
+    assert drilled.status_code == 200, drilled.text
+    components_table = drilled.text[
+        drilled.text.index('id="what-if-components"') : drilled.text.index('id="what-if-lines"')
+    ]
+    per_component = [
+        Decimal(d)
+        for p, d in re.findall(
+            row.replace("([^<]+)", "([^<]+)</td><td>[^<]*")
+            + r'<td class="num">(-?\d+\.\d+)</td></tr>',
+            components_table,
+        )
+        if p == partner
+    ]
+    assert per_component
+    assert sum(per_component) == difference
+    lines_table = drilled.text[drilled.text.index('id="what-if-lines"') :]
+    line_differences = [
+        Decimal(d)
+        for d in re.findall(
+            r'<td><code>[^<]+</code></td><td class="num">[^<]*</td><td class="num">[^<]*</td>'
+            r'<td class="num">(-?\d+\.\d+)</td></tr>',
+            lines_table,
+        )
+    ]
+    assert line_differences
+    assert sum(line_differences) == difference  # the lines account for the whole change
     assert portal.scalar("SELECT count(*) FROM plan_versions") == versions
     broken = alice.browser.client.post(
         "/console/what-if",

@@ -14,6 +14,8 @@ from sqlalchemy.exc import DBAPIError
 
 from payouts import second_factor
 from payouts.base import utcnow
+from payouts.users import digest
+from tests.api.cli import payouts
 from tests.api.console import enrolled, secret_on
 from tests.api.portal import PASSWORD, DemoPortal, demo_portal
 
@@ -165,3 +167,77 @@ def test_the_database_keeps_an_enrolled_secret(portal: DemoPortal) -> None:
             ),
             {"e": user.email},
         )
+
+
+def test_passing_the_second_factor_rotates_the_session(portal: DemoPortal) -> None:
+    browser = portal.user("uma@finance.example", None, role="finance")
+    before = browser.session_cookie
+    assert before is not None
+    secret = secret_on(browser.get("/console/second-factor").text)
+    done = browser.submit(
+        "/console/second-factor", {"code": second_factor.current_code(secret), "next": "/console"}
+    )
+    assert done.status_code == 200
+    after = browser.session_cookie
+    assert after is not None
+    assert after != before  # a new session for the new privilege
+    assert browser.get("/console").status_code == 200
+    assert 'name="csrf_token" value="' in done.text
+    assert browser.token("/console") in done.text  # its pages carry the new session's token
+    stolen = portal.browser()
+    stolen.plant_session(before)  # the pre-factor cookie, seen before the code was typed
+    assert stolen.get("/console").status_code in (303, 403)
+    assert portal.scalar("SELECT count(*) FROM web_sessions WHERE id = :i", i=digest(before)) == 0
+
+
+def test_the_owner_resets_a_lost_second_factor_and_the_user_enrols_again(
+    portal: DemoPortal,
+) -> None:
+    user = enrolled(portal, "vic@finance.example")
+    uid = portal.scalar("SELECT id FROM web_users WHERE email = :e", e=user.email)
+    # The service's role cannot remove an enrolled factor.
+    with (
+        pytest.raises(DBAPIError, match=r"second_factors|permission denied"),
+        portal.engine.begin() as connection,
+    ):
+        connection.execute(text("DELETE FROM second_factors WHERE user_id = :u"), {"u": uid})
+
+    reset = payouts("users", "reset-second-factor", user.email, database_url=portal.url)
+    assert reset.code == 0, reset.err
+    assert user.email in reset.out
+    assert portal.scalar("SELECT count(*) FROM second_factors WHERE user_id = :u", u=uid) == 0
+    assert (
+        portal.scalar(
+            "SELECT count(*) FROM recovery_codes WHERE user_id = :u AND used_at IS NULL", u=uid
+        )
+        == 0
+    )  # the old recovery codes are void
+    assert (
+        portal.scalar(
+            "SELECT count(*) FROM audit_log "
+            "WHERE action = 'second_factor.reset' AND subject_id = :s",
+            s=str(uid),
+        )
+        == 1
+    )
+    assert user.browser.get("/console").status_code in (303, 403)  # its sessions ended
+
+    again = portal.browser()
+    assert again.sign_in(user.email, PASSWORD).status_code == 303
+    page = again.get("/console/second-factor").text
+    fresh = secret_on(page)  # enrols again, with a new secret
+    assert fresh != user.secret
+    old = again.submit(
+        "/console/second-factor", {"code": user.recovery_codes[1]}, page="/console/second-factor"
+    )
+    assert old.status_code == 401
+    done = again.submit(
+        "/console/second-factor", {"code": second_factor.current_code(fresh), "next": "/console"}
+    )
+    assert done.status_code == 200
+    assert again.get("/console").status_code == 200
+
+    unknown = payouts("users", "reset-second-factor", "nobody@example.com", database_url=portal.url)
+    assert unknown.code == 1
+    assert "Traceback" not in unknown.err
+    assert len(unknown.err.strip().splitlines()) == 1

@@ -1,5 +1,8 @@
 """A partner in the console: its status, and putting its payouts on hold or releasing
-them with a reason (`payouts.partner_holds`), recorded with who and when."""
+them with a reason (`payouts.partner_holds`), recorded with who and when.
+
+The hold is shown from its own record, apart from the partner's status (a billing
+fact an import may amend, which never releases a finance hold)."""
 
 from __future__ import annotations
 
@@ -27,11 +30,13 @@ def _page(
             raise NotFound("no such partner")
         session.expunge(partner)
         events = partner_holds.history(session, partner.id)
+        held = partner_holds.is_held(session, partner.id)
     return render(
         request,
         "console/partner.html",
         status=status,
         partner=partner,
+        held=held,
         events=events,
         error=error,
     )

@@ -2,7 +2,8 @@
 page at a time, approved, closed, downloaded, and marked paid from the bank's file.
 
 Every step calls the service the command line and the API call (`payouts.batch`,
-`statements.issue`), acting for the signed-in finance user. The user who ran the
+`statements.issue`), acting for the signed-in finance user; the run goes on in the
+background with a status page that follows its progress (`runs`). The user who ran the
 month sees no approve button, and the service refuses a forged approval anyway
 (maker-checker by holder; the database refuses it too). The bank's results are shown
 as a preview (what each payout becomes, nothing written) before they are recorded.
@@ -20,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from api.auth import engine_of
 from api.schemas import PeriodPath, download
+from api.web.console import runs
 from api.web.console.access import ConsoleUser
 from api.web.security import form_of_session
 from api.web.templating import render
@@ -37,6 +39,7 @@ from statements.issue import issue_period
 router = APIRouter(prefix="/console", include_in_schema=False)
 
 MAX_RESULTS_BYTES = 2_000_000
+RUN_REFRESH_SECONDS = 1
 PartnerId = Annotated[str, Query(max_length=64)]
 
 
@@ -156,8 +159,22 @@ async def _step(
 
 @router.post("/periods/{period}/run")
 async def run(request: Request, period: PeriodPath, user: ConsoleUser) -> Response:
-    return await _step(
-        request, user, period, "run", lambda s: batch.run(s, period, actor=user.actor)
+    """Start the month's run in the background (`runs`); its status page follows it."""
+    await form_of_session(request, user)
+    runs.start(engine_of(request), period, user.actor)
+    return _see_other(f"/console/periods/{period}/run")
+
+
+@router.get("/periods/{period}/run")
+def run_status(request: Request, period: PeriodPath, _: ConsoleUser) -> Response:
+    """The run's progress; refreshes itself until the run ends, then goes to the month."""
+    return render(
+        request,
+        "console/run.html",
+        active="periods",
+        period=period,
+        run=runs.current(period),
+        refresh_seconds=RUN_REFRESH_SECONDS,
     )
 
 

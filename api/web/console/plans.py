@@ -1,6 +1,7 @@
-"""Plans in the console: every plan's versions, the difference between two versions,
-and what-if: a candidate plan's YAML against a month's draft or closed ledger, per
-partner (`payouts.batch.simulate`, as `payouts simulate`; nothing is written)."""
+"""Plans in the console: every plan's versions and assignments, the difference
+between two versions, and what-if: a candidate plan's YAML against a month's draft
+or closed ledger, per partner and per component, and line by line for a partner
+asked for (`payouts.batch.simulate`, as `payouts simulate`; nothing is written)."""
 
 from __future__ import annotations
 
@@ -49,7 +50,8 @@ def plan_page(
         found = plan_book.versions(session, plan_id[:64])
         if not found:
             raise NotFound("no such plan")
-        for record in found:
+        assigned = plan_book.assignments_of(session, plan_id[:64])
+        for record in [*found, *assigned]:
             session.expunge(record)
         changes = None
         if a is not None and b is not None:
@@ -63,6 +65,7 @@ def plan_page(
         active="plans",
         plan_id=plan_id,
         versions=found,
+        assignments=assigned,
         a=a,
         b=b,
         changes=changes,
@@ -73,6 +76,7 @@ def _what_if_page(
     request: Request,
     *,
     period: str = "",
+    partner: str = "",
     result: simulate.Simulation | None = None,
     problems: list[str] | None = None,
     status: int = 200,
@@ -83,6 +87,7 @@ def _what_if_page(
         status=status,
         active="plans",
         period=period,
+        partner=partner,
         result=result,
         problems=problems or [],
     )
@@ -97,6 +102,7 @@ def what_if_form(request: Request, _: ConsoleUser) -> Response:
 async def what_if(request: Request, user: ConsoleUser) -> Response:
     form = await form_of_session(request, user)
     period = str(form.get("period", ""))[:7]
+    lines_of = str(form.get("partner", "")).strip()[:64] or None
     upload = form.get("plan")
     try:
         month = str(Month.parse(period))
@@ -107,11 +113,11 @@ async def what_if(request: Request, user: ConsoleUser) -> Response:
             return _what_if_page(request, period=period, problems=["too large"], status=413)
         candidate = parse_plan(raw.decode("utf-8-sig"))
         with unit_of_work(engine_of(request)) as session:
-            result = simulate.simulate(session, month, candidate)
+            result = simulate.simulate(session, month, candidate, lines_of=lines_of)
             session.rollback()  # a what-if writes nothing
     except PlanInvalid as invalid:
         problems = [f"{e.path}: {e.message}" for e in invalid.errors] or ["choose a plan file"]
         return _what_if_page(request, period=period, problems=problems, status=422)
     except (PlansError, PayoutsError, UnicodeDecodeError) as refused:
         return _what_if_page(request, period=period, problems=[str(refused)], status=422)
-    return _what_if_page(request, period=month, result=result)
+    return _what_if_page(request, period=month, partner=lines_of or "", result=result)

@@ -123,3 +123,17 @@ def test_a_minimum_in_another_currency_is_converted_at_the_month_end_rate(
     january = program.close_month("2026-01")
     # 10% of EUR 200 is EUR 20: under USD 25 at 1 USD = 0.5 EUR it would not be (12.50).
     assert january.payable == {"EUR": 2000}
+
+
+def test_a_finance_hold_holds_whatever_the_partner_status_says() -> None:
+    decided = payout_policy.hold_of(
+        balance_minor=10_000,
+        currency="USD",
+        partner_status="active",
+        tax_form_missing=True,
+        finance_hold=True,
+        minimum=None,
+        rates=NO_FX,
+        month=JANUARY,
+    )
+    assert decided == payout_policy.PARTNER_ON_HOLD

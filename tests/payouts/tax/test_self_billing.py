@@ -11,7 +11,9 @@ from typing import Any
 
 import pypdf
 import pytest
-from sqlalchemy import select, text
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import Engine, select, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
@@ -435,3 +437,78 @@ def test_a_held_month_after_a_failed_payout_invoices_the_returned_amount_once(
     _mark(program, "2026-03", "paid")
     every = list(program.session.scalars(select(SelfBilledInvoice)))
     assert sum(d.vat_minor for d in every) == _vat_paid_to_partners(program) == 190
+
+
+MONTHS = ("2026-01", "2026-02", "2026-03", "2026-04")
+
+
+@settings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    country=st.sampled_from(["DE", "FR"]),
+    months=st.lists(
+        st.tuples(
+            st.lists(st.integers(1, 500_000), min_size=1, max_size=3),  # invoices, in cents
+            st.integers(0, 60),  # a refund of last month's first invoice, in per cent
+            st.booleans(),  # the bank fails the month's payout
+        ),
+        min_size=len(MONTHS),
+        max_size=len(MONTHS),
+    ),
+)
+def test_vat_is_declared_once_whatever_the_bank_does(
+    engine: Engine,
+    issuer: None,
+    country: str,
+    months: list[tuple[list[int], int, bool]],
+) -> None:
+    connection = engine.connect()
+    outer = connection.begin()
+    session = Session(bind=connection, join_transaction_mode="create_savepoint")
+    try:
+        program = Program(session)
+        self_billing_partner(program, "P-1", country, "C-1")
+        earlier: tuple[str, str, int] | None = None  # the last month's first invoice
+        for period, (amounts, refund, fails) in zip(MONTHS, months, strict=True):
+            if earlier is not None and refund:
+                # A refund of last month's (closed, invoiced or cancelled) invoice: a
+                # prior-period adjustment, a credit note unless that invoice was cancelled.
+                invoice_id, day, cents = earlier
+                share = (D(cents) * refund / 100).quantize(D(1))
+                if share:
+                    program.refund(invoice_id, f"{share.scaleb(-2):f}", day, currency="EUR")
+            ids = [
+                program.invoice(
+                    None, f"{D(c).scaleb(-2):f}", f"{period}-10", customer="C-1", currency="EUR"
+                )
+                for c in amounts
+            ]
+            earlier = (ids[0], f"{period}-20", amounts[0])
+            program.close_month(period)
+            _mark(program, period, "failed" if fails else "paid")
+            # Every document so far: its VAT is what the paid payouts carried.
+            every = list(session.scalars(select(SelfBilledInvoice)))
+            assert sum(d.vat_minor for d in every) == _vat_paid_to_partners(program)
+            # And their net is the commission the ledger paid out.
+            paid_out = -sum(
+                e.amount_minor
+                for e in program.entries("P-1")
+                if e.entry_kind == "payout" and _paid(program, e.period)
+            )
+            assert sum(d.net_minor for d in every) == paid_out
+    finally:
+        session.close()
+        outer.rollback()
+        connection.close()
+
+
+def _paid(program: Program, period: str) -> bool:
+    return any(
+        i.status == "paid"
+        for i in program.session.scalars(
+            select(PayoutInstruction).where(PayoutInstruction.period == period)
+        )
+    )

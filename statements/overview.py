@@ -195,7 +195,11 @@ def _next_period(session: Session) -> str:
 
 
 def _decision(
-    session: Session, partner: Partner, period: str, estimate_minor: int
+    session: Session,
+    partner: Partner,
+    period: str,
+    estimate_minor: int,
+    minimum: payout_policy.Minimum | None,
 ) -> tuple[Hold | None, str | None]:
     """The hold the close's payout policy would give the estimate, or why it cannot
     tell: the same rules, minimums, tax forms and FX rates as `batch.close`."""
@@ -207,7 +211,7 @@ def _decision(
             currency=currency,
             partner_status=partner.status,
             tax_form_missing=bool(tax_forms.gaps(session, month.end, [partner.id])),
-            minimum=payout_policy.minimums(session, period, {partner.id}).get(partner.id),
+            minimum=minimum,
             rates=fx.table(session),
             month=month,
         )
@@ -231,7 +235,7 @@ def next_payout(session: Session, partner: Partner) -> NextPayout:
         )
         draft = int(total or 0)
     minimum = payout_policy.minimums(session, period, {partner.id}).get(partner.id)
-    hold, undecided = _decision(session, partner, period, balance + (draft or 0))
+    hold, undecided = _decision(session, partner, period, balance + (draft or 0), minimum)
     return NextPayout(
         period,
         from_minor(balance, currency),

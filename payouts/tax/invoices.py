@@ -323,7 +323,7 @@ def cancel(session: Session, partner_id: str, period: str, on: date) -> int:
     if invoice is None:
         return 0
     lines = [
-        VatLine(f"{line_id}-cancelled", f"cancelled: {description}", -net, -vat)
+        VatLine(f"{line_id}-cancelled", description, -net, -vat)
         for d in issued
         for line_id, description, net, vat in json.loads(d.lines)
     ]

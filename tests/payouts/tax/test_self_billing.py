@@ -377,6 +377,16 @@ def test_a_failed_self_billed_payout_is_cancelled_by_a_credit_note_before_it_is_
     assert (first.kind, cancellation.kind) == ("invoice", "credit_note")
     assert cancellation.refers_to_number == first.number
     assert (cancellation.net_minor, cancellation.vat_minor) == (-1000, -190)
+    # January's statement, rendered again, shows the cancellation: nothing transferred.
+    statement = seal(build(program.session, "P-1", "2026-01"))
+    documents = self_billed(program.session, "P-1", "2026-01")
+    text = _pdf_text(render_pdf(statement, None, documents))
+    assert f"credit note No. {cancellation.number}, correcting invoice No. {first.number}" in text
+    fmt = MoneyFormat(statement.partner_locale, "EUR")
+    figures = " ".join(text.split("Amount transferred", 1)[1].split()[:2])
+    assert fmt.money(D("0.00")).replace("\xa0", " ") in figures.replace("\xa0", " ")
+    rows = list(csv.DictReader(io.StringIO(render_csv(statement, documents))))
+    assert sum(D(r["amount"]) for r in rows if r["line_kind"] in ("invoice", "credit_note")) == 0
 
     # February: the returned 10.00, 20.00 of new commission, and a refund of the cancelled
     # January invoice (-4.00): it lowers the new invoice, there is nothing left to credit.

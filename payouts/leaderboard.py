@@ -20,25 +20,15 @@ from decimal import Decimal
 from sqlalchemy import ForeignKey, String, func, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from payouts import audit
+from payouts import audit, program_settings
 from payouts.base import Base, utcnow
+from payouts.program_settings import ProgramSetting as ProgramSetting
 from payouts.reference.models import Partner
 from payouts.tiers import TierRecord
 
 LEADERBOARD = "portal.leaderboard"
 SHOWN = 10
 """Rows shown above the partner's own (which is always shown)."""
-
-
-class ProgramSetting(Base):
-    """A setting of the partner program as a whole, changed by finance."""
-
-    __tablename__ = "program_settings"
-
-    name: Mapped[str] = mapped_column(String(64), primary_key=True)
-    value: Mapped[str] = mapped_column(String(200))
-    updated_by: Mapped[str] = mapped_column(String(200))
-    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class LeaderboardChoice(Base):
@@ -53,29 +43,12 @@ class LeaderboardChoice(Base):
 
 
 def enabled(session: Session) -> bool:
-    setting = session.get(ProgramSetting, LEADERBOARD)
-    return setting is not None and setting.value == "on"
+    return program_settings.is_on(session, LEADERBOARD)
 
 
 def turn(session: Session, on: bool, *, actor: str) -> None:
     """Show the leaderboard to partners, or stop showing it."""
-    row = session.get(ProgramSetting, LEADERBOARD)
-    before = row.value if row is not None else "off"
-    value = "on" if on else "off"
-    if row is None:
-        session.add(ProgramSetting(name=LEADERBOARD, value=value, updated_by=actor))
-    else:
-        row.value, row.updated_by, row.updated_at = value, actor, utcnow()
-    session.flush()
-    audit.record(
-        session,
-        actor=actor,
-        action="program.setting",
-        subject_type="program",
-        subject_id=LEADERBOARD,
-        before={"value": before},
-        after={"value": value},
-    )
+    program_settings.turn(session, LEADERBOARD, on, actor=actor)
 
 
 def named(session: Session, partner_id: str) -> bool:

@@ -17,6 +17,7 @@ from payouts import ledger as ledger
 from payouts import partner_holds as partner_holds
 from payouts import periods as periods
 from payouts import plan_book as plan_book
+from payouts import program_settings as program_settings
 from payouts import quotes as quotes
 from payouts import second_factor as second_factor
 from payouts import sign_in as sign_in
@@ -50,6 +51,7 @@ __all__ = [
     "metadata",
     "periods",
     "plan_book",
+    "program_settings",
     "quotes",
     "reference_models",
     "sign_in",

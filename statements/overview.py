@@ -1,7 +1,8 @@
 """A partner's standing at a glance: what the portal's dashboard and statement list show.
 
 Read-only, from posted records: the tier as the statement prints it, the balance, the
-last statement's carry-forward and holds, what the next close is expected to pay,
+last statement's carry-forward and holds, what the next close is expected to pay (as
+the close's payout policy would decide it: `payouts.batch.payout_policy`),
 the last twelve months of earnings, clawbacks and payouts, and each issued statement
 with what became of its amount payable. Statement figures come from the statement
 as issued (its canonical JSON), so the list shows exactly what the partner was sent.
@@ -16,11 +17,14 @@ from decimal import Decimal
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from payouts import issued, ledger, plan_book
+from payouts import fx, issued, ledger
+from payouts.batch import payout_policy
+from payouts.batch.errors import MinimumNotComparable
 from payouts.batch.models import Batch, DraftLine, PayoutInstruction
 from payouts.ledger import LedgerEntry
 from payouts.periods import Month, Period
 from payouts.reference.models import Partner
+from payouts.tax import profiles as tax_forms
 from plans.line_kinds import LineKind
 from plans.money import from_minor
 from statements.builder import payout_state, tier_progress
@@ -85,6 +89,10 @@ class NextPayout:
     minimum_currency: str
     """The plan's currency (the close converts a minimum in another currency)."""
     partner_status: str
+    hold: Hold | None = None
+    """What the payout policy would hold the estimate for, as the close decides it."""
+    undecided: str | None = None
+    """Why the policy cannot decide yet (a minimum with no FX rate to compare it)."""
 
     @property
     def estimate(self) -> Decimal:
@@ -92,13 +100,11 @@ class NextPayout:
 
     @property
     def expected(self) -> bool | None:
-        """Whether the close is expected to pay the estimate (None: cannot tell here, the
-        minimum being in another currency). An estimate: the close decides."""
-        if self.partner_status != "active" or self.estimate <= 0:
-            return False
-        if self.minimum_currency != self.currency:
+        """Whether the close is expected to pay the estimate (None: cannot tell yet). An
+        estimate: the close decides, by the same policy."""
+        if self.undecided is not None:
             return None
-        return self.estimate >= self.minimum
+        return self.estimate != 0 and self.hold is None
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,25 +194,37 @@ def _next_period(session: Session) -> str:
     return first or "2026-01"
 
 
-def _minimum(session: Session, partner_id: str, period: str) -> tuple[Decimal, str]:
-    """The highest minimum payout of the partner's plans in force at the month's end,
-    as the close applies it."""
-    end = Month.parse(period).end
-    assigned = plan_book.assignments(session, end, end, partner_id=partner_id)
-    timeline = plan_book.PlanTimeline.load(session, {a.plan_id for a in assigned})
-    best: tuple[Decimal, str] = (Decimal(0), "")
-    for assignment in assigned:
-        plan = timeline.in_force(assignment.plan_id, end)
-        if plan is not None and (not best[1] or plan.minimum_payout > best[0]):
-            best = (plan.minimum_payout, plan.currency)
-    return best
+def _decision(
+    session: Session,
+    partner: Partner,
+    period: str,
+    estimate_minor: int,
+    minimum: payout_policy.Minimum | None,
+) -> tuple[Hold | None, str | None]:
+    """The hold the close's payout policy would give the estimate, or why it cannot
+    tell: the same rules, minimums, tax forms and FX rates as `batch.close`."""
+    month = Month.parse(period)
+    currency = partner.payout_currency
+    try:
+        found = payout_policy.hold_of(
+            balance_minor=estimate_minor,
+            currency=currency,
+            partner_status=partner.status,
+            tax_form_missing=bool(tax_forms.gaps(session, month.end, [partner.id])),
+            minimum=minimum,
+            rates=fx.table(session),
+            month=month,
+        )
+    except MinimumNotComparable as exc:
+        return None, exc.message
+    return (None if found is None else Hold(found.code, found.reason)), None
 
 
 def next_payout(session: Session, partner: Partner) -> NextPayout:
     period = _next_period(session)
     currency = partner.payout_currency
-    balance = from_minor(ledger.balance(session, partner.id), currency)
-    draft: Decimal | None = None
+    balance = ledger.balance(session, partner.id)
+    draft: int | None = None
     if session.get(Batch, period) is not None:
         total = session.scalar(
             select(func.coalesce(func.sum(DraftLine.amount_minor), 0)).where(
@@ -215,10 +233,19 @@ def next_payout(session: Session, partner: Partner) -> NextPayout:
                 DraftLine.payable,
             )
         )
-        draft = from_minor(int(total or 0), currency)
-    minimum, minimum_currency = _minimum(session, partner.id, period)
+        draft = int(total or 0)
+    minimum = payout_policy.minimums(session, period, {partner.id}).get(partner.id)
+    hold, undecided = _decision(session, partner, period, balance + (draft or 0), minimum)
     return NextPayout(
-        period, balance, draft, currency, minimum, minimum_currency or currency, partner.status
+        period,
+        from_minor(balance, currency),
+        None if draft is None else from_minor(draft, currency),
+        currency,
+        minimum.amount if minimum else Decimal(0),
+        minimum.currency if minimum else currency,
+        partner.status,
+        hold,
+        undecided,
     )
 
 

@@ -1,4 +1,4 @@
-"""`payouts tax`: year-end figures for information returns."""
+"""`payouts tax`: year-end figures for information returns; whether payouts need a tax form."""
 
 from __future__ import annotations
 
@@ -10,9 +10,30 @@ import typer
 
 from api.commands.common import Key, acting, fail
 from payouts.db import unit_of_work
-from payouts.tax import year_end
+from payouts.tax import profiles, year_end
 
-app = typer.Typer(help="Tax: year-end figures.", no_args_is_help=True)
+app = typer.Typer(help="Tax: year-end figures; the tax-form requirement.", no_args_is_help=True)
+
+
+@app.command("forms-required")
+def forms_required(
+    state: Annotated[str, typer.Argument(help="on, off, or show")] = "show",
+    key: Key = "",
+) -> None:
+    """No payout without a valid tax form: when on, a partner with no tax profile is held
+    at close for "tax form" (off by default: only partners with a profile are gated);
+    `show` says which it is."""
+    if state not in ("on", "off", "show"):
+        fail(f"{state!r}: on, off or show")
+    if state == "show":
+        with unit_of_work(read_only=True) as session:
+            shown = "on" if profiles.forms_required(session) else "off"
+        typer.echo(f"tax forms required: {shown}")
+        return
+    principal = acting(key)
+    with unit_of_work() as session:
+        profiles.require_forms(session, state == "on", actor=principal.actor)
+    typer.echo(f"tax forms required: {state}")
 
 
 def _threshold(text: str | None) -> Decimal | None:

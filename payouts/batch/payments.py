@@ -5,8 +5,10 @@ database refuses a second one and any edit), so a payout once paid can never be
 turned into a failure that would pay it twice. A paid payout keeps the bank's
 reference. A failed payout returns to the partner's balance: a `payout_reversal`
 entry in the next open month (a closed month never changes), so it is paid again at
-the next close. Results are all-or-nothing and idempotent: the same outcome twice is
-a no-op, a contradicting one is refused.
+the next close; a self-billed payout's documents are cancelled by a credit note first
+(`payouts.tax.invoices.cancel`), so that close invoices the amount once. Results are
+all-or-nothing and idempotent: the same outcome twice is a no-op, a contradicting one
+is refused.
 """
 
 from __future__ import annotations
@@ -121,10 +123,11 @@ def mark_paid(
         if reversal_period is None:
             months = {str(Month.parse(period).next())}
             reversal_period = periods.assign_accounting_periods(session, months).popitem()[1]
-        # What returns to the balance is the commission paid, not the VAT a self-billed
-        # invoice added to the payout.
-        returned = instruction.amount_minor - invoices.vat_paid_with(
-            session, instruction.partner_id, period
+        # What returns to the balance is the commission, not the VAT a self-billed
+        # invoice added to the payout: that invoice is cancelled by a credit note, and
+        # the close that pays the commission invoices it again.
+        returned = instruction.amount_minor - invoices.cancel(
+            session, instruction.partner_id, period, now.date()
         )
         session.add(
             LedgerEntry(

@@ -21,10 +21,11 @@ import json
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal, InvalidOperation
+from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Select, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from payouts import ledger
 from payouts.errors import PayoutsError
@@ -245,6 +246,7 @@ class Invoicing:
             SelfBilledInvoice.partner_id == entry.partner_id,
             SelfBilledInvoice.kind == INVOICE,
             SelfBilledInvoice.period < self.period,
+            SelfBilledInvoice.id.not_in(_cancelled_invoices(entry.partner_id)),
         )
         exact = self.session.scalar(query.where(SelfBilledInvoice.period == entry.prior_period))
         if exact is not None:
@@ -291,14 +293,69 @@ class Invoicing:
         return document
 
 
-def vat_paid_with(session: Session, partner_id: str, period: str) -> int:
-    """The VAT a partner's payout of `period` carried (minor units; 0 without self-billing)."""
-    total = session.scalar(
-        select(func.sum(SelfBilledInvoice.vat_minor)).where(
-            SelfBilledInvoice.partner_id == partner_id, SelfBilledInvoice.period == period
+def _cancelled_invoices(partner_id: str) -> Select[Any]:
+    """The partner's invoices a failed payout cancelled: a credit note of an invoice's own
+    period is a cancellation (a correction comes in a later period)."""
+    invoice = aliased(SelfBilledInvoice)
+    return (
+        select(SelfBilledInvoice.refers_to)
+        .join(invoice, invoice.id == SelfBilledInvoice.refers_to)
+        .where(
+            SelfBilledInvoice.partner_id == partner_id,
+            SelfBilledInvoice.kind == CREDIT_NOTE,
+            SelfBilledInvoice.period == invoice.period,
         )
     )
-    return int(total or 0)
+
+
+def cancel(session: Session, partner_id: str, period: str, on: date) -> int:
+    """Cancel the documents a failed payout of `period` carried: one credit note that
+    refers to the period's invoice and undoes each of their lines. Returns the VAT it
+    takes back (0 without self-billing: nothing was invoiced)."""
+    issued = list(
+        session.scalars(
+            select(SelfBilledInvoice)
+            .where(SelfBilledInvoice.partner_id == partner_id, SelfBilledInvoice.period == period)
+            .order_by(SelfBilledInvoice.number)
+        )
+    )
+    invoice = next((d for d in issued if d.kind == INVOICE), None)
+    if invoice is None:
+        return 0
+    lines = [
+        VatLine(f"{line_id}-cancelled", description, -net, -vat)
+        for d in issued
+        for line_id, description, net, vat in json.loads(d.lines)
+    ]
+    net = sum(line.net_minor for line in lines)
+    vat = sum(line.vat_minor for line in lines)
+    session.add(
+        SelfBilledInvoice(
+            issuer=invoice.issuer,
+            number=next_number(session, invoice.issuer),
+            kind=CREDIT_NOTE,
+            refers_to=invoice.id,
+            partner_id=partner_id,
+            period=period,
+            issued_on=on,
+            currency=invoice.currency,
+            net_minor=net,
+            vat_minor=vat,
+            gross_minor=net + vat,
+            vat_rule=invoice.vat_rule,
+            vat_rate=invoice.vat_rate,
+            supplier_vat_id=invoice.supplier_vat_id,
+            customer_vat_id=invoice.customer_vat_id,
+            customer_name=invoice.customer_name,
+            lines=json.dumps(
+                [[x.line_id, x.description, x.net_minor, x.vat_minor] for x in lines],
+                separators=(",", ":"),
+                ensure_ascii=False,
+            ),
+        )
+    )
+    session.flush()
+    return -vat
 
 
 def documents(session: Session, partner_id: str, period: str) -> list[Document]:

@@ -12,8 +12,11 @@ The form a payee owes depends on who it is for US tax purposes:
 
 A partner with a tax profile is paid only while the form it owes is on file and valid
 on the last day of the month being closed (never the clock: a close gives the same
-answer whenever it runs). A partner without a tax profile is not gated: collection
-starts when its profile is imported.
+answer whenever it runs). A partner without a tax profile is gated only when the
+program requires tax forms (the program setting `tax.forms_required`, finance's,
+`payouts tax forms-required on`): then no profile means no form, and it is held for
+"tax form" like a missing one. Off (the default), collection starts when its profile
+is imported.
 """
 
 from __future__ import annotations
@@ -25,6 +28,8 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from payouts import program_settings
+from payouts.reference.models import Partner
 from payouts.tax.models import TaxProfile
 
 W9 = "W-9"
@@ -36,6 +41,9 @@ TAX_FORM_HOLD = "tax_form"
 """The hold code of a payout waiting for a tax form."""
 TAX_FORM_REASON = "tax form"
 """The hold's reason as statements print it (translated there by its code)."""
+FORMS_REQUIRED = "tax.forms_required"
+"""The program setting: when on, a partner without a tax profile is held for its form."""
+NO_PROFILE = "no profile"
 
 
 def w8_expiry(signed_on: date) -> date:
@@ -66,12 +74,14 @@ class FormGap:
     required: str
     on_file: str | None
     problem: str
-    """``missing``, ``expired`` or ``wrong form``."""
+    """``missing``, ``expired``, ``wrong form`` or ``no profile``."""
     expired_on: date | None = None
 
     def describe(self) -> str:
         if self.problem == "expired":
             return f"{self.on_file} expired on {self.expired_on}: a new {self.required} is needed"
+        if self.problem == NO_PROFILE:
+            return f"no tax profile on file: a {self.required} is needed"
         if self.problem == "wrong form":
             return f"{self.on_file} on file, a {self.required} is needed"
         return f"no {self.required} on file"
@@ -91,16 +101,51 @@ def gap(profile: TaxProfile, on: date) -> FormGap | None:
     return None
 
 
+def forms_required(session: Session) -> bool:
+    """Whether a partner without a tax profile is held for its form (default: no)."""
+    return program_settings.is_on(session, FORMS_REQUIRED)
+
+
+def require_forms(session: Session, on: bool, *, actor: str) -> None:
+    """Hold partners without a tax profile from now on, or stop holding them."""
+    program_settings.turn(session, FORMS_REQUIRED, on, actor=actor)
+
+
 def gaps(
     session: Session, on: date, partner_ids: Iterable[str] | None = None
 ) -> dict[str, FormGap]:
     """Every partner (or those named) whose payout waits for a tax form on day `on`."""
+    wanted = None if partner_ids is None else sorted(set(partner_ids))
     query = select(TaxProfile).order_by(TaxProfile.id)
-    if partner_ids is not None:
-        query = query.where(TaxProfile.id.in_(sorted(set(partner_ids))))
+    if wanted is not None:
+        query = query.where(TaxProfile.id.in_(wanted))
     found: dict[str, FormGap] = {}
     for profile in session.scalars(query):
         problem = gap(profile, on)
         if problem is not None:
             found[profile.id] = problem
-    return found
+    if forms_required(session):
+        found.update(_without_profile(session, wanted))
+    return dict(sorted(found.items()))
+
+
+def _without_profile(session: Session, wanted: list[str] | None) -> dict[str, FormGap]:
+    """Partners with no tax profile at all: the form they owe, by their country."""
+    query = (
+        select(Partner.id, Partner.country)
+        .where(Partner.id.not_in(select(TaxProfile.id)))
+        .order_by(Partner.id)
+    )
+    if wanted is not None:
+        query = query.where(Partner.id.in_(wanted))
+    return {
+        partner_id: FormGap(partner_id, _owed_without_profile(country), None, NO_PROFILE)
+        for partner_id, country in session.execute(query)
+    }
+
+
+def _owed_without_profile(country: str | None) -> str:
+    """The form a partner owes when only its country is known (if that)."""
+    if country == "US":
+        return W9
+    return f"{W8BEN} or {W8BEN_E}" if country else f"{W9} or W-8"

@@ -8,6 +8,7 @@ from pathlib import Path
 from sqlalchemy import select
 
 from payouts.db import make_engine, unit_of_work
+from payouts.tax import profiles
 from payouts.tax.models import TaxProfile
 from tests.api.cli import key_for, payouts
 
@@ -61,5 +62,31 @@ def test_import_refuse_and_amend_a_tax_profile(fresh_url: str, tmp_path: Path) -
                 "2028-12-31",
                 True,
             )
+    finally:
+        engine.dispose()
+
+
+def test_finance_turns_the_tax_form_requirement_on_and_off(fresh_url: str) -> None:
+    assert payouts("db", "upgrade", database_url=fresh_url).code == 0
+    finance = key_for(fresh_url, "finance")
+    billing = key_for(fresh_url, "billing-system", role="billing")
+    shown = payouts("tax", "forms-required", database_url=fresh_url)
+    assert (shown.code, shown.out.strip()) == (0, "tax forms required: off")
+
+    for args, key in ((("maybe",), finance), (("on",), billing), (("on",), "")):
+        refused = payouts("tax", "forms-required", *args, database_url=fresh_url, key=key)
+        assert refused.code == 1
+        assert len(refused.err.strip().splitlines()) == 1
+        assert "Traceback" not in refused.err
+    assert payouts("tax", "forms-required", database_url=fresh_url).out.strip().endswith("off")
+
+    done = payouts("tax", "forms-required", "on", database_url=fresh_url, key=finance)
+    assert (done.code, done.out.strip()) == (0, "tax forms required: on")
+    shown = payouts("tax", "forms-required", "show", database_url=fresh_url)
+    assert shown.out.strip() == "tax forms required: on"
+    engine = make_engine(fresh_url)
+    try:
+        with unit_of_work(engine, read_only=True) as session:
+            assert profiles.forms_required(session)
     finally:
         engine.dispose()

@@ -10,10 +10,12 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from payouts.audit import AuditEntry
 from payouts.batch import review
 from payouts.batch import service as batch
 from payouts.batch.models import PayoutHold, PayoutInstruction
 from payouts.facts.ingest import ingest
+from payouts.tax import profiles
 from statements.builder import build
 from tests.payouts.program import Program
 
@@ -119,3 +121,37 @@ def test_a_partner_without_a_tax_profile_is_not_gated(program: Program) -> None:
     program.invoice(None, "100.00", "2026-01-15", customer="C-3")
     assert program.close_month("2026-01").held == {}
     assert instructions(program.session, "P-OLD") == [("2026-01", 1000)]
+
+
+def test_without_a_profile_a_partner_is_paid_unless_the_program_requires_forms(
+    program: Program,
+) -> None:
+    referral_partner(program, "P-US")  # no tax profile at all
+    program.invoice(None, "100.00", "2026-01-15", customer="C-3")
+    assert program.close_month("2026-01").held == {}  # the default: not gated
+    assert instructions(program.session, "P-US") == [("2026-01", 1000)]
+
+    profiles.require_forms(program.session, True, actor="finance")
+    program.invoice(None, "50.00", "2026-02-15", customer="C-3")
+    batch.run(program.session, "2026-02", actor="alice")
+    waiting = review.review(program.session, "2026-02").tax_form_holds
+    assert [(w.partner_id, w.describe()) for w in waiting] == [
+        ("P-US", "no tax profile on file: a W-9 or W-8 is needed")
+    ]
+    batch.approve(program.session, "2026-02", actor="bob")
+    assert batch.close(program.session, "2026-02", actor="bob").held == {"P-US": "tax form"}
+    hold = program.session.scalars(select(PayoutHold)).one()
+    assert (hold.code, hold.balance_minor) == ("tax_form", 500)
+    assert instructions(program.session, "P-US") == [("2026-01", 1000)]
+
+    # A profile with a valid W-9 releases it at the next close, as any form does.
+    tax_profile(program, "P-US", form="W-9", signed_on="2026-03-02")
+    program.invoice(None, "10.00", "2026-03-15", customer="C-3")
+    assert program.close_month("2026-03").held == {}
+    assert instructions(program.session, "P-US") == [("2026-01", 1000), ("2026-03", 600)]
+    [change] = [
+        r
+        for r in program.session.scalars(select(AuditEntry))
+        if r.subject_id == profiles.FORMS_REQUIRED
+    ]
+    assert (change.actor, change.action) == ("finance", "program.setting")

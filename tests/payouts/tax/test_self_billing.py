@@ -11,7 +11,9 @@ from typing import Any
 
 import pypdf
 import pytest
-from sqlalchemy import select, text
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import Engine, select, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
@@ -337,3 +339,186 @@ def test_refunds_of_two_invoiced_months_give_two_credit_notes_each_to_its_invoic
     payout = payout_minor(program.session, "P-1", "2026-03")
     assert payout == invoice.gross_minor + sum(c.gross_minor for c in credits)
     assert program.amounts("P-1", "2026-03", "payout") == [D("-47.00")]
+
+
+def _mark(program: Program, period: str, status: str) -> None:
+    rows = [
+        {"end_to_end_id": i.end_to_end_id, "status": status, "reason": "account closed"}
+        for i in program.session.scalars(
+            select(PayoutInstruction).where(PayoutInstruction.period == period)
+        )
+    ]
+    payments.mark_paid(program.session, period, rows, actor="bob")
+
+
+def _vat_paid_to_partners(program: Program) -> int:
+    """What paid payouts transferred beyond the commission the ledger paid out: the VAT."""
+    paid = [i for i in program.session.scalars(select(PayoutInstruction)) if i.status == "paid"]
+    commission = [
+        -sum(
+            e.amount_minor
+            for e in program.entries(i.partner_id, i.period)
+            if e.entry_kind == "payout"
+        )
+        for i in paid
+    ]
+    return sum(i.amount_minor for i in paid) - sum(commission)
+
+
+def test_a_failed_self_billed_payout_is_cancelled_by_a_credit_note_before_it_is_invoiced_again(
+    program: Program,
+) -> None:
+    self_billing_partner(program, "P-1", "DE", "C-1")
+    january = program.invoice(None, "100.00", "2026-01-15", customer="C-1", currency="EUR")
+    program.close_month("2026-01")
+    _mark(program, "2026-01", "failed")  # 11.90 (10.00 + 1.90 VAT) never reached the partner
+
+    first, cancellation = invoices.documents(program.session, "P-1", "2026-01")
+    assert (first.kind, cancellation.kind) == ("invoice", "credit_note")
+    assert cancellation.refers_to_number == first.number
+    assert (cancellation.net_minor, cancellation.vat_minor) == (-1000, -190)
+    # January's statement, rendered again, shows the cancellation: nothing transferred.
+    statement = seal(build(program.session, "P-1", "2026-01"))
+    documents = self_billed(program.session, "P-1", "2026-01")
+    text = _pdf_text(render_pdf(statement, None, documents))
+    assert f"credit note No. {cancellation.number}, correcting invoice No. {first.number}" in text
+    fmt = MoneyFormat(statement.partner_locale, "EUR")
+    figures = " ".join(text.split("Amount transferred", 1)[1].split()[:2])
+    assert fmt.money(D("0.00")).replace("\xa0", " ") in figures.replace("\xa0", " ")
+    rows = list(csv.DictReader(io.StringIO(render_csv(statement, documents))))
+    assert sum(D(r["amount"]) for r in rows if r["line_kind"] in ("invoice", "credit_note")) == 0
+
+    # February: the returned 10.00, 20.00 of new commission, and a refund of the cancelled
+    # January invoice (-4.00): it lowers the new invoice, there is nothing left to credit.
+    program.refund(january, "40.00", "2026-01-20", currency="EUR")
+    program.invoice(None, "200.00", "2026-02-15", customer="C-1", currency="EUR")
+    program.close_month("2026-02")
+    _mark(program, "2026-02", "paid")
+
+    [invoice] = invoices.documents(program.session, "P-1", "2026-02")
+    assert invoice.kind == "invoice"
+    assert (invoice.net_minor, invoice.vat_minor) == (2600, 494)
+    payout = payout_minor(program.session, "P-1", "2026-02")
+    assert payout == invoice.gross_minor == 3094
+    every = list(program.session.scalars(select(SelfBilledInvoice)))
+    assert sum(d.vat_minor for d in every) == _vat_paid_to_partners(program) == 494
+
+    statement = seal(build(program.session, "P-1", "2026-02"))
+    documents = self_billed(program.session, "P-1", "2026-02")
+    text = _pdf_text(render_pdf(statement, None, documents))
+    fmt = MoneyFormat(statement.partner_locale, "EUR")
+    figures = " ".join(text.split("Amount transferred", 1)[1].split()[:2])
+    assert fmt.money(D(payout).scaleb(-2)).replace("\xa0", " ") in figures.replace("\xa0", " ")
+    rows = list(csv.DictReader(io.StringIO(render_csv(statement, documents))))
+    [invoice_row] = [r for r in rows if r["line_kind"] == "invoice"]
+    assert D(invoice_row["amount"]) == D(payout).scaleb(-2)
+
+
+def _status(program: Program, partner_id: str, status: str) -> None:
+    ingest(
+        program.session,
+        "partners",
+        [
+            {
+                "id": partner_id,
+                "name": f"Partner {partner_id}",
+                "type": "referral",
+                "payout_currency": "EUR",
+                "country": "DE",
+                "status": status,
+            }
+        ],
+        actor="finance",
+        amend=True,
+    )
+
+
+def test_a_held_month_after_a_failed_payout_invoices_the_returned_amount_once(
+    program: Program,
+) -> None:
+    self_billing_partner(program, "P-1", "DE", "C-1")
+    program.invoice(None, "100.00", "2026-01-15", customer="C-1", currency="EUR")
+    program.close_month("2026-01")
+    _mark(program, "2026-01", "failed")
+    _status(program, "P-1", "on_hold")
+    program.close_month("2026-02")  # held: the returned 10.00 is carried forward
+    _status(program, "P-1", "active")
+    program.close_month("2026-03")
+    _mark(program, "2026-03", "paid")
+    every = list(program.session.scalars(select(SelfBilledInvoice)))
+    assert sum(d.vat_minor for d in every) == _vat_paid_to_partners(program) == 190
+
+
+MONTHS = ("2026-01", "2026-02", "2026-03", "2026-04")
+
+
+@settings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    country=st.sampled_from(["DE", "FR"]),
+    months=st.lists(
+        st.tuples(
+            st.lists(st.integers(1, 500_000), min_size=1, max_size=3),  # invoices, in cents
+            st.integers(0, 60),  # a refund of last month's first invoice, in per cent
+            st.booleans(),  # the bank fails the month's payout
+        ),
+        min_size=len(MONTHS),
+        max_size=len(MONTHS),
+    ),
+)
+def test_vat_is_declared_once_whatever_the_bank_does(
+    engine: Engine,
+    issuer: None,
+    country: str,
+    months: list[tuple[list[int], int, bool]],
+) -> None:
+    connection = engine.connect()
+    outer = connection.begin()
+    session = Session(bind=connection, join_transaction_mode="create_savepoint")
+    try:
+        program = Program(session)
+        self_billing_partner(program, "P-1", country, "C-1")
+        earlier: tuple[str, str, int] | None = None  # the last month's first invoice
+        for period, (amounts, refund, fails) in zip(MONTHS, months, strict=True):
+            if earlier is not None and refund:
+                # A refund of last month's (closed, invoiced or cancelled) invoice: a
+                # prior-period adjustment, a credit note unless that invoice was cancelled.
+                invoice_id, day, cents = earlier
+                share = (D(cents) * refund / 100).quantize(D(1))
+                if share:
+                    program.refund(invoice_id, f"{share.scaleb(-2):f}", day, currency="EUR")
+            ids = [
+                program.invoice(
+                    None, f"{D(c).scaleb(-2):f}", f"{period}-10", customer="C-1", currency="EUR"
+                )
+                for c in amounts
+            ]
+            earlier = (ids[0], f"{period}-20", amounts[0])
+            program.close_month(period)
+            _mark(program, period, "failed" if fails else "paid")
+            # Every document so far: its VAT is what the paid payouts carried.
+            every = list(session.scalars(select(SelfBilledInvoice)))
+            assert sum(d.vat_minor for d in every) == _vat_paid_to_partners(program)
+            # And their net is the commission the ledger paid out.
+            paid_out = -sum(
+                e.amount_minor
+                for e in program.entries("P-1")
+                if e.entry_kind == "payout" and _paid(program, e.period)
+            )
+            assert sum(d.net_minor for d in every) == paid_out
+    finally:
+        session.close()
+        outer.rollback()
+        connection.close()
+
+
+def _paid(program: Program, period: str) -> bool:
+    return any(
+        i.status == "paid"
+        for i in program.session.scalars(
+            select(PayoutInstruction).where(PayoutInstruction.period == period)
+        )
+    )

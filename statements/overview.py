@@ -17,7 +17,7 @@ from decimal import Decimal
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from payouts import fx, issued, ledger
+from payouts import fx, issued, ledger, partner_holds
 from payouts.batch import payout_policy
 from payouts.batch.errors import MinimumNotComparable
 from payouts.batch.models import Batch, DraftLine, PayoutInstruction
@@ -211,6 +211,7 @@ def _decision(
             currency=currency,
             partner_status=partner.status,
             tax_form_missing=bool(tax_forms.gaps(session, month.end, [partner.id])),
+            finance_hold=partner_holds.is_held(session, partner.id),
             minimum=minimum,
             rates=fx.table(session),
             month=month,

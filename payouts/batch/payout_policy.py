@@ -94,7 +94,7 @@ def hold_of(
     currency: str,
     partner_status: str,
     tax_form_missing: bool,
-    finance_hold: bool = False,
+    finance_hold: bool,
     minimum: Minimum | None,
     rates: FxTable,
     month: Month,

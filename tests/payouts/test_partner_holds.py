@@ -109,3 +109,26 @@ def test_hold_and_release_follow_the_record_not_the_status(program: Program) -> 
         Action.RELEASE,
         Action.HOLD,
     ]
+
+
+def test_the_partners_next_payout_shows_the_finance_hold_the_close_will_apply(
+    program: Program,
+) -> None:
+    from payouts.batch import service as batch
+    from payouts.reference.models import Partner
+    from statements.overview import next_payout
+
+    session = program.session
+    batch.run(session, "2026-01", actor="alice")
+    partner = session.get(Partner, "P-1")
+    assert partner is not None
+    assert next_payout(session, partner).hold is None
+    partner_holds.change(session, "P-1", Action.HOLD, "bank details disputed", actor=FINANCE)
+    reimport(session, "active")
+    shown = next_payout(session, partner).hold
+    assert shown is not None
+    assert shown.code == "partner_on_hold"
+    batch.run(session, "2026-01", actor="alice")
+    batch.approve(session, "2026-01", actor="bob")
+    batch.close(session, "2026-01", actor="bob")
+    assert outcome(session, "2026-01") == ([shown.code], [])

@@ -276,7 +276,6 @@ def invoices(
         )
     by_query = paid is not None
     found: list[f.Invoice] = []
-    new_record = tuple.__new__  # f.Invoice(...) without its Python-level __new__
     # Per currency: -exponent (from_minor, its checks hoisted) and the amounts seen so
     # far. Prices repeat from invoice to invoice: an amount is one immutable Decimal.
     currencies: dict[str, tuple[int, dict[int, Decimal]]] = {}
@@ -310,19 +309,16 @@ def invoices(
                 paid_amount = amounts.get(payment[1])
                 if paid_amount is None:
                     paid_amount = amounts[payment[1]] = Decimal(payment[1]).scaleb(scale)
-            record = records[invoice_id] = new_record(
-                f.Invoice,
-                (
-                    invoice_id,
-                    customer_id,
-                    issued,
-                    amount,
-                    currency,
-                    deal_id,
-                    subscription,
-                    payment[0] if payment else None,
-                    paid_amount,
-                ),
+            record = records[invoice_id] = f.Invoice(
+                invoice_id,
+                customer_id,
+                issued,
+                amount,
+                currency,
+                deal_id,
+                subscription,
+                payment[0] if payment else None,
+                paid_amount,
             )
         found.append(record)
     return found

@@ -147,6 +147,9 @@ _ENTRY_KIND = {
 looked up once a line here rather than called (rows are made a million times)."""
 
 
+_UNSEEN = "unseen"  # a rate not met yet (None, no rate, has its text: None)
+
+
 class _Rows:
     """Lines as stored rows (COLUMNS order), for one period.
 
@@ -164,51 +167,55 @@ class _Rows:
 
     def of(self, partner_id: str, runs: list[Run]) -> list[Row]:
         """One partner's lines, numbered from 1 in the order of `runs`."""
-        period, bases, decimals = self._period, self._bases, self._decimals
+        period, bases, decimals, exponents = (
+            self._period, self._bases, self._decimals, self._exponents
+        )  # fmt: skip
         rows: list[Row] = []
+        append = rows.append
         number = 0
         for label, prior, earnings in runs:
+            late = prior is not None
             for e in earnings:
+                (
+                    _, _, _, component_id, component_kind, line_kind, payable, source, day,
+                    customer, deal, invoice, base, base_currency, rate, _, fx_rate, fx_source,
+                    currency, unrounded, amount, steps,
+                ) = e  # fmt: skip
                 number += 1
-                base = bases.get((e.base_amount, e.base_currency))
-                if base is None:
-                    base = self._base_minor(e.base_amount, e.base_currency)
-                rate, fx_rate = e.rate, e.fx_rate
-                rows.append(
+                base_minor = bases.get((base, base_currency))
+                if base_minor is None:
+                    base_minor = self._base_minor(base, base_currency)
+                rate_text = decimals.get(rate, _UNSEEN)
+                if rate_text is _UNSEEN:
+                    rate_text = self._decimal(rate)
+                fx_text = decimals.get(fx_rate, _UNSEEN)
+                if fx_text is _UNSEEN:
+                    fx_text = self._decimal(fx_rate)
+                exponent = exponents.get(currency)
+                if exponent is None:
+                    exponent = self._exponent(currency)
+                scaled = amount.scaleb(exponent)
+                amount_minor = int(scaled) if scaled.is_finite() else None
+                if amount_minor != scaled:
+                    amount_minor = to_minor(amount, currency)  # raises the real error
+                append(
                     (
-                        period,
-                        partner_id,
-                        number,
-                        _ENTRY_KIND[e.line_kind, e.payable, prior is not None],
-                        prior,
-                        label,
-                        e.component_id,
-                        e.component_kind,
-                        e.source_fact,
-                        e.fact_date,
-                        e.customer_id,
-                        e.deal_id,
-                        e.invoice_id,
-                        base,
-                        e.base_currency,
-                        decimals[rate] if rate in decimals else self._decimal(rate),
-                        decimals[fx_rate] if fx_rate in decimals else self._decimal(fx_rate),
-                        e.fx_source,
-                        _text(e.unrounded),
-                        self._minor(e.amount, e.currency),
-                        e.currency,
-                        "\n".join(e.explanation),
-                        e.payable,
+                        period, partner_id, number, _ENTRY_KIND[line_kind, payable, late], prior,
+                        label, component_id, component_kind, source, day, customer, deal,
+                        invoice, base_minor, base_currency, rate_text, fx_text, fx_source,
+                        _text(unrounded), amount_minor, currency, "\n".join(steps), payable,
                     )
-                )
+                )  # fmt: skip
         return rows
+
+    def _exponent(self, currency: str) -> int:
+        exponent = self._exponents[currency] = minor_exponent(currency)
+        return exponent
 
     def _minor(self, amount: Decimal, currency: str) -> int:
         """`to_minor`, the currency's exponent looked up once."""
         exponent = self._exponents.get(currency)
-        if exponent is None:
-            exponent = self._exponents[currency] = minor_exponent(currency)
-        scaled = amount.scaleb(exponent)
+        scaled = amount.scaleb(exponent if exponent is not None else self._exponent(currency))
         if scaled.is_finite() and scaled == (units := int(scaled)):
             return units
         return to_minor(amount, currency)  # raises the real error
@@ -260,17 +267,20 @@ class CopyEncoder:
 
     __slots__ = ("_free", "_texts", "_write")
 
-    def __init__(self, columns: Sequence[tuple[str, Form]]) -> None:
-        self._texts = frozenset(at for at, (_, form) in enumerate(columns) if form is Form.TEXT)
-        self._free = itemgetter(*sorted(self._texts))
-        self._write = _row_writer([form for _, form in columns])
+    def __init__(self, columns: Sequence[tuple[str, Form]], table: Table) -> None:
+        forms = [(form, table.c[name].nullable) for name, form in columns]
+        self._texts = frozenset(at for at, (form, _) in enumerate(forms) if form is Form.TEXT)
+        self._free = _generated(
+            "".join(f"{{r[{at}]}}" for at in sorted(self._texts))  # NULL as "None": plain
+        )
+        self._write = _generated("\\t".join(_field(at, *form) for at, form in enumerate(forms)))
 
     def encode(self, rows: Iterable[Row]) -> bytes:
         write, free_text, texts = self._write, self._free, self._texts
         lines: list[str] = []
         append = lines.append
         for row in rows:
-            free = "".join([v for v in free_text(row) if v])
+            free = free_text(row)
             if "\\" in free or "\t" in free or "\r" in free:
                 row = tuple(_escape(v) if at in texts else v for at, v in enumerate(row))
             append(write(row).replace("\n", "\\n"))
@@ -278,20 +288,22 @@ class CopyEncoder:
         return "\n".join(lines).encode()
 
 
-def _row_writer(forms: Sequence[Form]) -> Callable[[Row], str]:
-    """`lambda r: f"{r[0]}\\t{r[1]}..."`, each value NULL-checked or written as a flag."""
-    fields = [
-        f"{{'t' if r[{at}] else 'f'}}"
-        if form is Form.FLAG
-        else f"{{N if r[{at}] is None else r[{at}]}}"
-        for at, form in enumerate(forms)
-    ]
-    source = 'lambda r: f"' + "\\t".join(fields) + '"'
-    return cast(Callable[[Row], str], eval(source, {"N": _NULL}))
+def _field(at: int, form: Form, nullable: bool) -> str:
+    """The f-string field writing value `at` of a row `r`: a flag as t or f, NULL as \\N
+    where the column may hold one, any other value as itself."""
+    if form is Form.FLAG:
+        return f"{{'t' if r[{at}] else 'f'}}"
+    return f"{{N if r[{at}] is None else r[{at}]}}" if nullable else f"{{r[{at}]}}"
 
 
-DRAFT_TEXT = CopyEncoder(DRAFT_COLUMNS)
-REP_CREDIT_TEXT = CopyEncoder(REP_CREDIT_COLUMNS)
+def _generated(fields: str) -> Callable[[Row], str]:
+    """`lambda r: f"..."` over `fields`, compiled once (as `collections.namedtuple`
+    compiles its class): one f-string a row is the cheapest way Python writes one."""
+    return cast(Callable[[Row], str], eval(f'lambda r: f"{fields}"', {"N": _NULL}))
+
+
+DRAFT_TEXT = CopyEncoder(DRAFT_COLUMNS, cast(Table, DraftLine.__table__))
+REP_CREDIT_TEXT = CopyEncoder(REP_CREDIT_COLUMNS, cast(Table, RepCreditLine.__table__))
 
 
 def copy_text(rows: Iterable[Row]) -> bytes:

@@ -162,7 +162,7 @@ class _Rows:
     def __init__(self, period: str) -> None:
         self._period = period
         self._bases: dict[tuple[Decimal, str], int] = {}
-        self._decimals: dict[Decimal, str | None] = {}
+        self._decimals: dict[Decimal | None, str | None] = {}
         self._exponents: dict[str, int] = {}
 
     def of(self, partner_id: str, runs: list[Run]) -> list[Row]:
@@ -230,7 +230,7 @@ class _Rows:
     def _decimal(self, value: Decimal | None) -> str | None:
         text = _text(value)
         if value is None or value:  # 0 and -0 are equal keys but different texts
-            self._decimals[value] = text  # type: ignore[index]
+            self._decimals[value] = text
         return text
 
 
@@ -268,7 +268,7 @@ class CopyEncoder:
     __slots__ = ("_free", "_texts", "_write")
 
     def __init__(self, columns: Sequence[tuple[str, Form]], table: Table) -> None:
-        forms = [(form, table.c[name].nullable) for name, form in columns]
+        forms = [(form, bool(table.c[name].nullable)) for name, form in columns]
         self._texts = frozenset(at for at, (form, _) in enumerate(forms) if form is Form.TEXT)
         self._free = _generated(
             "".join(f"{{r[{at}]}}" for at in sorted(self._texts))  # NULL as "None": plain

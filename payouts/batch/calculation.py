@@ -22,9 +22,8 @@ from sqlalchemy.orm import Session
 
 from payouts import plan_book
 from payouts.batch import accounting
+from payouts.batch import repository as batch_repository
 from payouts.batch.accounting import Segment
-from payouts.facts import models as m
-from payouts.facts import repository
 from payouts.periods import Month
 from plans import facts as f
 from plans.calculator import calculate, recalculate_clawbacks
@@ -250,9 +249,7 @@ def rep_lines(session: Session, period: str) -> list[RepLine]:
         (a for a in assignments if a.partner_id is None),
         key=lambda a: (a.plan_id, a.effective_from),
     )
-    deals = repository.deals_where(
-        session, m.Deal.accounting_period == period, m.Deal.owner_rep_id.is_not(None)
-    )
+    deals = batch_repository.rep_credited_deals(session, period)
     # The plan, its rule and label depend on the close date only: found once a date.
     crediting: dict[date, tuple[PlanVersion, RepCreditRule, str] | None] = {}
 

@@ -19,8 +19,8 @@ import hashlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
-from datetime import date
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
+from enum import Enum
 from operator import itemgetter
 from typing import Any, cast
 
@@ -40,24 +40,41 @@ from payouts.batch.calculation import (
 )
 from payouts.batch.models import DraftLine, RepCreditLine
 from plans.line_kinds import LineKind
-from plans.money import Rounding, minor_exponent, minor_quantum, round_money, to_minor
+from plans.money import Rounding, minor_exponent, round_money, to_minor
 
-LINE_FIELDS = (
-    "period", "partner_id", "line_no", "entry_kind", "prior_period", "plan_label",
-    "component_id", "component_kind", "source_fact", "fact_date", "customer_id", "deal_id",
-    "invoice_id", "base_minor", "base_currency", "rate", "fx_rate", "fx_source", "unrounded",
-    "amount_minor", "currency", "explanation",
+
+class Form(Enum):
+    """How a column's values are written in COPY text."""
+
+    TEXT = "free text: ids, labels, explanations; escaped"
+    PLAIN = "periods, numbers, dates, codes, decimal text: never need escaping"
+    FLAG = "a boolean: t or f"
+
+
+_T, _P = Form.TEXT, Form.PLAIN
+DRAFT_COLUMNS: tuple[tuple[str, Form], ...] = (
+    ("period", _P), ("partner_id", _T), ("line_no", _P), ("entry_kind", _P),
+    ("prior_period", _P), ("plan_label", _T), ("component_id", _T), ("component_kind", _T),
+    ("source_fact", _T), ("fact_date", _P), ("customer_id", _T), ("deal_id", _T),
+    ("invoice_id", _T), ("base_minor", _P), ("base_currency", _P), ("rate", _P),
+    ("fx_rate", _P), ("fx_source", _T), ("unrounded", _P), ("amount_minor", _P),
+    ("currency", _P), ("explanation", _T), ("payable", Form.FLAG),
 )  # fmt: skip
+"""A stored draft row, in this order, and how each column is written: what is hashed
+and what is copied. The one list the encoder, the table and the digest follow."""
+
+COLUMNS = tuple(name for name, _ in DRAFT_COLUMNS)
+LINE_FIELDS = COLUMNS[:-1]
 """The columns a draft line shares with a ledger entry (what a close posts)."""
 
-COLUMNS = (*LINE_FIELDS, "payable")
-"""A stored draft row, in this order: what is hashed and what is copied."""
-
-REP_COLUMNS = (
-    "period", "rep_id", "deal_id", "partner_ids", "via_partner", "plan_label", "credit_basis",
-    "credit_minor", "commission_rate", "commission_minor", "currency", "explanation",
+REP_CREDIT_COLUMNS: tuple[tuple[str, Form], ...] = (
+    ("period", _P), ("rep_id", _T), ("deal_id", _T), ("partner_ids", _T),
+    ("via_partner", Form.FLAG), ("plan_label", _T), ("credit_basis", _T),
+    ("credit_minor", _P), ("commission_rate", _P), ("commission_minor", _P),
+    ("currency", _P), ("explanation", _T),
 )  # fmt: skip
-"""A stored rep credit row, in this order (`rep_copy_text` writes exactly these)."""
+"""A stored rep credit row, in this order, and how each column is written."""
+REP_COLUMNS = tuple(name for name, _ in REP_CREDIT_COLUMNS)
 REP_SEPARATOR = b"--rep credit--\n"
 MANUAL_SEPARATOR = b"--manual adjustments--\n"
 MANUAL_SOURCE = "manual:"
@@ -83,36 +100,9 @@ class Slice:
 
 def rows_of(period: str, partner_id: str, lines: list[Line]) -> list[Row]:
     """One partner's lines as stored rows (COLUMNS order), numbered from 1."""
-    return [_row(period, partner_id, number, line) for number, line in enumerate(lines, start=1)]
-
-
-def _row(period: str, partner_id: str, number: int, line: Line) -> Row:
-    e = line.earning
-    return (
-        period,
-        partner_id,
-        number,
-        line.entry_kind,
-        line.prior_period,
-        line.plan_label,
-        e.component_id,
-        e.component_kind,
-        e.source_fact,
-        e.fact_date,
-        e.customer_id,
-        e.deal_id,
-        e.invoice_id,
-        _base_minor(e.base_amount, e.base_currency),
-        e.base_currency,
-        _text(e.rate),
-        _text(e.fx_rate),
-        e.fx_source,
-        _text(e.unrounded),
-        to_minor(e.amount, e.currency),
-        e.currency,
-        "\n".join(e.explanation),
-        e.payable,
-    )
+    rows = _Rows(period)
+    runs: list[Run] = [(line.plan_label, line.prior_period, [line.earning]) for line in lines]
+    return rows.of(partner_id, runs)
 
 
 def rep_rows_of(period: str, lines: list[RepLine]) -> list[Row]:
@@ -136,14 +126,112 @@ def rep_rows_of(period: str, lines: list[RepLine]) -> list[Row]:
     ]
 
 
-def _base_minor(amount: Decimal, currency: str) -> int:
-    # A base (e.g. a pro-rata share or a converted volume) may carry more digits than
-    # the currency; the exact value lives in the explanation, the column keeps cents.
-    return to_minor(round_money(amount, currency, Rounding.half_up), currency)
-
-
 def _text(value: Decimal | None) -> str | None:
-    return None if value is None else f"{value.normalize():f}"
+    """Decimal text without exponent: str() is the same digits as "f" unless it uses one."""
+    if value is None:
+        return None
+    normal = value.normalize()
+    text = str(normal)
+    return f"{normal:f}" if "E" in text else text
+
+
+_ENTRY_KIND = {
+    (line_kind, payable, late): accounting.entry_kind(
+        line_kind, payable=payable, prior_period="late" if late else None
+    )
+    for line_kind in LineKind
+    for payable in (False, True)
+    for late in (False, True)
+}
+"""`accounting.entry_kind` of every (line kind, payable, dated in an earlier month):
+looked up once a line here rather than called (rows are made a million times)."""
+
+
+_UNSEEN = "unseen"  # a rate not met yet (None, no rate, has its text: None)
+
+
+class _Rows:
+    """Lines as stored rows (COLUMNS order), for one period.
+
+    What repeats across lines is converted once and kept for the next: a base in minor
+    units (a base is mostly an invoice amount, shared by its lines), the text of rates
+    and FX rates, a currency's minor exponent."""
+
+    __slots__ = ("_bases", "_decimals", "_exponents", "_period")
+
+    def __init__(self, period: str) -> None:
+        self._period = period
+        self._bases: dict[tuple[Decimal, str], int] = {}
+        self._decimals: dict[Decimal | None, str | None] = {}
+        self._exponents: dict[str, int] = {}
+
+    def of(self, partner_id: str, runs: list[Run]) -> list[Row]:
+        """One partner's lines, numbered from 1 in the order of `runs`."""
+        period, bases, decimals, exponents = (
+            self._period, self._bases, self._decimals, self._exponents
+        )  # fmt: skip
+        rows: list[Row] = []
+        append = rows.append
+        number = 0
+        for label, prior, earnings in runs:
+            late = prior is not None
+            for e in earnings:
+                (
+                    _, _, _, component_id, component_kind, line_kind, payable, source, day,
+                    customer, deal, invoice, base, base_currency, rate, _, fx_rate, fx_source,
+                    currency, unrounded, amount, steps,
+                ) = e  # fmt: skip
+                number += 1
+                base_minor = bases.get((base, base_currency))
+                if base_minor is None:
+                    base_minor = self._base_minor(base, base_currency)
+                rate_text = decimals.get(rate, _UNSEEN)
+                if rate_text is _UNSEEN:
+                    rate_text = self._decimal(rate)
+                fx_text = decimals.get(fx_rate, _UNSEEN)
+                if fx_text is _UNSEEN:
+                    fx_text = self._decimal(fx_rate)
+                exponent = exponents.get(currency)
+                if exponent is None:
+                    exponent = self._exponent(currency)
+                scaled = amount.scaleb(exponent)
+                amount_minor = int(scaled) if scaled.is_finite() else None
+                if amount_minor != scaled:
+                    amount_minor = to_minor(amount, currency)  # raises the real error
+                append(
+                    (
+                        period, partner_id, number, _ENTRY_KIND[line_kind, payable, late], prior,
+                        label, component_id, component_kind, source, day, customer, deal,
+                        invoice, base_minor, base_currency, rate_text, fx_text, fx_source,
+                        _text(unrounded), amount_minor, currency, "\n".join(steps), payable,
+                    )
+                )  # fmt: skip
+        return rows
+
+    def _exponent(self, currency: str) -> int:
+        exponent = self._exponents[currency] = minor_exponent(currency)
+        return exponent
+
+    def _minor(self, amount: Decimal, currency: str) -> int:
+        """`to_minor`, the currency's exponent looked up once."""
+        exponent = self._exponents.get(currency)
+        scaled = amount.scaleb(exponent if exponent is not None else self._exponent(currency))
+        if scaled.is_finite() and scaled == (units := int(scaled)):
+            return units
+        return to_minor(amount, currency)  # raises the real error
+
+    def _base_minor(self, amount: Decimal, currency: str) -> int:
+        # A base (e.g. a pro-rata share or a converted volume) may carry more digits than
+        # the currency; the exact value lives in the explanation, the column keeps cents.
+        units = self._minor(round_money(amount, currency, Rounding.half_up), currency)
+        self._bases[amount, currency] = units  # by value: its text does not depend on form
+        return units
+
+    def _decimal(self, value: Decimal | None) -> str | None:
+        text = _text(value)
+        if value is None or value:  # 0 and -0 are equal keys but different texts
+            self._decimals[value] = text
+        return text
 
 
 # PostgreSQL COPY text format: tab-separated, \N for NULL, backslash escapes.
@@ -151,17 +239,12 @@ _NULL = "\\N"
 
 
 def _escape(value: str | None) -> str:
-    """A text value for COPY (the common case, nothing to escape, costs four scans)."""
+    """A text value for COPY."""
     if value is None:
         return _NULL
-    if "\\" in value or "\t" in value or "\n" in value or "\r" in value:
-        return (
-            value.replace("\\", "\\\\")
-            .replace("\t", "\\t")
-            .replace("\n", "\\n")
-            .replace("\r", "\\r")
-        )
-    return value
+    return (
+        value.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+    )
 
 
 def _plain(value: object) -> str:
@@ -169,194 +252,89 @@ def _plain(value: object) -> str:
     return _NULL if value is None else str(value)
 
 
-def copy_text(rows: Iterable[Row]) -> bytes:
-    """Draft rows (COLUMNS order) in PostgreSQL's COPY text format, UTF-8.
+class CopyEncoder:
+    """Rows in PostgreSQL's COPY text format, UTF-8, each column written as its form says.
 
-    Written out column by column: a generic per-value formatter was most of the time
-    of storing a large draft. Free text (ids, labels, explanations) is escaped;
-    periods, numbers, dates, currency codes and decimal text never need it."""
-    e, p = _escape, _plain
-    return "".join(
-        [
-            f"{r[0]}\t{e(r[1])}\t{r[2]}\t{r[3]}\t{p(r[4])}\t{e(r[5])}\t{e(r[6])}\t{e(r[7])}\t"
-            f"{e(r[8])}\t{r[9]}\t{e(r[10])}\t{e(r[11])}\t{e(r[12])}\t{r[13]}\t{r[14]}\t"
-            f"{p(r[15])}\t{p(r[16])}\t{e(r[17])}\t{r[18]}\t{r[19]}\t{r[20]}\t{e(r[21])}\t"
-            f"{'t' if r[22] else 'f'}\n"
-            for r in rows
-        ]
-    ).encode()
+    The one encoder of stored rows: the run's slices, the digest of what the database
+    holds, the rep credit and the manual adjustments all go through it. Storing a large
+    draft spends its time here, so a row is written by one f-string over its values,
+    generated from the column list (as `collections.namedtuple` generates its class):
+    NULL as \\N, a flag as t or f, the rest as is. The free text of a row is checked at
+    once; in practice it holds nothing COPY would misread but the line breaks of
+    explanations, and no other column can hold one, so one replace over the line
+    escapes them. Only a row with a backslash, tab or carriage return in its free text
+    has each of its text values escaped first."""
+
+    __slots__ = ("_free", "_texts", "_write")
+
+    def __init__(self, columns: Sequence[tuple[str, Form]], table: Table) -> None:
+        forms = [(form, bool(table.c[name].nullable)) for name, form in columns]
+        self._texts = frozenset(at for at, (form, _) in enumerate(forms) if form is Form.TEXT)
+        self._free = _generated(
+            "".join(f"{{r[{at}]}}" for at in sorted(self._texts))  # NULL as "None": plain
+        )
+        self._write = _generated("\\t".join(_field(at, *form) for at, form in enumerate(forms)))
+
+    def encode(self, rows: Iterable[Row]) -> bytes:
+        write, free_text, texts = self._write, self._free, self._texts
+        lines: list[str] = []
+        append = lines.append
+        for row in rows:
+            free = free_text(row)
+            if "\\" in free or "\t" in free or "\r" in free:
+                row = tuple(_escape(v) if at in texts else v for at, v in enumerate(row))
+            append(write(row).replace("\n", "\\n"))
+        lines.append("")
+        return "\n".join(lines).encode()
+
+
+def _field(at: int, form: Form, nullable: bool) -> str:
+    """The f-string field writing value `at` of a row `r`: a flag as t or f, NULL as \\N
+    where the column may hold one, any other value as itself."""
+    if form is Form.FLAG:
+        return f"{{'t' if r[{at}] else 'f'}}"
+    return f"{{N if r[{at}] is None else r[{at}]}}" if nullable else f"{{r[{at}]}}"
+
+
+def _generated(fields: str) -> Callable[[Row], str]:
+    """`lambda r: f"..."` over `fields`, compiled once (as `collections.namedtuple`
+    compiles its class): one f-string a row is the cheapest way Python writes one."""
+    return cast(Callable[[Row], str], eval(f'lambda r: f"{fields}"', {"N": _NULL}))
+
+
+DRAFT_TEXT = CopyEncoder(DRAFT_COLUMNS, cast(Table, DraftLine.__table__))
+REP_CREDIT_TEXT = CopyEncoder(REP_CREDIT_COLUMNS, cast(Table, RepCreditLine.__table__))
+
+
+def copy_text(rows: Iterable[Row]) -> bytes:
+    """Draft rows (COLUMNS order) in COPY text format."""
+    return DRAFT_TEXT.encode(rows)
 
 
 def rep_copy_text(rows: Iterable[Row]) -> bytes:
     """Rep credit rows (REP_COLUMNS order) in COPY text format."""
-    e, p = _escape, _plain
-    return "".join(
-        [
-            f"{r[0]}\t{e(r[1])}\t{e(r[2])}\t{e(r[3])}\t{'t' if r[4] else 'f'}\t{e(r[5])}\t"
-            f"{e(r[6])}\t{r[7]}\t{p(r[8])}\t{r[9]}\t{r[10]}\t{e(r[11])}\n"
-            for r in rows
-        ]
-    ).encode()
+    return REP_CREDIT_TEXT.encode(rows)
 
 
 def calculate_slice(
     order: int, period: str, partners: Sequence[PartnerWork], as_copy: bool
 ) -> Slice:
-    text = _SliceText(period)
+    """Some partners' lines calculated and encoded (see `encode_slice`)."""
+    return encode_slice(
+        order, period, [(work.partner_id, partner_runs(work)) for work in partners], as_copy
+    )
+
+
+def encode_slice(
+    order: int, period: str, partners: Sequence[tuple[str, list[Run]]], as_copy: bool
+) -> Slice:
+    """Some partners' calculated lines as rows and their COPY text; the rows are kept
+    when they are to be inserted rather than copied."""
+    maker = _Rows(period)
     rows: list[Row] = []
-    for work in partners:
-        runs = partner_runs(work)
-        text.add(work.partner_id, runs)
-        if not as_copy:
-            lines = [Line(e, label, prior) for label, prior, earnings in runs for e in earnings]
-            rows.extend(rows_of(period, work.partner_id, lines))
-    return Slice(order, len(partners), text.lines, text.encode(), rows)
-
-
-_Minor = tuple[Decimal, Decimal, dict[Decimal, str]]
-
-_ENTRY_KIND = {
-    (line_kind, payable, late): accounting.entry_kind(
-        line_kind, payable=payable, prior_period="late" if late else None
-    ).value
-    for line_kind in LineKind
-    for payable in (False, True)
-    for late in (False, True)
-}
-"""`accounting.entry_kind` of every (line kind, payable, dated in an earlier month):
-looked up once a line here rather than called (the encoding runs a million times)."""
-
-
-class _SliceText:
-    """A slice's draft lines written straight into COPY text.
-
-    Byte for byte what `copy_text(rows_of(...))` writes, at a fraction of the cost (the
-    encoding was a third of a batch's time): no Row tuple, one f-string a line, free text
-    checked for what COPY would misread all at once and escaped only then (never, in
-    practice), and the values that repeat across lines (dates, rates, FX rates)
-    formatted once per slice rather than once per line."""
-
-    __slots__ = ("_dates", "_decimals", "_minor", "_parts", "_period", "lines")
-
-    def __init__(self, period: str) -> None:
-        self._period = period
-        self._parts: list[str] = []
-        self._dates: dict[date, str] = {}
-        self._decimals: dict[Decimal, str] = {}
-        self._minor: dict[str, _Minor] = {}
-        self.lines = 0
-
-    def encode(self) -> bytes:
-        return "".join(self._parts).encode()
-
-    def add(self, partner_id: str, runs: list[Run]) -> None:
-        """Append one partner's lines, numbered from 1 in the order of `runs`."""
-        try:
-            parts = self._partner(partner_id, runs)
-        except (ArithmeticError, ValueError):
-            # A value the fast path cannot take: the generic path raises the real error.
-            lines = [Line(e, label, prior) for label, prior, earnings in runs for e in earnings]
-            parts = [copy_text(rows_of(self._period, partner_id, lines)).decode()]
-        self._parts.extend(parts)
-        self.lines += sum(len(earnings) for _, _, earnings in runs)
-
-    def _partner(self, partner_id: str, runs: list[Run]) -> list[str]:
-        period = self._period
-        dates, decimals, minor = self._dates, self._decimals, self._minor
-        parts: list[str] = []
-        append = parts.append
-        head = f"{period}\t{_escape(partner_id)}\t"
-        number = 0
-        for label, prior, earnings in runs:
-            middle = f"{_plain(prior)}\t{_escape(label)}\t"
-            for e in earnings:
-                number += 1
-                (
-                    _, _, _, component_id, component_kind, line_kind, payable, source, day,
-                    customer, deal, invoice, base, base_currency, rate, _, fx_rate, fx_source,
-                    currency, unrounded, amount, steps,
-                ) = e  # fmt: skip
-                explanation = "\\n".join(steps)
-                # Every free-text value at once: the only backslashes are the separators.
-                free = (
-                    f"{component_id}{component_kind}{source}{customer}{deal}{invoice}"
-                    f"{fx_source}{explanation}"
-                )
-                if _needs_escaping(free, len(steps) - 1):
-                    row = _row(period, partner_id, number, Line(e, label, prior))
-                    append(copy_text([row]).decode())
-                    continue
-                kind = _ENTRY_KIND[line_kind, payable, prior is not None]
-                day_text = dates.get(day)
-                if day_text is None:
-                    day_text = dates[day] = f"{day}"
-                # Minor units as text: a plain digit string is exactly the integer (a
-                # rounded product would have an exponent); a sign, a point or an exponent
-                # take the reference path (which raises on an amount off minor precision).
-                # The text depends on the value alone (not its exponent), and a base is
-                # mostly an invoice amount, one Decimal shared by its lines (whose hash,
-                # unlike a new Decimal's, is already known): kept per value.
-                base_texts = (minor.get(base_currency) or self._scales(base_currency))[2]
-                base_minor = base_texts.get(base) or self._base_text(base, base_currency)
-                amount_minor = str(amount * (minor.get(currency) or self._scales(currency))[1])
-                if not amount_minor.isdigit():
-                    amount_minor = str(to_minor(amount, currency))
-                rate_text = _NULL if rate is None else decimals.get(rate) or self._decimal(rate)
-                fx_text = (
-                    _NULL if fx_rate is None else decimals.get(fx_rate) or self._decimal(fx_rate)
-                )
-                append(
-                    f"{head}{number}\t{kind}\t{middle}{component_id}\t{component_kind}\t"
-                    f"{source}\t{day_text}\t{_NULL if customer is None else customer}\t"
-                    f"{_NULL if deal is None else deal}\t{_NULL if invoice is None else invoice}\t"
-                    f"{base_minor}\t{base_currency}\t{rate_text}\t{fx_text}\t"
-                    f"{_NULL if fx_source is None else fx_source}\t{_unrounded_text(unrounded)}\t"
-                    f"{amount_minor}\t{currency}\t{explanation}\t{'t' if payable else 'f'}\n"
-                )
-        return parts
-
-    def _base_text(self, base: Decimal, currency: str) -> str:
-        """A base in minor units as text, kept for the next line with the same base."""
-        quantum, scale, base_texts = self._minor.get(currency) or self._scales(currency)
-        text = str(base.quantize(quantum, ROUND_HALF_UP) * scale)
-        if not text.isdigit():
-            text = str(_base_minor(base, currency))
-        base_texts[base] = text
-        return text
-
-    def _scales(self, currency: str) -> _Minor:
-        """(minor unit, its inverse, texts of bases met): 0.01 and 1E+2 for USD. The
-        inverse has a one-digit coefficient, so multiplying by it only moves the exponent,
-        like `to_minor`'s scaleb."""
-        quantum = minor_quantum(currency)
-        scales = self._minor[currency] = (
-            quantum,
-            Decimal(1).scaleb(minor_exponent(currency)),
-            {},
-        )
-        return scales
-
-    def _decimal(self, value: Decimal) -> str:
-        text = _text(value)
-        assert text is not None
-        if value:  # 0 and -0 are equal keys but different texts
-            self._decimals[value] = text
-        return text
-
-
-def _needs_escaping(free: str, separators: int) -> bool:
-    """Whether COPY would misread some free text: a tab, a line break, or a backslash
-    other than the `separators` between explanation steps."""
-    return "\t" in free or "\n" in free or "\r" in free or free.count("\\") != separators
-
-
-def _unrounded_text(unrounded: Decimal) -> str:
-    """`_text`: str() is the same digits as "f" unless it uses an exponent."""
-    normal = unrounded.normalize()
-    text = str(normal)
-    if "E" in text or "e" in text:
-        text = f"{normal:f}"
-    return text
+    for partner_id, runs in partners:
+        rows.extend(maker.of(partner_id, runs))
+    return Slice(order, len(partners), len(rows), copy_text(rows), [] if as_copy else rows)
 
 
 def calculate(

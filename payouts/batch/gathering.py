@@ -16,20 +16,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
-from operator import itemgetter
-from typing import Any
 
-from sqlalchemy import and_, exists, func, or_, select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 
 from payouts import fx, plan_book, tiers
 from payouts.batch import accounting
 from payouts.batch import repository as batch_repository
 from payouts.batch.calculation import PartnerWork, PeriodWork
 from payouts.batch.repository import MonthFacts, Partners
-from payouts.facts import models as m
 from payouts.facts import repository
-from payouts.ledger import LedgerEntry
 from payouts.periods import Month
 from payouts.reference.models import Partner
 from plans import facts as f
@@ -37,7 +32,6 @@ from plans.attribution import Referrals, deal_partners, invoice_partners
 from plans.calendar import rebate_period_bounds
 from plans.components.tier_rate import TierRate
 from plans.components.volume_rebate import VolumeRebate
-from plans.line_kinds import LineKind
 from plans.model import PlanVersion
 from plans.money import from_minor
 
@@ -307,39 +301,8 @@ def _spiff_events(
     work_for: Callable[[str], PartnerWork | None],
     partners: Partners | None,
 ) -> None:
-    """New logos, registrations approved and certifications earned in the month.
-
-    A new logo is the first deal (by close date, then id) of a customer with no deal
-    closed before the month: decided by the database over all the month's deals, even
-    when only some partners' work is being gathered (ids compared as Python does)."""
-
-    def by_id(deal: Any) -> Any:  # deal ids compared as Python compares them
-        return deal.id.collate("C") if session.get_bind().dialect.name == "postgresql" else deal.id
-
-    deal, other = m.Deal, aliased(m.Deal)
-    before = or_(  # `other` makes `deal` no new logo
-        other.close_date < month.start,
-        and_(
-            other.accounting_period == str(month),
-            or_(
-                other.close_date < deal.close_date,
-                and_(other.close_date == deal.close_date, by_id(other) < by_id(deal)),
-            ),
-        ),
-    )
-    sourced = select(m.DealRole.deal_id).where(
-        m.DealRole.role == f.Role.sourced.value,
-        *batch_repository.scoped(session, partners, m.DealRole.partner_id),
-    )
-    new_logos = repository.read(
-        session,
-        select(deal.id, deal.close_date, deal.customer_id).where(
-            deal.accounting_period == str(month),
-            deal.id.in_(sourced),
-            ~exists().where(other.customer_id == deal.customer_id, before),
-        ),
-    )
-    for deal_id, close_date, customer_id in sorted(new_logos, key=itemgetter(1, 0)):
+    """New logos, registrations approved and certifications earned in the month."""
+    for deal_id, close_date, customer_id in batch_repository.new_logos(session, month, partners):
         found = deals.get(deal_id)  # absent: none of the partners gathered is on it
         for role in found.roles if found is not None else ():
             if role.role is f.Role.sourced and (work := work_for(role.partner_id)) is not None:
@@ -350,15 +313,8 @@ def _spiff_events(
                     )
                 )
                 work.allowed.add((f"event:{event_id}", None))
-    registrations = select(
-        m.DealRegistration.id, m.DealRegistration.partner_id, m.DealRegistration.approved_at
-    ).where(
-        m.DealRegistration.status == "approved",
-        m.DealRegistration.approved_at >= month.start,
-        m.DealRegistration.approved_at <= month.end,
-        *batch_repository.scoped(session, partners, m.DealRegistration.partner_id),
-    )
-    for registration_id, partner_id, approved_at in repository.read(session, registrations):
+    registrations = batch_repository.approved_registrations(session, month, partners)
+    for registration_id, partner_id, approved_at in registrations:
         if (work := work_for(partner_id)) is not None and approved_at is not None:
             event_id = f"registration:{registration_id}"
             work.events.append(
@@ -367,14 +323,8 @@ def _spiff_events(
                 )
             )
             work.allowed.add((f"event:{event_id}", None))
-    certifications = select(
-        m.Certification.id, m.Certification.partner_id, m.Certification.earned_at
-    ).where(
-        m.Certification.earned_at >= month.start,
-        m.Certification.earned_at <= month.end,
-        *batch_repository.scoped(session, partners, m.Certification.partner_id),
-    )
-    for certification_id, partner_id, earned_at in repository.read(session, certifications):
+    certifications = batch_repository.certifications_earned(session, month, partners)
+    for certification_id, partner_id, earned_at in certifications:
         if (work := work_for(partner_id)) is not None:
             event_id = f"certification:{certification_id}"
             work.events.append(
@@ -395,51 +345,16 @@ def _customer_history(
     customers = {c for _, ids in referred for c in ids}
     if not customers:
         return
-    first: dict[str, tuple[date, str]] = {}
-    ended: dict[str, date] = {}
-    paid: dict[tuple[str, str], int] = defaultdict(int)
-    for chunk in repository.chunks(customers):
-        for customer_id, day, invoice_id in repository.read(
-            session,
-            select(m.Invoice.customer_id, m.Invoice.issue_date, m.Invoice.id).where(
-                m.Invoice.customer_id.in_(chunk)
-            ),
-        ):
-            if customer_id not in first or (day, invoice_id) < first[customer_id]:
-                first[customer_id] = (day, invoice_id)
-        for customer_id, end in repository.read(
-            session,
-            select(m.Cancellation.customer_id, func.min(m.Cancellation.end_date))
-            .where(
-                m.Cancellation.customer_id.in_(chunk),
-                m.Cancellation.subscription_id.is_(None),
-                m.Cancellation.accounting_period <= str(month),
-            )
-            .group_by(m.Cancellation.customer_id),
-        ):
-            ended[customer_id] = end
-        for payee_id, paid_customer_id, total in repository.read(
-            session,
-            select(
-                LedgerEntry.partner_id, LedgerEntry.customer_id, func.sum(LedgerEntry.amount_minor)
-            )
-            .where(
-                LedgerEntry.customer_id.in_(chunk),
-                LedgerEntry.component_kind == "referral_fee",
-                LedgerEntry.period < str(month),
-            )
-            .group_by(LedgerEntry.partner_id, LedgerEntry.customer_id),
-        ):
-            paid[(payee_id, paid_customer_id or "")] = int(total or 0)
+    history = batch_repository.customer_histories(session, customers, month)
     for work, ids in referred:
         for customer_id in ids:
-            day, invoice_id = first[customer_id]
+            day, invoice_id = history.first[customer_id]
             work.customers[customer_id] = f.CustomerHistory(
                 customer_id=customer_id,
                 first_invoice_date=day,
-                cancelled_on=ended.get(customer_id),
+                cancelled_on=history.ended.get(customer_id),
                 referral_paid_to_date=from_minor(
-                    paid[(work.partner_id, customer_id)], work.payout_currency
+                    history.paid[(work.partner_id, customer_id)], work.payout_currency
                 ),
                 first_invoice_id=invoice_id,
             )
@@ -457,28 +372,22 @@ def _paid_earnings(
         for invoice in work.invoices.values():
             if invoice.customer_id in cancelled:
                 wanted[invoice.invoice_id].add(work.partner_id)
-    for chunk in repository.chunks(wanted):
-        query = select(LedgerEntry).where(
-            LedgerEntry.invoice_id.in_(chunk),
-            LedgerEntry.entry_kind.in_((LineKind.earning, LineKind.clawback, LineKind.adjustment)),
-            LedgerEntry.period < period,
-        )
-        for entry in session.scalars(query):
-            if entry.invoice_id is None or entry.partner_id not in wanted[entry.invoice_id]:
-                continue
-            plan_id = (entry.plan_label or "").split("@", 1)[0]
-            works[entry.partner_id].paid.append(
-                (
-                    plan_id,
-                    f.PaidEarning(
-                        entry.source_fact,
-                        entry.invoice_id,
-                        entry.component_id or "",
-                        from_minor(entry.amount_minor, entry.currency),
-                        entry.currency,
-                    ),
-                )
+    for entry in batch_repository.paid_entries(session, wanted, period):
+        if entry.invoice_id is None or entry.partner_id not in wanted[entry.invoice_id]:
+            continue
+        plan_id = (entry.plan_label or "").split("@", 1)[0]
+        works[entry.partner_id].paid.append(
+            (
+                plan_id,
+                f.PaidEarning(
+                    entry.source_fact,
+                    entry.invoice_id,
+                    entry.component_id or "",
+                    from_minor(entry.amount_minor, entry.currency),
+                    entry.currency,
+                ),
             )
+        )
 
 
 def _tiers_and_rebates(

@@ -10,20 +10,34 @@ from __future__ import annotations
 
 from bisect import bisect_left
 from collections import defaultdict
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from operator import attrgetter
-from typing import Any, cast
+from operator import attrgetter, itemgetter
+from typing import Any, NamedTuple, cast
 
-from sqlalchemy import BigInteger, ColumnElement, Select, Subquery, func, null, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Select,
+    Subquery,
+    and_,
+    exists,
+    func,
+    null,
+    or_,
+    select,
+)
+from sqlalchemy.orm import Session, aliased
 
 from payouts.facts import models as m
 from payouts.facts import repository
+from payouts.ledger import LedgerEntry
 from payouts.periods import Month
 from payouts.reference.models import Partner
 from plans import facts as f
+from plans.line_kinds import LineKind
 from plans.money import from_minor, minor_exponent
 
 RESALE_ROLES = ("sourced", "resale")
@@ -262,7 +276,6 @@ def invoices(
         )
     by_query = paid is not None
     found: list[f.Invoice] = []
-    new_record = tuple.__new__  # f.Invoice(...) without its Python-level __new__
     # Per currency: -exponent (from_minor, its checks hoisted) and the amounts seen so
     # far. Prices repeat from invoice to invoice: an amount is one immutable Decimal.
     currencies: dict[str, tuple[int, dict[int, Decimal]]] = {}
@@ -296,19 +309,16 @@ def invoices(
                 paid_amount = amounts.get(payment[1])
                 if paid_amount is None:
                     paid_amount = amounts[payment[1]] = Decimal(payment[1]).scaleb(scale)
-            record = records[invoice_id] = new_record(
-                f.Invoice,
-                (
-                    invoice_id,
-                    customer_id,
-                    issued,
-                    amount,
-                    currency,
-                    deal_id,
-                    subscription,
-                    payment[0] if payment else None,
-                    paid_amount,
-                ),
+            record = records[invoice_id] = f.Invoice(
+                invoice_id,
+                customer_id,
+                issued,
+                amount,
+                currency,
+                deal_id,
+                subscription,
+                payment[0] if payment else None,
+                paid_amount,
             )
         found.append(record)
     return found
@@ -338,3 +348,158 @@ def resale_volumes(
                 amount if ccy == currency else amount * rates(ccy, currency, day).rate
             )
     return totals
+
+
+def _by_id(session: Session, deal: Any) -> Any:
+    """A deal id compared as Python compares them (code points), on any database."""
+    return deal.id.collate("C") if session.get_bind().dialect.name == "postgresql" else deal.id
+
+
+def new_logos(
+    session: Session, month: Month, partners: Partners | None
+) -> list[tuple[str, date, str]]:
+    """(deal, close date, customer) of the month's new logos sourced by `partners`, by
+    close date then id.
+
+    A new logo is the first deal (by close date, then id) of a customer with no deal
+    closed before the month: decided by the database over all the month's deals, even
+    when only some partners' work is being gathered (ids compared as Python does)."""
+    deal, other = m.Deal, aliased(m.Deal)
+    before = or_(  # `other` makes `deal` no new logo
+        other.close_date < month.start,
+        and_(
+            other.accounting_period == str(month),
+            or_(
+                other.close_date < deal.close_date,
+                and_(
+                    other.close_date == deal.close_date,
+                    _by_id(session, other) < _by_id(session, deal),
+                ),
+            ),
+        ),
+    )
+    sourced = select(m.DealRole.deal_id).where(
+        m.DealRole.role == f.Role.sourced.value, *scoped(session, partners, m.DealRole.partner_id)
+    )
+    found = repository.read(
+        session,
+        select(deal.id, deal.close_date, deal.customer_id).where(
+            deal.accounting_period == str(month),
+            deal.id.in_(sourced),
+            ~exists().where(other.customer_id == deal.customer_id, before),
+        ),
+    )
+    return sorted(((d, day, c) for d, day, c in found), key=itemgetter(1, 0))
+
+
+def approved_registrations(
+    session: Session, month: Month, partners: Partners | None
+) -> list[tuple[str, str, date | None]]:
+    """(registration, partner, approved at) of the deal registrations approved in the month."""
+    query = select(
+        m.DealRegistration.id, m.DealRegistration.partner_id, m.DealRegistration.approved_at
+    ).where(
+        m.DealRegistration.status == "approved",
+        m.DealRegistration.approved_at >= month.start,
+        m.DealRegistration.approved_at <= month.end,
+        *scoped(session, partners, m.DealRegistration.partner_id),
+    )
+    return [(r, p, day) for r, p, day in repository.read(session, query)]
+
+
+def certifications_earned(
+    session: Session, month: Month, partners: Partners | None
+) -> list[tuple[str, str, date]]:
+    """(certification, partner, earned at) of the certifications earned in the month."""
+    query = select(m.Certification.id, m.Certification.partner_id, m.Certification.earned_at).where(
+        m.Certification.earned_at >= month.start,
+        m.Certification.earned_at <= month.end,
+        *scoped(session, partners, m.Certification.partner_id),
+    )
+    return [(c, p, day) for c, p, day in repository.read(session, query)]
+
+
+@dataclass
+class CustomerHistories:
+    """What referral fees need of referred customers' past."""
+
+    first: dict[str, tuple[date, str]]
+    """Per customer: the first invoice's issue date and id (by date, then id)."""
+    ended: dict[str, date]
+    """Per customer cancelled whole (not one subscription) by the month: the first end."""
+    paid: dict[tuple[str, str], int]
+    """Per (payee, customer): the referral fees posted before the month, in minor units."""
+
+
+def customer_histories(session: Session, customers: set[str], month: Month) -> CustomerHistories:
+    """The first invoice, whole cancellation and referral fees paid of `customers`."""
+    found = CustomerHistories({}, {}, defaultdict(int))
+    first, ended, paid = found.first, found.ended, found.paid
+    for chunk in repository.chunks(customers):
+        for customer_id, day, invoice_id in repository.read(
+            session,
+            select(m.Invoice.customer_id, m.Invoice.issue_date, m.Invoice.id).where(
+                m.Invoice.customer_id.in_(chunk)
+            ),
+        ):
+            if customer_id not in first or (day, invoice_id) < first[customer_id]:
+                first[customer_id] = (day, invoice_id)
+        for customer_id, end in repository.read(
+            session,
+            select(m.Cancellation.customer_id, func.min(m.Cancellation.end_date))
+            .where(
+                m.Cancellation.customer_id.in_(chunk),
+                m.Cancellation.subscription_id.is_(None),
+                m.Cancellation.accounting_period <= str(month),
+            )
+            .group_by(m.Cancellation.customer_id),
+        ):
+            ended[customer_id] = end
+        for payee_id, paid_customer_id, total in repository.read(
+            session,
+            select(
+                LedgerEntry.partner_id, LedgerEntry.customer_id, func.sum(LedgerEntry.amount_minor)
+            )
+            .where(
+                LedgerEntry.customer_id.in_(chunk),
+                LedgerEntry.component_kind == "referral_fee",
+                LedgerEntry.period < str(month),
+            )
+            .group_by(LedgerEntry.partner_id, LedgerEntry.customer_id),
+        ):
+            paid[(payee_id, paid_customer_id or "")] = int(total or 0)
+    return found
+
+
+PAID_KINDS = (LineKind.earning, LineKind.clawback, LineKind.adjustment)
+
+
+class PaidEntry(NamedTuple):
+    partner_id: str
+    invoice_id: str | None
+    plan_label: str | None
+    source_fact: str
+    component_id: str | None
+    amount_minor: int
+    currency: str
+
+
+def paid_entries(session: Session, invoice_ids: Iterable[str], period: str) -> Iterator[PaidEntry]:
+    """The ledger's earnings, clawbacks and adjustments on `invoice_ids` posted before
+    `period`: what was already paid on invoices being refunded or cancelled."""
+    columns = [getattr(LedgerEntry, name) for name in PaidEntry._fields]
+    for chunk in repository.chunks(invoice_ids):
+        query = select(*columns).where(
+            LedgerEntry.invoice_id.in_(chunk),
+            LedgerEntry.entry_kind.in_(PAID_KINDS),
+            LedgerEntry.period < period,
+        )
+        for row in repository.read(session, query):
+            yield PaidEntry(*row)
+
+
+def rep_credited_deals(session: Session, period: str) -> dict[str, f.Deal]:
+    """The deals accounted in `period` that have an owner rep, by id."""
+    return repository.deals_where(
+        session, m.Deal.accounting_period == period, m.Deal.owner_rep_id.is_not(None)
+    )

@@ -1,4 +1,4 @@
-"""The draft's fast COPY encoder writes exactly what the row-by-row reference writes."""
+"""The draft's one COPY encoder: derived from the column list, exact on every value."""
 
 from __future__ import annotations
 
@@ -86,26 +86,53 @@ LINES = [
 
 @pytest.mark.parametrize("partner_id", ["P-1", "P\\N", "P\t2"])
 @pytest.mark.parametrize(("label", "prior"), [("Plan v1", None), ("Plan\\v2", "2025-12")])
-def test_the_fast_text_is_the_reference_text(
+def test_a_slice_is_its_rows_encoded_column_by_column(
     partner_id: str, label: str, prior: str | None
 ) -> None:
     runs: list[Run] = [(label, prior, LINES), ("Other", None, LINES[:3])]
-    text = draft._SliceText("2026-01")
-    text.add(partner_id, runs)
-    text.add("P-again", runs)  # the caches of a slice serve later partners too
+    # Two partners: what the encoder keeps from one line to the next serves both.
+    text = draft.encode_slice(0, "2026-01", [(partner_id, runs), ("P-again", runs)], as_copy=False)
+    rows = text.rows
+    assert text.lines == len(rows) == 2 * sum(len(e) for _, _, e in runs)
+    encoded = text.text.decode().split("\n")[:-1]
+    assert len(encoded) == len(rows)  # newlines in values were escaped
+    for row, line in zip(rows, encoded, strict=True):
+        expected = [_reference(f, v) for (_, f), v in zip(draft.DRAFT_COLUMNS, row, strict=True)]
+        assert line.split("\t") == expected
     lines = [Line(e, lb, p) for lb, p, earnings in runs for e in earnings]
-    first = draft.copy_text(draft.rows_of("2026-01", partner_id, lines))
-    again = draft.copy_text(draft.rows_of("2026-01", "P-again", lines))
-    assert text.encode() == first + again
-    assert text.lines == 2 * len(lines)
-    assert first.count(b"\n") == len(lines)  # newlines in values were escaped
+    assert rows == [
+        *draft.rows_of("2026-01", partner_id, lines),
+        *draft.rows_of("2026-01", "P-again", lines),
+    ]
+
+
+def test_every_column_has_one_form_and_free_text_is_escaped() -> None:
+    assert tuple(name for name, _ in draft.DRAFT_COLUMNS) == draft.COLUMNS
+    row = draft.rows_of("2026-01", "P-1", [Line(_earning(), "Plan", None)])[0]
+    for at, (name, form) in enumerate(draft.DRAFT_COLUMNS):
+        if form is draft.Form.TEXT:
+            tricky = (*row[:at], "a\tb\\N", *row[at + 1 :])
+            line = draft.copy_text([tricky]).decode()
+            assert line.split("\t")[at] == "a\\tb\\\\N", name
+
+
+def _reference(form: draft.Form, value: object) -> str:
+    """What COPY reads back as `value`, written out the slow, obvious way."""
+    if value is None:
+        return "\\N"
+    if form is draft.Form.FLAG:
+        return "t" if value else "f"
+    if form is draft.Form.TEXT:
+        assert isinstance(value, str)
+        for raw, escaped in (("\\", "\\\\"), ("\t", "\\t"), ("\n", "\\n"), ("\r", "\\r")):
+            value = value.replace(raw, escaped)
+    return str(value)
 
 
 def test_a_line_off_minor_precision_fails_as_the_reference_does() -> None:
     bad = _earning(amount=Decimal("1.234"))
-    text = draft._SliceText("2026-01")
     message = "1.234 USD is not at the currency's minor precision"
     with pytest.raises(InvalidAmount, match=message):
-        text.add("P-1", [("Plan", None, [bad])])
+        draft.encode_slice(0, "2026-01", [("P-1", [("Plan", None, [bad])])], as_copy=True)
     with pytest.raises(InvalidAmount, match=message):
         draft.rows_of("2026-01", "P-1", [Line(bad, "Plan", None)])

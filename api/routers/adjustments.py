@@ -15,7 +15,7 @@ from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from sqlalchemy.orm import Session
 
-from api.auth import Finance
+from api.auth import Finance, Principal
 from api.database import DbSession
 from api.errors import NotFound, problem_responses
 from api.idempotency import Idem, Outcome
@@ -155,6 +155,25 @@ def propose(body: AdjustmentIn, principal: Finance, idem: Idem) -> Response:
     return idem.run(principal, work)
 
 
+def _decide(
+    adjustment_id: int,
+    decision: adjustments.Decision,
+    body: DecisionIn,
+    principal: Principal,
+    idem: Idem,
+) -> Response:
+    """Approve or refuse, once, as the key's holder (the database refuses the proposer)."""
+
+    def work(session: Session) -> Outcome:
+        _found(session, adjustment_id)
+        decided = adjustments.decide(
+            session, adjustment_id, decision, actor=principal.actor, reason=body.reason or ""
+        )
+        return Outcome.of(AdjustmentOut.of(decided))
+
+    return idem.run(principal, work)
+
+
 @router.post(
     "/adjustments/{adjustment_id}/approval",
     response_model=AdjustmentOut,
@@ -164,18 +183,7 @@ def propose(body: AdjustmentIn, principal: Finance, idem: Idem) -> Response:
 def approve(
     adjustment_id: AdjustmentId, body: DecisionIn, principal: Finance, idem: Idem
 ) -> Response:
-    def work(session: Session) -> Outcome:
-        _found(session, adjustment_id)
-        decided = adjustments.decide(
-            session,
-            adjustment_id,
-            adjustments.Decision.APPROVED,
-            actor=principal.actor,
-            reason=body.reason or "",
-        )
-        return Outcome.of(AdjustmentOut.of(decided))
-
-    return idem.run(principal, work)
+    return _decide(adjustment_id, adjustments.Decision.APPROVED, body, principal, idem)
 
 
 @router.post(
@@ -187,15 +195,4 @@ def approve(
 def refuse(
     adjustment_id: AdjustmentId, body: DecisionIn, principal: Finance, idem: Idem
 ) -> Response:
-    def work(session: Session) -> Outcome:
-        _found(session, adjustment_id)
-        decided = adjustments.decide(
-            session,
-            adjustment_id,
-            adjustments.Decision.REFUSED,
-            actor=principal.actor,
-            reason=body.reason or "",
-        )
-        return Outcome.of(AdjustmentOut.of(decided))
-
-    return idem.run(principal, work)
+    return _decide(adjustment_id, adjustments.Decision.REFUSED, body, principal, idem)

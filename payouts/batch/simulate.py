@@ -27,10 +27,10 @@ from plans.model import PlanVersion
 from plans.money import from_minor, to_minor
 
 
-@dataclass(frozen=True, slots=True)
-class PartnerDifference:
-    partner_id: str
-    currency: str
+class _Compared:
+    """A figure as it is and as the candidate plan would make it."""
+
+    __slots__ = ()
     current: Decimal
     candidate: Decimal
 
@@ -40,29 +40,29 @@ class PartnerDifference:
 
 
 @dataclass(frozen=True, slots=True)
-class ComponentDifference:
+class PartnerDifference(_Compared):
+    partner_id: str
+    currency: str
+    current: Decimal
+    candidate: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class ComponentDifference(_Compared):
     partner_id: str
     currency: str
     component_id: str
     current: Decimal
     candidate: Decimal
 
-    @property
-    def difference(self) -> Decimal:
-        return self.candidate - self.current
-
 
 @dataclass(frozen=True, slots=True)
-class LineDifference:
+class LineDifference(_Compared):
     component_id: str
     source_fact: str
     currency: str
     current: Decimal
     candidate: Decimal
-
-    @property
-    def difference(self) -> Decimal:
-        return self.candidate - self.current
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from api.commands.common import Key, acting
+from api.commands.common import Key, acting, status_filter
 from payouts import adjustments
 from payouts.db import unit_of_work
 
@@ -111,14 +111,7 @@ def list_adjustments(
 ) -> None:
     """Adjustments, newest first."""
     acting(key)
-    wanted = None
-    if status is not None:
-        try:
-            wanted = adjustments.Status(status)
-        except ValueError:
-            raise adjustments.AdjustmentRefused(
-                f"unknown status {status!r}: pending, approved, refused or posted"
-            ) from None
+    wanted = status_filter(adjustments.Status, status, adjustments.AdjustmentRefused)
     with unit_of_work(read_only=True) as session:
         found = adjustments.listed(session, status=wanted)
     typer.echo(

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import getpass
 import sys
-from typing import Annotated, NoReturn
+from enum import StrEnum
+from typing import Annotated, NoReturn, TypeVar
 
 import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
@@ -20,6 +21,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from api.auth import Principal, Role, principal_for
 from api.errors import NotAuthenticated
 from payouts.db import normalise_url, read_only_connection
+from payouts.errors import PayoutsError
 
 KEY_ENV = "PAYOUTS_API_KEY"
 APPROVER_KEY_ENV = "PAYOUTS_APPROVER_KEY"
@@ -83,3 +85,20 @@ def fail(message: str) -> NoReturn:
     """Print one line to stderr and exit non-zero: no traceback for expected failures."""
     typer.echo(f"error: {message}", err=True)
     raise typer.Exit(code=1)
+
+
+Choice = TypeVar("Choice", bound=StrEnum)
+
+
+def status_filter(
+    kind: type[Choice], given: str | None, refused: type[PayoutsError]
+) -> Choice | None:
+    """A `--status` option as one of `kind` (None: every status), or `refused` naming them."""
+    if given is None:
+        return None
+    try:
+        return kind(given)
+    except ValueError:
+        names = [member.value for member in kind]
+        listed = ", ".join(names[:-1]) + " or " + names[-1]
+        raise refused(f"unknown status {given!r}: {listed}") from None

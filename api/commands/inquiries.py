@@ -13,7 +13,7 @@ from typing import Annotated
 
 import typer
 
-from api.commands.common import Key, acting
+from api.commands.common import Key, acting, status_filter
 from payouts import inquiries, issued
 from payouts.db import unit_of_work
 
@@ -43,14 +43,7 @@ def list_inquiries(
 ) -> None:
     """Inquiries, newest first: id, partner, status, what about, last activity."""
     acting(key)
-    wanted = None
-    if status is not None:
-        try:
-            wanted = inquiries.Status(status)
-        except ValueError:
-            raise inquiries.InquiryRefused(
-                f"unknown status {status!r}: open, answered or resolved"
-            ) from None
+    wanted = status_filter(inquiries.Status, status, inquiries.InquiryRefused)
     with unit_of_work(read_only=True) as session:
         found = inquiries.threads(session, status=wanted)
     typer.echo("inquiry\tpartner\tstatus\tabout\tlast activity")

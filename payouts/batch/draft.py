@@ -19,10 +19,11 @@ import hashlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 from enum import Enum
 from operator import itemgetter
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 from sqlalchemy import Table, column, insert, select
 from sqlalchemy import table as sql_table
@@ -47,7 +48,8 @@ class Form(Enum):
     """How a column's values are written in COPY text."""
 
     TEXT = "free text: ids, labels, explanations; escaped"
-    PLAIN = "periods, numbers, dates, codes, decimal text: never need escaping"
+    PLAIN = "periods, numbers, codes, decimal text: never need escaping"
+    DATE = "a date, in ISO form"
     FLAG = "a boolean: t or f"
 
 
@@ -55,7 +57,7 @@ _T, _P = Form.TEXT, Form.PLAIN
 DRAFT_COLUMNS: tuple[tuple[str, Form], ...] = (
     ("period", _P), ("partner_id", _T), ("line_no", _P), ("entry_kind", _P),
     ("prior_period", _P), ("plan_label", _T), ("component_id", _T), ("component_kind", _T),
-    ("source_fact", _T), ("fact_date", _P), ("customer_id", _T), ("deal_id", _T),
+    ("source_fact", _T), ("fact_date", Form.DATE), ("customer_id", _T), ("deal_id", _T),
     ("invoice_id", _T), ("base_minor", _P), ("base_currency", _P), ("rate", _P),
     ("fx_rate", _P), ("fx_source", _T), ("unrounded", _P), ("amount_minor", _P),
     ("currency", _P), ("explanation", _T), ("payable", Form.FLAG),
@@ -83,6 +85,7 @@ starts so; the digest hashes them after the payees, in a part of their own."""
 SLICE_PARTNERS = 250
 
 Row = tuple[Any, ...]
+_Made = TypeVar("_Made")
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,7 +105,11 @@ def rows_of(period: str, partner_id: str, lines: list[Line]) -> list[Row]:
     """One partner's lines as stored rows (COLUMNS order), numbered from 1."""
     rows = _Rows(period)
     runs: list[Run] = [(line.plan_label, line.prior_period, [line.earning]) for line in lines]
-    return rows.of(partner_id, runs)
+    return rows.of(partner_id, runs, _row)
+
+
+def _row(*values: Any) -> Row:
+    return values
 
 
 def rep_rows_of(period: str, lines: list[RepLine]) -> list[Row]:
@@ -135,16 +142,21 @@ def _text(value: Decimal | None) -> str | None:
     return f"{normal:f}" if "E" in text else text
 
 
-_ENTRY_KIND = {
-    (line_kind, payable, late): accounting.entry_kind(
-        line_kind, payable=payable, prior_period="late" if late else None
+_ENTRY_KIND = tuple(
+    tuple(
+        {
+            line_kind: accounting.entry_kind(
+                line_kind, payable=payable, prior_period="late" if late else None
+            ).value
+            for line_kind in LineKind
+        }
+        for payable in (False, True)
     )
-    for line_kind in LineKind
-    for payable in (False, True)
     for late in (False, True)
-}
-"""`accounting.entry_kind` of every (line kind, payable, dated in an earlier month):
-looked up once a line here rather than called (rows are made a million times)."""
+)
+"""`accounting.entry_kind` of a line, as `_ENTRY_KIND[late][payable][line_kind]` (late:
+dated in an earlier month), as the column stores it (its text, which writes faster than
+the enum member): looked up rather than called, as rows are made a million times."""
 
 
 _UNSEEN = "unseen"  # a rate not met yet (None, no rate, has its text: None)
@@ -161,20 +173,22 @@ class _Rows:
 
     def __init__(self, period: str) -> None:
         self._period = period
-        self._bases: dict[tuple[Decimal, str], int] = {}
+        self._bases: dict[str, dict[Decimal, int]] = {}
         self._decimals: dict[Decimal | None, str | None] = {}
         self._exponents: dict[str, int] = {}
 
-    def of(self, partner_id: str, runs: list[Run]) -> list[Row]:
-        """One partner's lines, numbered from 1 in the order of `runs`."""
+    def of(self, partner_id: str, runs: list[Run], make: Callable[..., _Made]) -> list[_Made]:
+        """One partner's lines, numbered from 1 in the order of `runs`, each made by
+        `make` from its values in COLUMNS order: a row (`_row`), or at once its COPY text
+        (`DRAFT_TEXT.line`), which spares building a row only to write it."""
         period, bases, decimals, exponents = (
             self._period, self._bases, self._decimals, self._exponents
         )  # fmt: skip
-        rows: list[Row] = []
+        rows: list[_Made] = []
         append = rows.append
         number = 0
         for label, prior, earnings in runs:
-            late = prior is not None
+            kinds = _ENTRY_KIND[prior is not None]
             for e in earnings:
                 (
                     _, _, _, component_id, component_kind, line_kind, payable, source, day,
@@ -182,7 +196,7 @@ class _Rows:
                     currency, unrounded, amount, steps,
                 ) = e  # fmt: skip
                 number += 1
-                base_minor = bases.get((base, base_currency))
+                base_minor = (bases.get(base_currency) or {}).get(base)
                 if base_minor is None:
                     base_minor = self._base_minor(base, base_currency)
                 rate_text = decimals.get(rate, _UNSEEN)
@@ -194,16 +208,25 @@ class _Rows:
                 exponent = exponents.get(currency)
                 if exponent is None:
                     exponent = self._exponent(currency)
-                scaled = amount.scaleb(exponent)
-                amount_minor = int(scaled) if scaled.is_finite() else None
-                if amount_minor != scaled:
-                    amount_minor = to_minor(amount, currency)  # raises the real error
+                # Minor units through their text: a plain (signed) digit string is exactly
+                # the integer; an exponent or a point (an amount off minor precision) takes
+                # `to_minor`, which raises the real error. Cheaper than comparing an int
+                # with a Decimal.
+                digits = str(amount.scaleb(exponent))
+                if digits.lstrip("-").isdigit():
+                    amount_minor = int(digits)
+                else:
+                    amount_minor = to_minor(amount, currency)
+                normal = unrounded.normalize()  # `_text`, inline
+                unrounded_text = str(normal)
+                if "E" in unrounded_text:
+                    unrounded_text = f"{normal:f}"
                 append(
-                    (
-                        period, partner_id, number, _ENTRY_KIND[line_kind, payable, late], prior,
+                    make(
+                        period, partner_id, number, kinds[payable][line_kind], prior,
                         label, component_id, component_kind, source, day, customer, deal,
                         invoice, base_minor, base_currency, rate_text, fx_text, fx_source,
-                        _text(unrounded), amount_minor, currency, "\n".join(steps), payable,
+                        unrounded_text, amount_minor, currency, "\n".join(steps), payable,
                     )
                 )  # fmt: skip
         return rows
@@ -224,7 +247,7 @@ class _Rows:
         # A base (e.g. a pro-rata share or a converted volume) may carry more digits than
         # the currency; the exact value lives in the explanation, the column keeps cents.
         units = self._minor(round_money(amount, currency, Rounding.half_up), currency)
-        self._bases[amount, currency] = units  # by value: its text does not depend on form
+        self._bases.setdefault(currency, {})[amount] = units  # by value, whatever its form
         return units
 
     def _decimal(self, value: Decimal | None) -> str | None:
@@ -252,54 +275,82 @@ def _plain(value: object) -> str:
     return _NULL if value is None else str(value)
 
 
+class _Dates(dict[date, str]):
+    """Dates as ISO text, each written once: the lines of a month share a few hundred
+    dates, and writing a date costs as much as writing the rest of its line."""
+
+    def __missing__(self, day: date) -> str:
+        text = self[day] = str(day)
+        return text
+
+
 class CopyEncoder:
     """Rows in PostgreSQL's COPY text format, UTF-8, each column written as its form says.
 
     The one encoder of stored rows: the run's slices, the digest of what the database
     holds, the rep credit and the manual adjustments all go through it. Storing a large
-    draft spends its time here, so a row is written by one f-string over its values,
-    generated from the column list (as `collections.namedtuple` generates its class):
-    NULL as \\N, a flag as t or f, the rest as is. The free text of a row is checked at
-    once; in practice it holds nothing COPY would misread but the line breaks of
-    explanations, and no other column can hold one, so one replace over the line
-    escapes them. Only a row with a backslash, tab or carriage return in its free text
-    has each of its text values escaped first."""
+    draft spends its time here, so a row is written by one function generated from the
+    column list (as `collections.namedtuple` generates its class), which takes the
+    row's values as its arguments, one per column, and writes them with one f-string:
+    NULL as \\N, a flag as t or f, a date through a table of the dates already
+    written, the rest as is. It first checks the row's free text at once; in practice
+    that holds nothing COPY would misread but the line breaks of explanations, and no
+    other column can hold one, so one replace over the line escapes them. Only a row
+    with a backslash, tab or carriage return in its free text has each of its text
+    values escaped first."""
 
-    __slots__ = ("_free", "_texts", "_write")
+    __slots__ = ("line",)
 
     def __init__(self, columns: Sequence[tuple[str, Form]], table: Table) -> None:
-        forms = [(form, bool(table.c[name].nullable)) for name, form in columns]
-        self._texts = frozenset(at for at, (form, _) in enumerate(forms) if form is Form.TEXT)
-        self._free = _generated(
-            "".join(f"{{r[{at}]}}" for at in sorted(self._texts))  # NULL as "None": plain
+        names = [name for name, _ in columns]
+        if any(not n.isidentifier() or n in _GENERATED_NAMES for n in names):
+            raise ValueError(f"column names must be plain identifiers: {names}")
+        texts = [name for name, form in columns if form is Form.TEXT]
+        fields = "\\t".join(
+            _field(name, form, bool(table.c[name].nullable)) for name, form in columns
         )
-        self._write = _generated("\\t".join(_field(at, *form) for at, form in enumerate(forms)))
+        arguments = ", ".join(names)
+        source = (
+            f"def write({arguments}):\n"
+            f'    return f"{fields}"\n'
+            f"def line({arguments}):\n"
+            f'    free = f"{"".join(f"{{{n}}}" for n in texts)}"\n'  # NULL as "None": plain
+            '    if "\\\\" in free or "\\t" in free or "\\r" in free:\n'
+            f"        return write(*escaped(({arguments},))).replace('\\n', '\\\\n')\n"
+            f'    return f"{fields}".replace("\\n", "\\\\n")\n'
+        )
+        at_texts = frozenset(names.index(n) for n in texts)
+
+        def escaped(row: Row) -> list[Any]:
+            return [_escape(v) if at in at_texts else v for at, v in enumerate(row)]
+
+        namespace: dict[str, Any] = {"N": _NULL, "D": _Dates(), "escaped": escaped}
+        exec(source, namespace)  # our own column list, checked above
+        self.line: Callable[..., str] = namespace["line"]
+        """One row's line, without its newline: `line(*row)`."""
 
     def encode(self, rows: Iterable[Row]) -> bytes:
-        write, free_text, texts = self._write, self._free, self._texts
-        lines: list[str] = []
-        append = lines.append
-        for row in rows:
-            free = free_text(row)
-            if "\\" in free or "\t" in free or "\r" in free:
-                row = tuple(_escape(v) if at in texts else v for at, v in enumerate(row))
-            append(write(row).replace("\n", "\\n"))
+        line = self.line
+        return self.joined([line(*row) for row in rows])
+
+    @staticmethod
+    def joined(lines: list[str]) -> bytes:
+        """Lines from `line` as COPY text: each ended by a newline."""
         lines.append("")
         return "\n".join(lines).encode()
 
 
-def _field(at: int, form: Form, nullable: bool) -> str:
-    """The f-string field writing value `at` of a row `r`: a flag as t or f, NULL as \\N
-    where the column may hold one, any other value as itself."""
+_GENERATED_NAMES = frozenset({"N", "D", "escaped", "write", "line", "free"})
+"""Names the generated writer uses itself: no column may be called so."""
+
+
+def _field(name: str, form: Form, nullable: bool) -> str:
+    """The f-string field writing column `name`: a flag as t or f, a date from the table
+    `D`, NULL as \\N where the column may hold one, any other value as itself."""
     if form is Form.FLAG:
-        return f"{{'t' if r[{at}] else 'f'}}"
-    return f"{{N if r[{at}] is None else r[{at}]}}" if nullable else f"{{r[{at}]}}"
-
-
-def _generated(fields: str) -> Callable[[Row], str]:
-    """`lambda r: f"..."` over `fields`, compiled once (as `collections.namedtuple`
-    compiles its class): one f-string a row is the cheapest way Python writes one."""
-    return cast(Callable[[Row], str], eval(f'lambda r: f"{fields}"', {"N": _NULL}))
+        return f"{{'t' if {name} else 'f'}}"
+    value = f"D[{name}]" if form is Form.DATE else name
+    return f"{{N if {name} is None else {value}}}" if nullable else f"{{{value}}}"
 
 
 DRAFT_TEXT = CopyEncoder(DRAFT_COLUMNS, cast(Table, DraftLine.__table__))
@@ -331,10 +382,15 @@ def encode_slice(
     """Some partners' calculated lines as rows and their COPY text; the rows are kept
     when they are to be inserted rather than copied."""
     maker = _Rows(period)
+    if as_copy:
+        lines: list[str] = []
+        for partner_id, runs in partners:
+            lines.extend(maker.of(partner_id, runs, DRAFT_TEXT.line))
+        return Slice(order, len(partners), len(lines), DRAFT_TEXT.joined(lines), [])
     rows: list[Row] = []
     for partner_id, runs in partners:
-        rows.extend(maker.of(partner_id, runs))
-    return Slice(order, len(partners), len(rows), copy_text(rows), [] if as_copy else rows)
+        rows.extend(maker.of(partner_id, runs, _row))
+    return Slice(order, len(partners), len(rows), copy_text(rows), rows)
 
 
 def calculate(

@@ -129,7 +129,11 @@ def _cases() -> dict[str, Callable[[], Case]]:
             )
         },
         "ja-cjk-name": lambda: Case(
-            seal(synthetic_statement(12, seed=2, locale="ja_JP", partner_name="東京パートナー株式会社"))
+            seal(
+                synthetic_statement(
+                    12, seed=2, locale="ja_JP", partner_name="東京パートナー株式会社"
+                )
+            )
         ),
         "long-name": lambda: Case(
             seal(synthetic_statement(8, seed=4, partner_name="Wayne Enterprises " * 12))

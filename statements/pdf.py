@@ -49,8 +49,8 @@ from reportlab.lib.enums import TA_RIGHT
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
-from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.ttfonts import TTFont
+from reportlab.pdfbase import pdfdoc, pdfmetrics
+from reportlab.pdfbase.ttfonts import FF_NONSYMBOLIC, FF_SYMBOLIC, TTFont
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import (
     CondPageBreak,
@@ -124,6 +124,62 @@ class Fonts:
     ellipsis: str
 
 
+SUBSET_MEMO_LIMIT = 256
+"""Embedded font programs kept per font; past it the memo starts afresh."""
+
+
+def _embed_subsets_once(font: TTFont) -> None:
+    """Make `font` embed each of its subsets from a per-process memo of font programs.
+
+    A PDF embeds, per font, the subset of glyphs it uses: reportlab cuts that font
+    program out of the TrueType file and deflates it for every document, a fifth of a
+    one-page statement. Statements of one language use the same characters in the same
+    order (ASCII has fixed codes; the few others come in the template's order), so the
+    same subsets recur: 17 distinct among the 356 of a 178-statement demo month. The
+    memo holds the deflated program by subset; everything else is reportlab's
+    ``TTFontFace.addSubsetObjects`` (5.1) as it is, so the bytes are the same
+    (``tests/statements/test_pdf_bytes.py``).
+    """
+    face = font.face
+    memo: dict[tuple[tuple[int, ...], bool], tuple[int, bytes]] = {}
+
+    def add_subset_objects(doc: Any, fontname: str, subset: Sequence[int]) -> Any:
+        compress = bool(doc.compression)
+        key = (tuple(subset), compress)
+        program = memo.get(key)
+        if program is None:
+            if len(memo) >= SUBSET_MEMO_LIMIT:
+                memo.clear()
+            raw = face.makeSubset(subset)
+            program = (len(raw), pdfdoc.PDFZCompress.encode(raw) if compress else raw)
+            memo[key] = program
+        font_file = pdfdoc.PDFStream()
+        font_file.dictionary["Length1"], font_file.content = program
+        if compress:  # deflated already: PDFStream applies no filter a "Filter" names
+            font_file.dictionary["Filter"] = pdfdoc.PDFArray(
+                [pdfdoc.PDFName(pdfdoc.PDFZCompress.pdfname)]
+            )
+        file_ref = doc.Reference(font_file, f"fontFile:{face.filename}({fontname})")
+        descriptor = pdfdoc.PDFDictionary(
+            {
+                "Type": "/FontDescriptor",
+                "Ascent": face.ascent,
+                "CapHeight": face.capHeight,
+                "Descent": face.descent,
+                "Flags": (face.flags & ~FF_NONSYMBOLIC) | FF_SYMBOLIC,
+                "FontBBox": pdfdoc.PDFArray(face.bbox),
+                "FontName": pdfdoc.PDFName(fontname),
+                "ItalicAngle": face.italicAngle,
+                "StemV": face.stemV,
+                "FontFile2": file_ref,
+                "MissingWidth": face.defaultWidth,
+            }
+        )
+        return doc.Reference(descriptor, "fontDescriptor:" + fontname)
+
+    face.addSubsetObjects = add_subset_objects
+
+
 @lru_cache(maxsize=1)
 def fonts() -> Fonts:
     """Register the statement fonts once per process and say which were found."""
@@ -143,8 +199,9 @@ def fonts() -> Fonts:
         family = "Bitstream Vera Sans"
         regular = TTFont("StatementSans", "Vera.ttf")
         bold = TTFont("StatementSans-Bold", "VeraBd.ttf")
-    pdfmetrics.registerFont(regular)
-    pdfmetrics.registerFont(bold)
+    for font in (regular, bold):
+        _embed_subsets_once(font)
+        pdfmetrics.registerFont(font)
     pdfmetrics.registerFontFamily(
         "StatementSans",
         normal="StatementSans",
@@ -153,6 +210,7 @@ def fonts() -> Fonts:
         boldItalic="StatementSans-Bold",
     )
     fallback = TTFont(FALLBACK_FONT, str(FALLBACK_FONT_FILE))
+    _embed_subsets_once(fallback)
     pdfmetrics.registerFont(fallback)
     coverage = frozenset(regular.face.charToGlyph)
     return Fonts(

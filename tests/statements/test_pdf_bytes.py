@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from statements.pdf import fonts
+from statements.pdf import fonts, render_pdf
 from tests.statements.pdf_cases import CASES
 
 # Rendered with DejaVu Sans and reportlab 5.1 before any speed work (main at 955580d);
@@ -54,3 +54,21 @@ def test_reportlab_runs_with_its_c_accelerator() -> None:
 
     assert type(rl_accel.fp_str).__name__ == "builtin_function_or_method"
     assert type(rl_accel.asciiBase85Encode).__name__ == "builtin_function_or_method"
+
+
+def test_a_font_subset_is_cut_from_the_font_file_once_per_process(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from reportlab.pdfbase import pdfmetrics
+
+    statement = CASES["en-30-seed0"]().statement
+    first = render_pdf(statement)
+    cut: list[int] = []
+    for name in (fonts().regular, fonts().bold):
+        face = pdfmetrics.getFont(name).face
+        original = face.makeSubset
+        monkeypatch.setattr(
+            face, "makeSubset", lambda subset, original=original: cut.append(1) or original(subset)
+        )
+    assert render_pdf(statement) == first
+    assert cut == []

@@ -132,13 +132,13 @@ def _embed_subsets_once(font: TTFont) -> None:
     """Make `font` embed each of its subsets from a per-process memo of font programs.
 
     A PDF embeds, per font, the subset of glyphs it uses: reportlab cuts that font
-    program out of the TrueType file and deflates it for every document, a fifth of a
-    one-page statement. Statements of one language use the same characters in the same
-    order (ASCII has fixed codes; the few others come in the template's order), so the
-    same subsets recur: 17 distinct among the 356 of a 178-statement demo month. The
-    memo holds the deflated program by subset; everything else is reportlab's
-    ``TTFontFace.addSubsetObjects`` (5.1) as it is, so the bytes are the same
-    (``tests/statements/test_pdf_bytes.py``).
+    program out of the TrueType file and deflates it for every document (see
+    bench/bench_render.py for what that costs). Statements of one language use the
+    same characters in the same order (ASCII has fixed codes; the few others come in
+    the template's order), so the same subsets recur: 17 distinct among the 356 of a
+    178-statement demo month. The memo holds the deflated program by subset;
+    everything else is reportlab's ``TTFontFace.addSubsetObjects`` (5.1) as it is, so
+    the bytes are the same (``tests/statements/test_pdf_bytes.py``).
     """
     face = font.face
     memo: dict[tuple[tuple[int, ...], bool], tuple[int, bytes]] = {}
@@ -307,8 +307,8 @@ class MoneyFormat:
         self.locale = Locale.parse(locale)
         self.currency = currency
         # Most amounts a month prints repeat (0.00 above all: six of the ten figures of
-        # a quiet partner's summary), and babel's formatting is a tenth of a statement.
-        # The key is the amount's text, which keeps its exponent: 1.0 and 1.00 differ.
+        # a quiet partner's summary), and babel formats each one anew. The key is the
+        # amount's text, which keeps its exponent: 1.0 and 1.00 differ.
         self._money: dict[tuple[str, str], str] = {}
 
     def money(self, amount: Decimal, currency: str | None = None) -> str:

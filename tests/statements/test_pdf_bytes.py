@@ -49,7 +49,7 @@ def test_the_pdf_bytes_are_those_rendered_before_the_layout_was_cached(name: str
 
 def test_reportlab_runs_with_its_c_accelerator() -> None:
     # Without rl_accel reportlab falls back to pure-Python number formatting, ASCII85
-    # and string widths, and a statement takes about twice as long (bench/bench_render.py).
+    # and string widths (bench/bench_render.py measures the difference).
     from reportlab.lib import rl_accel
 
     assert type(rl_accel.fp_str).__name__ == "builtin_function_or_method"

@@ -18,6 +18,7 @@ statements.
 from __future__ import annotations
 
 import argparse
+import functools
 import io
 import sys
 import time
@@ -29,6 +30,8 @@ if str(ROOT) not in sys.path:  # the synthetic statements live with the tests
 
 import pypdf  # noqa: E402
 from reportlab.lib.pagesizes import A4  # noqa: E402
+from reportlab.pdfbase import pdfmetrics  # noqa: E402
+from reportlab.pdfbase.ttfonts import TTFont  # noqa: E402
 from reportlab.pdfgen.canvas import Canvas  # noqa: E402
 
 from statements.canonical import seal  # noqa: E402
@@ -49,11 +52,23 @@ def printed_strings(pdf: bytes) -> list[str]:
     ]
 
 
+BARE_FONT = "BareStatementSans"
+
+
+@functools.lru_cache(maxsize=1)
+def bare_font() -> str:
+    """The statements' regular font file as reportlab registers it on its own: the
+    statements' fonts embed their subsets from a memo, which a bare page must not use."""
+    statement_font = pdfmetrics.getFont(fonts().regular)
+    pdfmetrics.registerFont(TTFont(BARE_FONT, statement_font.face.filename))
+    return BARE_FONT
+
+
 def bare_page(texts: list[str]) -> bytes:
     """One page with the same strings, drawn in a grid with the same embedded font."""
     buffer = io.BytesIO()
     canvas = Canvas(buffer, pagesize=A4, invariant=1)
-    canvas.setFont(fonts().regular, 6)
+    canvas.setFont(bare_font(), 6)
     width, height = A4
     x, y = 30.0, height - 30
     for text in texts:

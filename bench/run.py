@@ -13,6 +13,9 @@
 |             | * rate over the same rows, measured in the run  |                          |
 |             | (median of 3, after VACUUM ANALYZE)             |                          |
 | statements  | 200 PDF statements vs bare reportlab pages      | ratio >= 0.3             |
+| rendering   | `render_period` of a closed demo month of 2,000 | ratio >= 0.5 per CPU     |
+|             | partners (SQLite), 1 and 2 workers, vs bare     | second (per core used)   |
+|             | reportlab pages of the same text, same run      |                          |
 | ingestion   | 1,000 API requests vs a trivial endpoint        | ratio >= 0.3             |
 | csv_import  | peak memory of `payouts facts import` of a 50 MB | ratio <= 1.5 (memory     |
 |             | invoices file vs the same command on 100 rows   | does not grow with file) |
@@ -259,6 +262,10 @@ def statements(scale: float) -> list[Row]:
     return _from_module("bench_statements", scale)
 
 
+def rendering(scale: float) -> list[Row]:
+    return _from_module("bench_render", scale)
+
+
 def ingestion(scale: float) -> list[Row]:
     if not (ROOT / "bench" / "bench_ingestion.py").exists():
         return [Row("ingestion", "-", "-", "-", "-", None, "bench_ingestion.py not present")]
@@ -335,6 +342,7 @@ def plan(scale: float, smoke: bool, workers: int) -> dict[str, Callable[[], list
             "calculator": lambda: calculator(20_000),
             "batch": lambda: batch(200, 20_000, workers),
             "statements": lambda: statements(0.025),
+            "rendering": lambda: rendering(0.01),
             "ingestion": lambda: ingestion(0.05),
             "csv_import": lambda: csv_import(0.01),
             "portal": lambda: portal(0.05),
@@ -348,6 +356,7 @@ def plan(scale: float, smoke: bool, workers: int) -> dict[str, Callable[[], list
             workers,
         ),
         "statements": lambda: statements(scale),
+        "rendering": lambda: rendering(scale),
         "ingestion": lambda: ingestion(scale),
         "csv_import": lambda: csv_import(scale),
         "portal": lambda: portal(scale),

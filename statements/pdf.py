@@ -36,7 +36,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from functools import lru_cache
+from functools import lru_cache, partial
 from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape
@@ -49,8 +49,8 @@ from reportlab.lib.enums import TA_RIGHT
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
-from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.ttfonts import TTFont
+from reportlab.pdfbase import pdfdoc, pdfmetrics
+from reportlab.pdfbase.ttfonts import FF_NONSYMBOLIC, FF_SYMBOLIC, TTFont
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import (
     CondPageBreak,
@@ -77,7 +77,7 @@ from statements.model import (
     TierProgress,
 )
 
-__all__ = ["FONT_SEARCH_PATHS", "MoneyFormat", "fonts", "render_pdf"]
+__all__ = ["FONT_SEARCH_PATHS", "MoneyFormat", "fonts", "money_format", "render_pdf"]
 
 PAGE_WIDTH, PAGE_HEIGHT = A4
 MARGIN_X = 15 * mm
@@ -124,6 +124,62 @@ class Fonts:
     ellipsis: str
 
 
+SUBSET_MEMO_LIMIT = 256
+"""Embedded font programs kept per font; past it the memo starts afresh."""
+
+
+def _embed_subsets_once(font: TTFont) -> None:
+    """Make `font` embed each of its subsets from a per-process memo of font programs.
+
+    A PDF embeds, per font, the subset of glyphs it uses: reportlab cuts that font
+    program out of the TrueType file and deflates it for every document (see
+    bench/bench_render.py for what that costs). Statements of one language use the
+    same characters in the same order (ASCII has fixed codes; the few others come in
+    the template's order), so the same subsets recur: 17 distinct among the 356 of a
+    178-statement demo month. The memo holds the deflated program by subset;
+    everything else is reportlab's ``TTFontFace.addSubsetObjects`` (5.1) as it is, so
+    the bytes are the same (``tests/statements/test_pdf_bytes.py``).
+    """
+    face = font.face
+    memo: dict[tuple[tuple[int, ...], bool], tuple[int, bytes]] = {}
+
+    def add_subset_objects(doc: Any, fontname: str, subset: Sequence[int]) -> Any:
+        compress = bool(doc.compression)
+        key = (tuple(subset), compress)
+        program = memo.get(key)
+        if program is None:
+            if len(memo) >= SUBSET_MEMO_LIMIT:
+                memo.clear()
+            raw = face.makeSubset(subset)
+            program = (len(raw), pdfdoc.PDFZCompress.encode(raw) if compress else raw)
+            memo[key] = program
+        font_file = pdfdoc.PDFStream()
+        font_file.dictionary["Length1"], font_file.content = program
+        if compress:  # deflated already: PDFStream applies no filter a "Filter" names
+            font_file.dictionary["Filter"] = pdfdoc.PDFArray(
+                [pdfdoc.PDFName(pdfdoc.PDFZCompress.pdfname)]
+            )
+        file_ref = doc.Reference(font_file, f"fontFile:{face.filename}({fontname})")
+        descriptor = pdfdoc.PDFDictionary(
+            {
+                "Type": "/FontDescriptor",
+                "Ascent": face.ascent,
+                "CapHeight": face.capHeight,
+                "Descent": face.descent,
+                "Flags": (face.flags & ~FF_NONSYMBOLIC) | FF_SYMBOLIC,
+                "FontBBox": pdfdoc.PDFArray(face.bbox),
+                "FontName": pdfdoc.PDFName(fontname),
+                "ItalicAngle": face.italicAngle,
+                "StemV": face.stemV,
+                "FontFile2": file_ref,
+                "MissingWidth": face.defaultWidth,
+            }
+        )
+        return doc.Reference(descriptor, "fontDescriptor:" + fontname)
+
+    face.addSubsetObjects = add_subset_objects
+
+
 @lru_cache(maxsize=1)
 def fonts() -> Fonts:
     """Register the statement fonts once per process and say which were found."""
@@ -143,8 +199,9 @@ def fonts() -> Fonts:
         family = "Bitstream Vera Sans"
         regular = TTFont("StatementSans", "Vera.ttf")
         bold = TTFont("StatementSans-Bold", "VeraBd.ttf")
-    pdfmetrics.registerFont(regular)
-    pdfmetrics.registerFont(bold)
+    for font in (regular, bold):
+        _embed_subsets_once(font)
+        pdfmetrics.registerFont(font)
     pdfmetrics.registerFontFamily(
         "StatementSans",
         normal="StatementSans",
@@ -153,6 +210,7 @@ def fonts() -> Fonts:
         boldItalic="StatementSans-Bold",
     )
     fallback = TTFont(FALLBACK_FONT, str(FALLBACK_FONT_FILE))
+    _embed_subsets_once(fallback)
     pdfmetrics.registerFont(fallback)
     coverage = frozenset(regular.face.charToGlyph)
     return Fonts(
@@ -242,15 +300,29 @@ class MoneyFormat:
     arrive at their minor-unit precision and are shown exactly.
     """
 
+    MEMO_LIMIT = 20_000
+    """Formatted amounts kept per instance; past it the memo starts afresh."""
+
     def __init__(self, locale: str, currency: str) -> None:
         self.locale = Locale.parse(locale)
         self.currency = currency
+        # Most amounts a month prints repeat (0.00 above all: six of the ten figures of
+        # a quiet partner's summary), and babel formats each one anew. The key is the
+        # amount's text, which keeps its exponent: 1.0 and 1.00 differ.
+        self._money: dict[tuple[str, str], str] = {}
 
     def money(self, amount: Decimal, currency: str | None = None) -> str:
-        text = format_currency(
-            amount, currency or self.currency, locale=self.locale, decimal_quantization=False
-        )
-        return _plain(text)
+        code = currency or self.currency
+        key = (str(amount), code)
+        text = self._money.get(key)
+        if text is None:
+            if len(self._money) >= self.MEMO_LIMIT:
+                self._money.clear()
+            text = _plain(
+                format_currency(amount, code, locale=self.locale, decimal_quantization=False)
+            )
+            self._money[key] = text
+        return text
 
     def rate(self, rate: Decimal | None) -> str:
         if rate is None:
@@ -265,6 +337,12 @@ class MoneyFormat:
 
     def month(self, value: date) -> str:
         return _plain(format_date(value, format="MMMM y", locale=self.locale))
+
+
+@lru_cache(maxsize=64)
+def money_format(locale: str, currency: str) -> MoneyFormat:
+    """The one :class:`MoneyFormat` of a locale and payout currency in this process."""
+    return MoneyFormat(locale, currency)
 
 
 # -- styles -------------------------------------------------------------------------
@@ -414,6 +492,26 @@ def _line_rows(
     return rows, prior_rows
 
 
+@lru_cache(maxsize=1)
+def _line_table_head() -> tuple[tuple[Any, ...], ...]:
+    """The style commands of every line table that do not depend on its rows: built
+    once per process, like the paragraph styles."""
+    f = fonts()
+    return (
+        ("FONT", (0, 0), (-1, -1), f.regular, _CELL_FONT_SIZE, 9),
+        ("FONT", (0, 0), (-1, 0), f.bold, 10.5, 13),
+        ("SPAN", (0, 0), (-1, 0)),
+        ("LEFTPADDING", (0, 0), (-1, -1), _CELL_PAD),
+        ("RIGHTPADDING", (0, 0), (-1, -1), _CELL_PAD),
+        ("TOPPADDING", (0, 0), (-1, -1), 1.5),
+        ("BOTTOMPADDING", (0, 0), (-1, -1), 1.5),
+        ("LEFTPADDING", (0, 0), (0, 0), 0),
+        ("TOPPADDING", (0, 0), (-1, 0), 8),
+        ("BOTTOMPADDING", (0, 0), (-1, 0), 4),
+        ("FONT", (0, 1), (-1, 1), f.bold, _CELL_FONT_SIZE, 9),
+    )
+
+
 def _line_table(
     heading: str,
     lines: Sequence[StatementLine],
@@ -435,17 +533,7 @@ def _line_table(
     ]
     last = len(data) - 1
     commands: list[tuple[Any, ...]] = [
-        ("FONT", (0, 0), (-1, -1), f.regular, _CELL_FONT_SIZE, 9),
-        ("FONT", (0, 0), (-1, 0), f.bold, 10.5, 13),
-        ("SPAN", (0, 0), (-1, 0)),
-        ("LEFTPADDING", (0, 0), (-1, -1), _CELL_PAD),
-        ("RIGHTPADDING", (0, 0), (-1, -1), _CELL_PAD),
-        ("TOPPADDING", (0, 0), (-1, -1), 1.5),
-        ("BOTTOMPADDING", (0, 0), (-1, -1), 1.5),
-        ("LEFTPADDING", (0, 0), (0, 0), 0),
-        ("TOPPADDING", (0, 0), (-1, 0), 8),
-        ("BOTTOMPADDING", (0, 0), (-1, 0), 4),
-        ("FONT", (0, 1), (-1, 1), f.bold, _CELL_FONT_SIZE, 9),
+        *_line_table_head(),
         ("FONT", (0, last), (-1, last), f.bold, 8, 10),
         ("ALIGN", (4, 1), (-1, -1), "RIGHT"),
         ("VALIGN", (0, 0), (-1, -1), "TOP"),
@@ -920,27 +1008,32 @@ class _Furniture:
         canvas.restoreState()
 
 
+class _StatementCanvas(Canvas):  # type: ignore[misc]  # reportlab is untyped
+    """Holds every page until the document ends, then draws each page's furniture
+    ("Page N of M" needs M) and writes it: one layout pass, no second build."""
+
+    def __init__(self, *args: Any, furniture: _Furniture, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._furniture = furniture
+        self._held_pages: list[dict[str, Any]] = []
+        # The creation date is the issue date, not the clock: same bytes every time.
+        self.setDateFormatter(lambda *_: furniture.pdf_date)
+
+    def showPage(self) -> None:  # reportlab's camelCase name
+        self._held_pages.append(dict(self.__dict__))
+        self._startPage()
+
+    def save(self) -> None:
+        total = len(self._held_pages)
+        for number, state in enumerate(self._held_pages, start=1):
+            self.__dict__.update(state)
+            self._furniture.draw(self, number, total)
+            super().showPage()
+        super().save()
+
+
 def _canvas_maker(furniture: _Furniture) -> Callable[..., Canvas]:
-    class StatementCanvas(Canvas):  # type: ignore[misc]  # reportlab is untyped
-        def __init__(self, *args: Any, **kwargs: Any) -> None:
-            super().__init__(*args, **kwargs)
-            self._held_pages: list[dict[str, Any]] = []
-            # The creation date is the issue date, not the clock: same bytes every time.
-            self.setDateFormatter(lambda *_: furniture.pdf_date)
-
-        def showPage(self) -> None:  # reportlab's camelCase name
-            self._held_pages.append(dict(self.__dict__))
-            self._startPage()
-
-        def save(self) -> None:
-            total = len(self._held_pages)
-            for number, state in enumerate(self._held_pages, start=1):
-                self.__dict__.update(state)
-                furniture.draw(self, number, total)
-                super().showPage()
-            super().save()
-
-    return StatementCanvas
+    return partial(_StatementCanvas, furniture=furniture)
 
 
 def _versions_text(versions: Sequence[str], t: Gettext) -> str:
@@ -1124,7 +1217,7 @@ def render_pdf(
             f" {digest}"
         )
     f = fonts()
-    fmt = MoneyFormat(statement.partner_locale, statement.payout_currency)
+    fmt = money_format(statement.partner_locale, statement.payout_currency)
     t = words(statement.partner_locale)
     issued = statement.issued_on
     statement_label = t(N_("statement %(period)s")) % {"period": statement.period}

@@ -25,6 +25,7 @@ from statements.pdf import (
     PAYABLE_HEADING,
     PAYABLE_TOTAL_LABEL,
     MoneyFormat,
+    money_format,
     render_pdf,
 )
 from tests.statements.factories import synthetic_statement
@@ -257,3 +258,14 @@ def test_the_footer_carries_the_hash_and_the_plan_versions_on_every_page(
     for text in long_pages:
         assert digest in text
         assert "reseller-2026@v2#ab12cd34" in text
+
+
+def test_one_money_format_per_language_and_currency_whose_memo_keeps_the_exponent() -> None:
+    fmt = money_format("en_US", "USD")
+    assert money_format("en_US", "USD") is fmt
+    assert money_format("de_DE", "EUR") is not fmt
+    for _ in range(2):  # the second time from the memo
+        assert fmt.money(Decimal("1.00")) == "$1.00"
+        assert fmt.money(Decimal("1.001")) == "$1.001"
+        assert fmt.money(Decimal("1.00"), "EUR") == "€1.00"
+        assert money_format("de_DE", "EUR").money(Decimal("1.00")) == "1,00\u00a0€"

@@ -47,11 +47,12 @@ from sqlalchemy import create_engine, select, text
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import NullPool
 
-from payouts.batch import draft
-from payouts.batch.calculation import PartnerWork, RepLine, rep_lines
-from payouts.batch.gathering import gather
-from payouts.batch.repository import PartnerRange, PartnerRanges
+from payouts.batch import draft, jobs
+from payouts.batch.calculation import RepLine, rep_lines
+from payouts.batch.gathering import Context, gather_partners
+from payouts.batch.repository import PartnerRange
 from payouts.reference.models import Partner
+from payouts.settings import get_settings
 
 MIN_WORKER_PARTNERS = 250  # fewer, and a process of its own costs more than it saves
 SLICE_PARTNERS = draft.SLICE_PARTNERS
@@ -79,14 +80,29 @@ def untouched(session: Session) -> bool:
 
 @contextmanager
 def calculation(
-    session: Session, period: str, fact_revision: int, *, workers: int, as_copy: bool
+    session: Session,
+    period: str,
+    fact_revision: int,
+    *,
+    workers: int,
+    as_copy: bool,
+    distributed: bool = False,
 ) -> Iterator[Calculation]:
     """The period's calculation, split over `workers` processes when the caller found the
-    transaction `untouched` and there are enough partners; else in this process. The
-    garbage collector rests until the caller is done with it (`_collector_paused`)."""
+    transaction `untouched` and there are enough partners; else in this process. With
+    `distributed` (the caller found the transaction `untouched`, and rows are copied),
+    the slices are jobs for `payouts worker`s instead (`jobs`). The garbage collector
+    rests until the caller is done with it (`_collector_paused`)."""
     with (
         _collector_paused(),
-        _calculation(session, period, fact_revision, workers=workers, as_copy=as_copy) as done,
+        _calculation(
+            session,
+            period,
+            fact_revision,
+            workers=workers,
+            as_copy=as_copy,
+            distributed=distributed and as_copy,
+        ) as done,
     ):
         yield done
 
@@ -109,18 +125,30 @@ def _collector_paused() -> Iterator[None]:
 
 @contextmanager
 def _calculation(
-    session: Session, period: str, fact_revision: int, *, workers: int, as_copy: bool
+    session: Session,
+    period: str,
+    fact_revision: int,
+    *,
+    workers: int,
+    as_copy: bool,
+    distributed: bool,
 ) -> Iterator[Calculation]:
+    partner_ids = list(session.scalars(select(Partner.id)))
+    slices = PartnerRange.split(partner_ids, -(-len(partner_ids) // SLICE_PARTNERS))
+    if distributed:
+        timeout = get_settings().worker_timeout
+        yield Calculation(
+            jobs.slices(session, period, slices, timeout=timeout),
+            lambda: rep_lines(session, period),
+        )
+        return
     shares: list[list[tuple[int, PartnerRange]]] = []
     if workers > 1 and "fork" in multiprocessing.get_all_start_methods():
-        partner_ids = list(session.scalars(select(Partner.id)))
-        workers = min(workers, len(partner_ids) // MIN_WORKER_PARTNERS)
-        slices = PartnerRange.split(partner_ids, -(-len(partner_ids) // SLICE_PARTNERS))
-        shares = _shares(slices, workers)
+        shares = _shares(slices, min(workers, len(partner_ids) // MIN_WORKER_PARTNERS))
     if len(shares) < 2:
-        work = gather(session, period, fact_revision)
         yield Calculation(
-            draft.calculate(work, as_copy=as_copy), lambda: rep_lines(session, period)
+            _sliced(session, period, list(enumerate(slices)), as_copy),
+            lambda: rep_lines(session, period),
         )
         return
 
@@ -149,6 +177,19 @@ def _calculation(
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
         outlet.close()
+
+
+def _sliced(
+    session: Session, period: str, slices: list[tuple[int, PartnerRange]], as_copy: bool
+) -> Iterator[draft.Slice]:
+    """The numbered slices gathered and calculated one after the other: a slice's facts
+    are read, its lines encoded, and its facts let go before the next slice's are read,
+    so memory holds one slice at a time, whatever the size of the month. What every
+    slice needs (plans, rates, referral roles, tiers) is read once."""
+    context = Context.read(session, period)
+    for order, partners in slices:
+        works = gather_partners(session, context, partners)
+        yield draft.calculate_slice(order, period, works, as_copy)
 
 
 def _shares(slices: list[PartnerRange], workers: int) -> list[list[tuple[int, PartnerRange]]]:
@@ -286,31 +327,17 @@ def _snapshot_session(source: _Source) -> Iterator[Session]:
 
 _slices_out: SimpleQueue[draft.Slice] | None = None
 """In a worker: where its slices go (`_detach` sets it)."""
-_kept: list[object] = []
-"""In a worker: the share's gathered facts, left to the process's end (`_work`)."""
 
 
 def _work(source: _Source, share: list[tuple[int, PartnerRange]], as_copy: bool) -> Failure | None:
-    """In a worker: gather the share's partners once, put their slices one by one; return
-    the error, if any, as a `Failure` (raised by the run, like its own errors)."""
+    """In a worker: gather and calculate the share's slices one by one, putting each on
+    the queue; return the error, if any, as a `Failure` (raised by the run, like its own
+    errors)."""
     assert _slices_out is not None
     try:
-        ranges = [partners for _, partners in share]
         with _snapshot_session(source) as session:
-            work = gather(
-                session, source.period, source.fact_revision, partners=PartnerRanges(tuple(ranges))
-            )
-        by_slice: list[list[PartnerWork]] = [[] for _ in share]
-        index = 0
-        for partner in work.partners:  # in partner order, as the slices are
-            while partner.partner_id not in ranges[index]:
-                index += 1
-            by_slice[index].append(partner)
-        for (order, _), partners in zip(share, by_slice, strict=True):
-            _slices_out.put(draft.calculate_slice(order, source.period, partners, as_copy))
+            for calculated in _sliced(session, source.period, share, as_copy):
+                _slices_out.put(calculated)
     except BaseException as exc:
         return Failure.of(exc)
-    # Not freed here: freeing a share's facts object by object costs 0.2 s of CPU a worker
-    # (measured), while the run builds its index; the worker's exit (os._exit) drops them.
-    _kept.append(work)
     return None

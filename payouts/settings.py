@@ -55,6 +55,10 @@ class Settings(BaseSettings):
     worker_queue: str = "payouts-slices"
     """The broker's queue of slice jobs (WORKER_QUEUE): runs and workers of one database
     share it."""
+    batch_slice_partners: int = 0
+    """Partners a run gathers and calculates at once (BATCH_SLICE_PARTNERS): what a run
+    or a worker holds in memory, against a few whole-month reads repeated a slice; 0:
+    the built-in size (`payouts.batch.parallel.SLICE_PARTNERS`)."""
     worker_timeout: float = 600.0
     """Seconds a distributed run waits for its next slice before giving up
     (WORKER_TIMEOUT): no worker running, or all of them stuck."""

@@ -29,7 +29,9 @@ dropped: nobody waits for it.
 from __future__ import annotations
 
 import logging
+import os
 import re
+import socket
 import time
 import uuid
 from collections.abc import Iterator
@@ -86,6 +88,7 @@ def broker(url: str | None = None) -> Celery:
         task_serializer="json",
         accept_content=["json"],
         task_ignore_result=True,
+        worker_enable_remote_control=False,  # no control queue: nothing shared by name
         worker_hijack_root_logger=False,
         broker_connection_retry_on_startup=True,
         worker_cancel_long_running_tasks_on_connection_loss=True,
@@ -140,7 +143,7 @@ def _arrived(
             )
         time.sleep(_POLL_SECONDS)
     partners, lines, rows, error = found
-    if error is not None:
+    if error is not None or rows is None:
         raise SliceFailed(f"slice {number}: {error}")
     return draft.Slice(number, partners, lines, bytes(rows), [])
 
@@ -153,6 +156,7 @@ def work(concurrency: int = 1) -> None:
     app = broker()
     pool = "solo" if concurrency == 1 else "prefork"
     worker = app.Worker(
+        hostname=f"payouts-{os.getpid()}@{socket.gethostname()}",  # one name a worker
         pool=pool,
         concurrency=concurrency,
         queues=[get_settings().worker_queue],

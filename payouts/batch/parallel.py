@@ -55,7 +55,11 @@ from payouts.reference.models import Partner
 from payouts.settings import get_settings
 
 MIN_WORKER_PARTNERS = 250  # fewer, and a process of its own costs more than it saves
-SLICE_PARTNERS = draft.SLICE_PARTNERS
+SLICE_PARTNERS = 1_000
+"""Partners gathered and calculated at once: what the run (or a worker) holds in memory.
+Each slice repeats a few whole-month reads in the database (the month's payments per
+invoice, its new logos), so slices are not made smaller than need be
+(`bench/batch_turns.py` prints the time and peak memory of a run)."""
 _SNAPSHOT_ID = re.compile(r"[0-9A-F]+-[0-9A-F]+(-[0-9]+)?")
 _PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
 _POLL_SECONDS = 0.01  # how often the run looks for a finished (or failed) share
@@ -134,7 +138,8 @@ def _calculation(
     distributed: bool,
 ) -> Iterator[Calculation]:
     partner_ids = list(session.scalars(select(Partner.id)))
-    slices = PartnerRange.split(partner_ids, -(-len(partner_ids) // SLICE_PARTNERS))
+    size = get_settings().batch_slice_partners or SLICE_PARTNERS
+    slices = PartnerRange.split(partner_ids, -(-len(partner_ids) // max(1, size)))
     if distributed:
         timeout = get_settings().worker_timeout
         yield Calculation(
@@ -188,8 +193,12 @@ def _sliced(
     slice needs (plans, rates, referral roles, tiers) is read once."""
     context = Context.read(session, period)
     for order, partners in slices:
-        works = gather_partners(session, context, partners)
-        yield draft.calculate_slice(order, period, works, as_copy)
+        calculated = draft.calculate_slice(
+            order, period, gather_partners(session, context, partners), as_copy
+        )
+        # Nothing of the slice's facts is left to live on while the next slice's are read.
+        yield calculated
+        del calculated
 
 
 def _shares(slices: list[PartnerRange], workers: int) -> list[list[tuple[int, PartnerRange]]]:
@@ -338,6 +347,7 @@ def _work(source: _Source, share: list[tuple[int, PartnerRange]], as_copy: bool)
         with _snapshot_session(source) as session:
             for calculated in _sliced(session, source.period, share, as_copy):
                 _slices_out.put(calculated)
+                del calculated  # sent: not kept while the next slice is read
     except BaseException as exc:
         return Failure.of(exc)
     return None

@@ -138,8 +138,13 @@ def _calculation(
     distributed: bool,
 ) -> Iterator[Calculation]:
     partner_ids = list(session.scalars(select(Partner.id)))
+    if "fork" not in multiprocessing.get_all_start_methods():
+        workers = 1
+    workers = max(1, min(workers, len(partner_ids) // MIN_WORKER_PARTNERS))
     size = get_settings().batch_slice_partners or SLICE_PARTNERS
-    slices = PartnerRange.split(partner_ids, -(-len(partner_ids) // max(1, size)))
+    # At least a slice a worker: a small program is still split.
+    count = max(-(-len(partner_ids) // max(1, size)), workers)
+    slices = PartnerRange.split(partner_ids, count)
     if distributed:
         timeout = get_settings().worker_timeout
         yield Calculation(
@@ -147,9 +152,7 @@ def _calculation(
             lambda: rep_lines(session, period),
         )
         return
-    shares: list[list[tuple[int, PartnerRange]]] = []
-    if workers > 1 and "fork" in multiprocessing.get_all_start_methods():
-        shares = _shares(slices, min(workers, len(partner_ids) // MIN_WORKER_PARTNERS))
+    shares = _shares(slices, workers) if workers > 1 else []
     if len(shares) < 2:
         yield Calculation(
             _sliced(session, period, list(enumerate(slices)), as_copy),

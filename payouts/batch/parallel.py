@@ -6,9 +6,12 @@ worker process opens its own connection and imports the run's snapshot
 (`pg_export_snapshot`), so it reads exactly what the run's transaction reads. The
 partners are cut into slices (ranges of ids) dealt in turn to the workers: the
 standard library's `ProcessPoolExecutor` (fork start method) runs one task a share. A
-worker gathers its share once, then calculates it slice by slice and puts each slice
-on a queue back to the run as bytes (the rows in COPY text) as soon as it is done; the
-task's result says the share is done, or carries its error. The run's own connection stores
+worker reads what every slice needs once (`gathering.Context`), then gathers and
+calculates its share slice by slice, holding one slice's facts at a time, and puts
+each slice on a queue back to the run as bytes (the rows in COPY text) as soon as it
+is done; the task's result says the share is done, or carries its error. Calculating
+in one process goes slice by slice too, and a distributed run's slices are jobs for
+`payouts worker`s (`jobs`). The run's own connection stores
 the slices in order, in its transaction: the draft is still written whole or not at
 all, and its digest (taken in partner order) is the same, byte for byte, as when one
 process does everything.

@@ -14,9 +14,10 @@ same run (the same N inserts made directly by one process). Engines:
   scratch database).
 
 A scratch PostgreSQL database (BENCH_DATABASE_URL's server, user postgres by default)
-is created and dropped. `procrastinate` is not a dependency of the project: install it
-to measure it (`.venv/bin/pip install procrastinate`); an engine that cannot be
-reached or imported is reported and skipped.
+is created and dropped. `procrastinate` and `redis` (Celery's Redis transport) are not
+dependencies of the project: install them to measure them (`.venv/bin/pip install
+procrastinate redis`); an engine that cannot be reached or imported is reported and
+skipped.
 """
 
 from __future__ import annotations

@@ -33,6 +33,7 @@ from api.commands import (
     tax,
     tiers,
     users,
+    worker,
 )
 from payouts.db import normalise_url
 from payouts.errors import PayoutsError
@@ -64,6 +65,7 @@ app.add_typer(adjustments.app, name="adjustments")
 app.add_typer(portal.app, name="portal")
 app.add_typer(demo.app, name="demo")
 app.command("serve")(serve.serve)
+app.command("worker")(worker.worker)
 app.command("quote")(plans.quote_command)
 app.command("margin-exception")(plans.margin_exception_command)
 app.command("simulate")(batch.simulate_command)

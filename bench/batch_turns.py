@@ -51,8 +51,12 @@ with unit_of_work(engine) as session:
     result = service.run(session, sys.argv[3], actor="bench", workers=int(sys.argv[4]))
 seconds, cpu_seconds = time.perf_counter() - start, cpu() - cpu_start
 engine.dispose()
+# Peak resident memory (kB on Linux): this process, and the largest of its workers.
+run_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+worker_rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
 print(json.dumps(
-    {"seconds": seconds, "cpu": cpu_seconds, "hash": result.draft_hash, "lines": result.lines}
+    {"seconds": seconds, "cpu": cpu_seconds, "hash": result.draft_hash, "lines": result.lines,
+     "run_mb": run_rss / 1024, "worker_mb": worker_rss / 1024}
 ))
 """
 
@@ -87,6 +91,20 @@ def _load(url: str, partners: int, invoices: int) -> str:
         engine.dispose()
 
 
+def _loaded(url: str) -> str:
+    """The month of a database loaded by `_load` before, upgraded to this checkout's schema."""
+    from payouts import migrations
+    from payouts.db import make_engine
+
+    engine = make_engine(url)
+    try:
+        migrations.upgrade(url, engine=engine)
+        with engine.connect() as conn:
+            return str(conn.scalar(text("SELECT min(accounting_period) FROM invoices")))
+    finally:
+        engine.dispose()
+
+
 def _one(checkout: Path, url: str, period: str, workers: int) -> dict[str, object]:
     completed = subprocess.run(
         [sys.executable, "-c", ONE_RUN, str(checkout), url, period, str(workers)],
@@ -108,22 +126,28 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--turns", type=int, default=2, help="runs of each, alternating")
     parser.add_argument("--scale", type=float, default=1.0, help="1.0 is the issue's scale")
     parser.add_argument("--workers", type=int, default=min(2, os.cpu_count() or 1))
+    parser.add_argument(
+        "--database",
+        default="",
+        help="a database already loaded by an earlier run (kept): loading takes minutes",
+    )
     args = parser.parse_args(argv)
     old, new = args.old.resolve(), args.new.resolve()
     partners = max(20, round(runner.BATCH_PARTNERS * args.scale))
     invoices = max(1_000, round(runner.BATCH_INVOICES * args.scale))
 
     server = runner._server_url()
-    name = f"pp_bench_{uuid.uuid4().hex[:10]}"
+    name = args.database or f"pp_bench_{uuid.uuid4().hex[:10]}"
     admin = create_engine(runner._with_database(server, "postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    if not args.database:
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
     url = runner._with_database(server, name)
     times: dict[str, list[float]] = {"old": [], "new": []}
     cpu: dict[str, list[float]] = {"old": [], "new": []}
     hashes: set[str] = set()
     try:
-        period = _load(url, partners, invoices)
+        period = _loaded(url) if args.database else _load(url, partners, invoices)
         for turn in range(1, args.turns + 1):
             for label, checkout in (("old", old), ("new", new)):
                 result = _one(checkout, url, period, args.workers)
@@ -134,12 +158,15 @@ def main(argv: list[str] | None = None) -> int:
                 print(
                     f"turn {turn} {label} ({checkout}): {seconds:.2f} s "
                     f"({cpu[label][-1]:.2f} s CPU in the run and its workers), "
-                    f"{result['lines']:,} lines, draft hash {result['hash']}",
+                    f"{result['lines']:,} lines, draft hash {result['hash']}, peak RSS "
+                    f"run {float(str(result['run_mb'])):.0f} MB, "
+                    f"largest worker {float(str(result['worker_mb'])):.0f} MB",
                     flush=True,
                 )
     finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        if not args.database:
+            with admin.connect() as conn:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
     median_old, median_new = statistics.median(times["old"]), statistics.median(times["new"])
     cpu_old, cpu_new = statistics.median(cpu["old"]), statistics.median(cpu["new"])

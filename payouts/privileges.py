@@ -18,7 +18,8 @@ Why each table gets what it gets:
   issued statements and the audit log are append-only: INSERT, never UPDATE/DELETE;
 - a period's draft (its rep credit and payees) is replaced by each run, so those
   may be deleted, but never in a closed period (triggers); draft lines themselves
-  are written through the two partition functions the owner provides;
+  are written through the two partition functions the owner provides; a distributed
+  run's workers add its slices (`draft_slices`), which the run deletes once stored;
 - API keys are administered by the owner: the service only reads them;
 - an idempotency record is written before its request's work and completed after;
 - web users are invited, reset and disabled by the owner (`payouts users`): the
@@ -77,6 +78,7 @@ SERVICE_PRIVILEGES: dict[str, tuple[str, ...]] = {
     "deals": ADD,
     "draft_lines": READ,
     "draft_payees": REPLACE,
+    "draft_slices": REPLACE,
     "fx_rates": AMEND,
     "idempotency_records": AMEND,
     "invoice_series": AMEND,

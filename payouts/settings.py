@@ -49,6 +49,20 @@ class Settings(BaseSettings):
     """The VAT rate added to a domestic self-billed invoice, a fraction (DOMESTIC_VAT_RATE,
     e.g. 0.19)."""
 
+    broker_url: str = ""
+    """The message broker a distributed `batch run` and `payouts worker` share
+    (BROKER_URL, e.g. amqp://user:password@host:5672//); empty: no distributed runs."""
+    worker_queue: str = "payouts-slices"
+    """The broker's queue of slice jobs (WORKER_QUEUE): runs and workers of one database
+    share it."""
+    batch_slice_partners: int = 0
+    """Partners a run gathers and calculates at once (BATCH_SLICE_PARTNERS): what a run
+    or a worker holds in memory, against a few whole-month reads repeated a slice; 0:
+    the built-in size (`payouts.batch.parallel.SLICE_PARTNERS`)."""
+    worker_timeout: float = 600.0
+    """Seconds a distributed run waits for its next slice before giving up
+    (WORKER_TIMEOUT): no worker running, or all of them stuck."""
+
     @property
     def owner_url(self) -> str:
         return self.database_owner_url or self.database_url

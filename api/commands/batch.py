@@ -13,7 +13,8 @@ from api.commands.common import APPROVER_KEY_ENV, Key, acting, fail
 from payouts.accounting import replay
 from payouts.batch import exports, payments, review, service, simulate
 from payouts.batch import reps as rep_report
-from payouts.db import unit_of_work
+from payouts.db import normalise_url, unit_of_work
+from payouts.settings import get_settings
 from plans.loading import load_plan
 from plans.money import from_minor
 from statements.issue import issue_period
@@ -30,11 +31,22 @@ def run(
     workers: Annotated[int, typer.Option(help="Processes for the calculation")] = min(
         2, os.cpu_count() or 1
     ),
+    distributed: Annotated[
+        bool, typer.Option(help="Slices as jobs for `payouts worker`s (PostgreSQL, BROKER_URL)")
+    ] = False,
 ) -> None:
     """Calculate (or recalculate) the period's draft."""
     principal = acting(key)
+    if distributed:
+        settings = get_settings()
+        if normalise_url(settings.database_url).get_backend_name() != "postgresql":
+            fail("a distributed run needs PostgreSQL (DATABASE_URL): its workers share it")
+        if not settings.broker_url:
+            fail("a distributed run needs BROKER_URL: the broker its workers listen to")
     with unit_of_work() as session:
-        result = service.run(session, period, actor=principal.actor, workers=workers)
+        result = service.run(
+            session, period, actor=principal.actor, workers=workers, distributed=distributed
+        )
     voided = " (the earlier approval is void)" if result.voided_approval else ""
     typer.echo(
         f"{result.period}: draft of {result.lines} line(s) for {result.partners} "

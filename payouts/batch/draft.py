@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -424,21 +424,23 @@ def store(
     waiting: dict[int, Slice] = {}  # arrived early: stored once those before them are
     stored = 0
     target = sql_table(table, *(column(c) for c in COLUMNS))
-    with _copy(session, table, COLUMNS) if as_copy else nullcontext() as copy:
-        for arrived in slices:
-            waiting[arrived.order] = arrived
-            while stored in waiting:
-                part = waiting.pop(stored)
-                if copy is not None:
+    # One COPY a slice, ended before the next slice is asked for: a slice may be read
+    # from the database on this same connection (`parallel`, `jobs`).
+    for arrived in slices:
+        waiting[arrived.order] = arrived
+        while stored in waiting:
+            part = waiting.pop(stored)
+            if as_copy:
+                with _copy(session, table, COLUMNS) as copy:
                     copy.write(part.text)
-                else:
-                    _insert(session, target, COLUMNS, part.rows)
-                digest.update(part.text)
-                partners += part.partners
-                lines += part.lines
-                stored += 1
-                if progress is not None:
-                    progress(stored, partners)
+            else:
+                _insert(session, target, COLUMNS, part.rows)
+            digest.update(part.text)
+            partners += part.partners
+            lines += part.lines
+            stored += 1
+            if progress is not None:
+                progress(stored, partners)
     if waiting:
         raise RuntimeError(f"draft slices missing before slice {stored}")
     return partners, lines, digest

@@ -69,3 +69,17 @@ class ExportUnavailable(PayoutsError):
 class PayoutResultsRefused(PayoutsError):
     code = "payout-results-refused"
     status = 422
+
+
+class WorkersUnavailable(PayoutsError):
+    """A distributed run cannot reach its workers, or they cannot finish its slices."""
+
+    code = "workers-unavailable"
+    status = 503
+
+
+class SliceFailed(PayoutsError):
+    """A worker could not calculate a slice of a distributed run (the reason is its own)."""
+
+    code = "slice-failed"
+    status = 500

@@ -49,15 +49,49 @@ def gather(
     `candidate` (what-if simulation) is an unsaved plan version put on top of its plan.
     With `partners`, only those partners' work is built, and the large reads (the
     month's invoices, payments and deals) are limited to what reaches them."""
-    month = Month.parse(period)
-    rates = fx.table(session)
-    assignments = plan_book.assignments(session, date.min, month.end)
-    timeline = plan_book.PlanTimeline.load(session, {a.plan_id for a in assignments})
-    if candidate is not None:
-        timeline = timeline.with_candidate(candidate)
+    context = Context.read(session, period, candidate)
+    return PeriodWork(period, fact_revision, gather_partners(session, context, partners))
 
+
+@dataclass(frozen=True, slots=True)
+class Context:
+    """What every partner's work of a period needs, whoever the partners: FX rates, plan
+    assignments and versions, referral roles and tiers in force. Small beside the
+    month's facts, so a run that gathers slice by slice (`gather_partners`) reads it
+    once."""
+
+    month: Month
+    rates: f.FxTable
+    assignments: list[plan_book.Assigned]
+    timeline: plan_book.PlanTimeline
+    referrals: Referrals
+    in_force: dict[tuple[str, str, str], tiers.TierRecord]
+
+    @classmethod
+    def read(cls, session: Session, period: str, candidate: PlanVersion | None = None) -> Context:
+        month = Month.parse(period)
+        assignments = plan_book.assignments(session, date.min, month.end)
+        timeline = plan_book.PlanTimeline.load(session, {a.plan_id for a in assignments})
+        if candidate is not None:
+            timeline = timeline.with_candidate(candidate)
+        return cls(
+            month,
+            fx.table(session),
+            assignments,
+            timeline,
+            Referrals.of(batch_repository.referral_roles(session, month)),
+            tiers.in_force(session, period),
+        )
+
+
+def gather_partners(
+    session: Session, context: Context, partners: Partners | None
+) -> list[PartnerWork]:
+    """The works of `partners` (all, given None) that have lines to calculate, in
+    partner order, reading only the facts that reach them."""
+    month, referrals = context.month, context.referrals
+    period = str(month)
     facts = batch_repository.month_facts(session, period, partners)
-    referrals = Referrals.of(batch_repository.referral_roles(session, month))
     facts.deals.update(
         repository.deals(
             session,
@@ -71,7 +105,11 @@ def gather(
         )
     )
     works = _Works(
-        period, rates, batch_repository.partner_rows(session, partners), facts.deals, referrals
+        period,
+        context.rates,
+        batch_repository.partner_rows(session, partners),
+        facts.deals,
+        referrals,
     )
     _give_month_invoices(works, facts.invoices, month)
     _give_paid_invoices(works, facts, month)
@@ -81,15 +119,18 @@ def gather(
 
     _spiff_events(session, month, facts.deals, works.work_for, partners)
     _customer_history(session, works.works, month, referrals.referrers)
-    _paid_earnings(session, works.works, timeline, period)
+    _paid_earnings(session, works.works, context.timeline, period)
 
-    by_partner = accounting.plan_segments(works.works.values(), assignments, timeline, month)
-    in_force = tiers.in_force(session, period)
-    _tiers_and_rebates(session, works.works, timeline, in_force, month, rates, by_partner)
+    timeline = context.timeline
+    by_partner = accounting.plan_segments(
+        works.works.values(), context.assignments, timeline, month
+    )
+    _tiers_and_rebates(
+        session, works.works, timeline, context.in_force, month, context.rates, by_partner
+    )
 
     built = works.works
-    ordered = [built[p] for p in sorted(built) if built[p].segments]
-    return PeriodWork(period, fact_revision, ordered)
+    return [built[p] for p in sorted(built) if built[p].segments]
 
 
 @dataclass
@@ -237,7 +278,9 @@ def _give_paid_invoices(works: _Works, facts: MonthFacts, month: Month) -> None:
 def _give_refunds(works: _Works, facts: MonthFacts) -> None:
     """Each refund to the partners its invoice reaches."""
     for refund in facts.refunds:
-        row = facts.records[refund.invoice_id]
+        row = facts.records.get(refund.invoice_id)
+        if row is None:  # an invoice that reaches none of the partners gathered
+            continue
         for partner_id in works.partners_of(row):
             work = works.work_for(partner_id)
             if work is not None:

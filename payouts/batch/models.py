@@ -9,6 +9,8 @@ from sqlalchemy import (
     CheckConstraint,
     ForeignKey,
     Index,
+    Integer,
+    LargeBinary,
     PrimaryKeyConstraint,
     String,
     Text,
@@ -217,3 +219,27 @@ class PayoutHold(Base):
     reason: Mapped[str] = mapped_column(Text)
     balance_minor: Mapped[int] = mapped_column(BigInteger, doc="Balance held, minor units.")
     currency: Mapped[str] = mapped_column(Currency)
+
+
+class DraftSlice(Base):
+    """A slice of a distributed run's draft, as a worker calculated it (`jobs`).
+
+    One row per (period, run, slice), written by the worker in one transaction that is
+    also the slice's "done" mark: a slice whose worker died before committing has no
+    row and is calculated again; a slice calculated twice (a worker presumed dead that
+    was only slow) keeps its first row. The run reads the rows in slice order into its
+    own transaction's draft, then deletes them."""
+
+    __tablename__ = "draft_slices"
+    __table_args__ = (PrimaryKeyConstraint("period", "run_id", "slice_no"),)
+
+    period: Mapped[str] = mapped_column(String(7))
+    run_id: Mapped[str] = mapped_column(String(32), doc="A run's own random id.")
+    slice_no: Mapped[int] = mapped_column(Integer, doc="Its place in partner order, from 0.")
+    partners: Mapped[int] = mapped_column(Integer)
+    lines: Mapped[int] = mapped_column(BigInteger)
+    copy_text: Mapped[bytes | None] = mapped_column(
+        LargeBinary, doc="The slice's draft rows in COPY text (`draft.DRAFT_COLUMNS`)."
+    )
+    error: Mapped[str | None] = mapped_column(Text, doc="Why the slice could not be calculated.")
+    done_at: Mapped[datetime]

@@ -6,9 +6,12 @@ worker process opens its own connection and imports the run's snapshot
 (`pg_export_snapshot`), so it reads exactly what the run's transaction reads. The
 partners are cut into slices (ranges of ids) dealt in turn to the workers: the
 standard library's `ProcessPoolExecutor` (fork start method) runs one task a share. A
-worker gathers its share once, then calculates it slice by slice and puts each slice
-on a queue back to the run as bytes (the rows in COPY text) as soon as it is done; the
-task's result says the share is done, or carries its error. The run's own connection stores
+worker reads what every slice needs once (`gathering.Context`), then gathers and
+calculates its share slice by slice, holding one slice's facts at a time, and puts
+each slice on a queue back to the run as bytes (the rows in COPY text) as soon as it
+is done; the task's result says the share is done, or carries its error. Calculating
+in one process goes slice by slice too, and a distributed run's slices are jobs for
+`payouts worker`s (`jobs`). The run's own connection stores
 the slices in order, in its transaction: the draft is still written whole or not at
 all, and its digest (taken in partner order) is the same, byte for byte, as when one
 process does everything.
@@ -47,14 +50,19 @@ from sqlalchemy import create_engine, select, text
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import NullPool
 
-from payouts.batch import draft
-from payouts.batch.calculation import PartnerWork, RepLine, rep_lines
-from payouts.batch.gathering import gather
-from payouts.batch.repository import PartnerRange, PartnerRanges
+from payouts.batch import draft, jobs
+from payouts.batch.calculation import RepLine, rep_lines
+from payouts.batch.gathering import Context, gather_partners
+from payouts.batch.repository import PartnerRange
 from payouts.reference.models import Partner
+from payouts.settings import get_settings
 
 MIN_WORKER_PARTNERS = 250  # fewer, and a process of its own costs more than it saves
-SLICE_PARTNERS = draft.SLICE_PARTNERS
+SLICE_PARTNERS = 1_000
+"""Partners gathered and calculated at once: what the run (or a worker) holds in memory.
+Each slice repeats a few whole-month reads in the database (the month's payments per
+invoice, its new logos), so slices are not made smaller than need be
+(`bench/batch_turns.py` prints the time and peak memory of a run)."""
 _SNAPSHOT_ID = re.compile(r"[0-9A-F]+-[0-9A-F]+(-[0-9]+)?")
 _PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
 _POLL_SECONDS = 0.01  # how often the run looks for a finished (or failed) share
@@ -79,14 +87,29 @@ def untouched(session: Session) -> bool:
 
 @contextmanager
 def calculation(
-    session: Session, period: str, fact_revision: int, *, workers: int, as_copy: bool
+    session: Session,
+    period: str,
+    fact_revision: int,
+    *,
+    workers: int,
+    as_copy: bool,
+    distributed: bool = False,
 ) -> Iterator[Calculation]:
     """The period's calculation, split over `workers` processes when the caller found the
-    transaction `untouched` and there are enough partners; else in this process. The
-    garbage collector rests until the caller is done with it (`_collector_paused`)."""
+    transaction `untouched` and there are enough partners; else in this process. With
+    `distributed` (the caller found the transaction `untouched`, and rows are copied),
+    the slices are jobs for `payouts worker`s instead (`jobs`). The garbage collector
+    rests until the caller is done with it (`_collector_paused`)."""
     with (
         _collector_paused(),
-        _calculation(session, period, fact_revision, workers=workers, as_copy=as_copy) as done,
+        _calculation(
+            session,
+            period,
+            fact_revision,
+            workers=workers,
+            as_copy=as_copy,
+            distributed=distributed and as_copy,
+        ) as done,
     ):
         yield done
 
@@ -109,18 +132,34 @@ def _collector_paused() -> Iterator[None]:
 
 @contextmanager
 def _calculation(
-    session: Session, period: str, fact_revision: int, *, workers: int, as_copy: bool
+    session: Session,
+    period: str,
+    fact_revision: int,
+    *,
+    workers: int,
+    as_copy: bool,
+    distributed: bool,
 ) -> Iterator[Calculation]:
-    shares: list[list[tuple[int, PartnerRange]]] = []
-    if workers > 1 and "fork" in multiprocessing.get_all_start_methods():
-        partner_ids = list(session.scalars(select(Partner.id)))
-        workers = min(workers, len(partner_ids) // MIN_WORKER_PARTNERS)
-        slices = PartnerRange.split(partner_ids, -(-len(partner_ids) // SLICE_PARTNERS))
-        shares = _shares(slices, workers)
-    if len(shares) < 2:
-        work = gather(session, period, fact_revision)
+    partner_ids = list(session.scalars(select(Partner.id)))
+    if "fork" not in multiprocessing.get_all_start_methods():
+        workers = 1
+    workers = max(1, min(workers, len(partner_ids) // MIN_WORKER_PARTNERS))
+    size = get_settings().batch_slice_partners or SLICE_PARTNERS
+    # At least a slice a worker: a small program is still split.
+    count = max(-(-len(partner_ids) // max(1, size)), workers)
+    slices = PartnerRange.split(partner_ids, count)
+    if distributed:
+        timeout = get_settings().worker_timeout
         yield Calculation(
-            draft.calculate(work, as_copy=as_copy), lambda: rep_lines(session, period)
+            jobs.slices(session, period, slices, timeout=timeout),
+            lambda: rep_lines(session, period),
+        )
+        return
+    shares = _shares(slices, workers) if workers > 1 else []
+    if len(shares) < 2:
+        yield Calculation(
+            _sliced(session, period, list(enumerate(slices)), as_copy),
+            lambda: rep_lines(session, period),
         )
         return
 
@@ -149,6 +188,23 @@ def _calculation(
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
         outlet.close()
+
+
+def _sliced(
+    session: Session, period: str, slices: list[tuple[int, PartnerRange]], as_copy: bool
+) -> Iterator[draft.Slice]:
+    """The numbered slices gathered and calculated one after the other: a slice's facts
+    are read, its lines encoded, and its facts let go before the next slice's are read,
+    so memory holds one slice at a time, whatever the size of the month. What every
+    slice needs (plans, rates, referral roles, tiers) is read once."""
+    context = Context.read(session, period)
+    for order, partners in slices:
+        calculated = draft.calculate_slice(
+            order, period, gather_partners(session, context, partners), as_copy
+        )
+        # Nothing of the slice's facts is left to live on while the next slice's are read.
+        yield calculated
+        del calculated
 
 
 def _shares(slices: list[PartnerRange], workers: int) -> list[list[tuple[int, PartnerRange]]]:
@@ -286,31 +342,18 @@ def _snapshot_session(source: _Source) -> Iterator[Session]:
 
 _slices_out: SimpleQueue[draft.Slice] | None = None
 """In a worker: where its slices go (`_detach` sets it)."""
-_kept: list[object] = []
-"""In a worker: the share's gathered facts, left to the process's end (`_work`)."""
 
 
 def _work(source: _Source, share: list[tuple[int, PartnerRange]], as_copy: bool) -> Failure | None:
-    """In a worker: gather the share's partners once, put their slices one by one; return
-    the error, if any, as a `Failure` (raised by the run, like its own errors)."""
+    """In a worker: gather and calculate the share's slices one by one, putting each on
+    the queue; return the error, if any, as a `Failure` (raised by the run, like its own
+    errors)."""
     assert _slices_out is not None
     try:
-        ranges = [partners for _, partners in share]
         with _snapshot_session(source) as session:
-            work = gather(
-                session, source.period, source.fact_revision, partners=PartnerRanges(tuple(ranges))
-            )
-        by_slice: list[list[PartnerWork]] = [[] for _ in share]
-        index = 0
-        for partner in work.partners:  # in partner order, as the slices are
-            while partner.partner_id not in ranges[index]:
-                index += 1
-            by_slice[index].append(partner)
-        for (order, _), partners in zip(share, by_slice, strict=True):
-            _slices_out.put(draft.calculate_slice(order, source.period, partners, as_copy))
+            for calculated in _sliced(session, source.period, share, as_copy):
+                _slices_out.put(calculated)
+                del calculated  # sent: not kept while the next slice is read
     except BaseException as exc:
         return Failure.of(exc)
-    # Not freed here: freeing a share's facts object by object costs 0.2 s of CPU a worker
-    # (measured), while the run builds its index; the worker's exit (os._exit) drops them.
-    _kept.append(work)
     return None

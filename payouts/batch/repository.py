@@ -111,7 +111,8 @@ class MonthFacts:
     paid_on: dict[str, tuple[date, int]]
     """Invoices of earlier months paid in this one: last payment date, total minor units."""
     records: dict[str, f.Invoice]
-    """Every invoice read, by id: the month's and those of context."""
+    """Every invoice read, by id: the month's and those of context (given partners, only
+    those that reach them: a refund's invoice may be missing)."""
     refunds: list[Any]
     cancellations: list[Any]
     closed: dict[str, f.Deal]
@@ -156,9 +157,11 @@ def month_facts(session: Session, period: str, partners: Partners | None) -> Mon
     month_invoices = invoices(
         session, records, paid_on, m.Invoice.accounting_period == period, *reaching, paid=paid
     )
+    # Those too only where they reach `partners`: a refund or cancellation of an invoice
+    # that reaches none of them is none of their business (`gathering` skips it).
     wanted = {r.invoice_id for r in refunds} | paid_on.keys()
     for chunk in repository.chunks(wanted - records.keys()):
-        invoices(session, records, paid_on, m.Invoice.id.in_(chunk))
+        invoices(session, records, paid_on, m.Invoice.id.in_(chunk), *reaching)
     for chunk in repository.chunks({c.customer_id for c in cancellations}):
         invoices(
             session,
@@ -166,6 +169,7 @@ def month_facts(session: Session, period: str, partners: Partners | None) -> Mon
             paid_on,
             m.Invoice.customer_id.in_(chunk),
             m.Invoice.accounting_period <= period,
+            *reaching,
         )
 
     # The month's deals (of its invoices, or closed in it) by subquery, the few deals

@@ -91,20 +91,28 @@ def run(
     *,
     actor: str,
     workers: int = 1,
+    distributed: bool = False,
     progress: Callable[[int, int], None] | None = None,
 ) -> RunResult:
     """Calculate the period's draft, replacing any earlier draft.
 
-    With `workers` > 1 on PostgreSQL the work is split over processes (`parallel`).
+    With `workers` > 1 on PostgreSQL the work is split over processes (`parallel`);
+    `distributed`, over `payouts worker`s through the broker (`jobs`).
     `progress`, if given, is told the slices and partners stored as each slice is."""
     period = str(Month.parse(period))
     _lock(session, period)
-    split = workers > 1 and parallel.untouched(session)  # asked before the row lock below
+    # Asked before the row lock below.
+    split = (workers > 1 or distributed) and parallel.untouched(session)
     row = _period_row(session, period)
     as_copy = _can_copy(session)
     partitioned = session.get_bind().dialect.name == "postgresql"
     with parallel.calculation(
-        session, period, row.fact_revision, workers=workers if split else 1, as_copy=as_copy
+        session,
+        period,
+        row.fact_revision,
+        workers=workers if split else 1,
+        as_copy=as_copy,
+        distributed=distributed and split,
     ) as calculated:
         # The new draft goes into a partition of its own on PostgreSQL (`partitions`).
         if partitioned:

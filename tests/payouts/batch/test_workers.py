@@ -1,0 +1,160 @@
+"""A distributed run whose worker is killed in the middle of a slice writes the draft a
+single process writes: no line twice, none lost (`payouts.batch.jobs`).
+
+Two `payouts worker`s run as OS processes of their own, connected to the run only
+through the database and the broker (RabbitMQ at TEST_BROKER_URL, a queue of this
+test's own). While the run waits for its slices, one worker is seen inside a slice
+(its database session is in the transaction that reads the run's snapshot) and is
+killed with SIGKILL; the broker gives its slice to the other worker.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, text
+
+from demo import program as demo
+from payouts.batch import jobs
+from payouts.db import make_engine, unit_of_work
+from tests.api.cli import ROOT, environment, key_for
+from tests.conftest import migrate
+
+pytestmark = [pytest.mark.postgres_only, pytest.mark.slow]
+
+BROKER = os.environ.get("TEST_BROKER_URL", "amqp://guest:guest@127.0.0.1:5672//")
+# Four slices, each long enough to be caught in the middle.
+PARTNERS, SLICE_PARTNERS, DEALS_PER_MONTH, INVOICE_LINES = 800, 200, 2.0, 4
+SEEN_WITHIN = 40.0  # seconds for a worker to start and be seen inside a slice
+RUN_WITHIN = 60.0  # seconds for the run to finish once a worker is killed
+
+
+def _command(*args: str) -> list[str]:
+    return [sys.executable, "-m", "api.cli", *args]
+
+
+def _env(url: str, key: str | None, queue: str, name: str = "") -> dict[str, str]:
+    acting = {k: v for k, v in environment(url, key).items() if v is not None}
+    # A lost slice makes the run give up at once rather than wait for ever.
+    env = {**os.environ, **acting, "BROKER_URL": BROKER, "WORKER_QUEUE": queue}
+    env["WORKER_TIMEOUT"] = str(RUN_WITHIN / 2)
+    env["BATCH_SLICE_PARTNERS"] = str(SLICE_PARTNERS)
+    if name:  # the worker's database sessions carry its name (pg_stat_activity)
+        sep = "&" if "?" in url else "?"
+        env["DATABASE_URL"] = f"{url}{sep}application_name={name}"
+    return env
+
+
+def _draft(engine: Engine, period: str) -> tuple[str, int]:
+    with engine.connect() as conn:
+        row = conn.execute(
+            text("SELECT draft_hash, line_count FROM batches WHERE period = :p"), {"p": period}
+        ).one()
+    return str(row.draft_hash), int(row.line_count)
+
+
+def _inside_a_slice(engine: Engine, names: list[str]) -> str | None:
+    """The name of a worker whose session is reading a slice (in its transaction)."""
+    with engine.connect() as conn:
+        found = conn.execute(
+            text(
+                "SELECT application_name FROM pg_stat_activity "
+                "WHERE application_name = ANY(:names) AND xact_start IS NOT NULL"
+            ),
+            {"names": names},
+        ).first()
+    return None if found is None else str(found[0])
+
+
+@pytest.fixture
+def queue() -> Iterator[str]:
+    """A queue of this test's own on the broker, deleted afterwards."""
+    name = f"payouts-test-{uuid.uuid4().hex[:10]}"
+    app = jobs.broker(BROKER)
+    try:
+        with app.connection_for_write() as connection:
+            connection.ensure_connection(max_retries=1)
+    except Exception as exc:
+        pytest.skip(f"no broker at {BROKER}: {type(exc).__name__}")
+    yield name
+    with app.connection_for_write() as connection:
+        connection.default_channel.queue_delete(name)
+
+
+def test_a_worker_killed_in_the_middle_of_a_slice_changes_nothing_in_the_draft(
+    fresh_url: str, queue: str, tmp_path: Path
+) -> None:
+    migrate(fresh_url)
+    engine = make_engine(fresh_url)
+    key = key_for(fresh_url, "alice")
+    with unit_of_work(engine) as session:
+        program = demo.generate(
+            session,
+            PARTNERS,
+            1,
+            seed=7,
+            bulk=True,
+            deals_per_month=DEALS_PER_MONTH,
+            invoice_lines=INVOICE_LINES,
+        )
+    period = program.periods[0]
+
+    alone = subprocess.run(
+        _command("batch", "run", period, "--workers", "1"),
+        cwd=ROOT,
+        env=_env(fresh_url, key, queue),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert alone.returncode == 0, alone.stderr
+    expected = _draft(engine, period)
+
+    names = [f"slice-worker-{n}-{uuid.uuid4().hex[:6]}" for n in range(2)]
+    workers = {
+        name: subprocess.Popen(
+            _command("worker"),
+            cwd=ROOT,
+            env=_env(fresh_url, None, queue, name),
+            stdout=subprocess.DEVNULL,
+            stderr=(tmp_path / f"{name}.log").open("wb"),
+        )
+        for name in names
+    }
+    run = subprocess.Popen(
+        _command("batch", "run", period, "--distributed"),
+        cwd=ROOT,
+        env=_env(fresh_url, key, queue),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + SEEN_WITHIN
+        victim = None
+        while victim is None and time.monotonic() < deadline and run.poll() is None:
+            victim = _inside_a_slice(engine, names)
+            time.sleep(0.005)
+        assert victim is not None, "no worker was seen inside a slice"
+        workers[victim].send_signal(signal.SIGKILL)
+        workers[victim].wait(timeout=10)
+        out, err = run.communicate(timeout=RUN_WITHIN)
+    finally:
+        for process in (run, *workers.values()):
+            if process.poll() is None:
+                process.kill()
+                process.wait(timeout=10)
+    assert run.returncode == 0, err
+    assert _draft(engine, period) == expected
+    assert expected[0][:16] in out
+    with engine.connect() as conn:
+        assert conn.scalar(text("SELECT count(*) FROM draft_slices")) == 0
+    engine.dispose()

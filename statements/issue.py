@@ -19,9 +19,16 @@ from sqlalchemy.orm import Session
 
 from payouts import issued
 from payouts.periods import Month
-from statements.builder import LedgerDisagrees, StatementNotFound, build, partners_of_period
+from statements.builder import (
+    LedgerDisagrees,
+    StatementNotFound,
+    build,
+    partners_of_period,
+    slices,
+    statements_of,
+)
 from statements.canonical import canonical_json, content_hash, to_document
-from statements.model import StatementInvalid
+from statements.model import Statement, StatementInvalid
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,16 +48,25 @@ class Verification:
 
 
 def issue_period(session: Session, period: str, *, actor: str) -> dict[str, str]:
-    """Store every partner's statement of a closed period: its canonical JSON and hash."""
+    """Store every partner's statement of a closed period: its canonical JSON and hash.
+
+    Statements are built a slice of partners at a time (`builder.statements_of`) and each
+    slice's are stored together, so memory holds one slice, not the month."""
     period = str(Month.parse(period))
     hashes: dict[str, str] = {}
-    for partner_id in partners_of_period(session, period):
-        statement = build(session, partner_id, period)
-        digest = content_hash(statement)
-        content = canonical_json(statement, include_hash=False)
-        issued.record(session, partner_id, period, digest, content, actor)
-        hashes[partner_id] = digest
+    for partner_ids in slices(partners_of_period(session, period)):
+        issued_now = [
+            _issued(statement) for statement in statements_of(session, period, partner_ids)
+        ]
+        issued.record_many(session, period, issued_now, actor)
+        hashes.update((partner_id, digest) for partner_id, digest, _ in issued_now)
     return hashes
+
+
+def _issued(statement: Statement) -> tuple[str, str, str]:
+    """(partner, hash, canonical JSON): the hash is that of the JSON stored."""
+    content = canonical_json(statement, include_hash=False)
+    return statement.partner_id, hashlib.sha256(content.encode("utf-8")).hexdigest(), content
 
 
 def verify(session: Session, partner_id: str, period: str) -> Verification:

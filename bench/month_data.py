@@ -18,7 +18,9 @@ import argparse
 import os
 import subprocess
 import sys
+import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -151,6 +153,59 @@ def period_of(database: str) -> str:
         return str(found)
     finally:
         engine.dispose()
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """One command timed as a subprocess: wall seconds, peak RSS, its output."""
+
+    seconds: float
+    peak_mb: float
+    out: str
+
+
+def timed(command: list[str], env: dict[str, str]) -> Step:
+    """Run `command` in a process of its own; its wall time and peak resident memory
+    (the kernel's account of that process alone, from wait4; its own children, such as
+    the batch run's workers, have their own and are not in it)."""
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        start = time.perf_counter()
+        process = subprocess.Popen(command, env=env, stdout=out, stderr=err, text=True)
+        _, status, usage = os.wait4(process.pid, 0)
+        seconds = time.perf_counter() - start
+        process.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        if process.returncode != 0:
+            raise SystemExit(
+                f"{' '.join(command[1:4])} failed ({process.returncode}): {err.read()[-2000:]}"
+            )
+        return Step(seconds, usage.ru_maxrss / 1024, out.read())
+
+
+def payouts_command() -> str:
+    return str(Path(sys.executable).with_name("payouts"))
+
+
+def create_key(database: str, name: str) -> str:
+    """A finance API key held by `name`, made as the schema owner does."""
+    env = {**os.environ, "DATABASE_URL": url_as(OWNER, database)}
+    env.pop("DATABASE_OWNER_URL", None)
+    made = subprocess.run(
+        [payouts_command(), "keys", "create", "--role", "finance", "--name", name],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return made.stdout.strip().splitlines()[-1]
+
+
+def service_env(database: str, key: str) -> dict[str, str]:
+    """The environment of a command run as the service role, acting for `key`."""
+    env = {**os.environ, "DATABASE_URL": url_as(SERVICE, database), "PAYOUTS_API_KEY": key}
+    env.pop("DATABASE_OWNER_URL", None)
+    return env
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -22,7 +22,7 @@ from sqlalchemy import Row, func, select
 from sqlalchemy.orm import Session
 
 from payouts import plan_book
-from payouts.batch.models import PayoutHold, PayoutInstruction
+from payouts.batch.models import PayoutHold, PayoutInstruction, PayoutResult
 from payouts.errors import PayoutsError
 from payouts.ledger import LedgerEntry, MarginLine
 from payouts.periods import Month
@@ -339,25 +339,50 @@ def _latest_tiers(
 
 def payout_state(session: Session, partner_id: str, period: str) -> PayoutState | None:
     """What the bank did with the partner's payout of `period` (None: no payout)."""
-    instruction = session.scalars(
-        select(PayoutInstruction).where(
-            PayoutInstruction.partner_id == partner_id, PayoutInstruction.period == period
+    return payout_states(session, period, [partner_id]).get(partner_id)
+
+
+def payout_states(
+    session: Session, period: str, partner_ids: Sequence[str]
+) -> dict[str, PayoutState]:
+    """What the bank did with each payout of `period` of a slice of partners (a partner
+    without a payout is absent): two queries for the whole slice."""
+    found: dict[str, tuple[str, PayoutResult | None]] = {}
+    for instruction in session.scalars(
+        select(PayoutInstruction)
+        .where(
+            PayoutInstruction.period == period,
+            _in_slice(PayoutInstruction.partner_id, partner_ids),
         )
-    ).first()
-    if instruction is None:
-        return None
-    result = instruction.result
-    if result is None:
-        return PayoutState("pending")
-    returned_in = None
-    if result.status == "failed":
-        returned_in = session.scalar(
-            select(LedgerEntry.period).where(
+        .order_by(PayoutInstruction.id)
+    ):
+        found.setdefault(instruction.partner_id, (instruction.end_to_end_id, instruction.result))
+    failed = [
+        f"payout:{reference}"
+        for reference, result in found.values()
+        if result is not None and result.status == "failed"
+    ]
+    returned: dict[str, str] = {}
+    if failed:
+        for source_fact, reversal_period in session.execute(
+            select(LedgerEntry.source_fact, LedgerEntry.period)
+            .where(
                 LedgerEntry.entry_kind == PAYOUT_REVERSAL,
-                LedgerEntry.source_fact == f"payout:{instruction.end_to_end_id}",
+                LedgerEntry.source_fact.in_(failed),
             )
+            .order_by(LedgerEntry.id)
+        ):
+            returned.setdefault(source_fact, reversal_period)
+    states: dict[str, PayoutState] = {}
+    for partner_id, (reference, result) in found.items():
+        if result is None:
+            states[partner_id] = PayoutState("pending")
+            continue
+        returned_in = returned.get(f"payout:{reference}") if result.status == "failed" else None
+        states[partner_id] = PayoutState(
+            result.status, result.bank_reference, result.reason, returned_in
         )
-    return PayoutState(result.status, result.bank_reference, result.reason, returned_in)
+    return states
 
 
 def self_billed(session: Session, partner_id: str, period: str) -> list[Document]:

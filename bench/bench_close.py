@@ -125,7 +125,12 @@ def measure(template: str, period: str) -> dict[str, object]:
     }
 
 
-def run(scale: float, template: str | None = None) -> list[dict[str, object]]:
+def run(
+    scale: float, template: str | None = None, approved_template: str | None = None
+) -> list[dict[str, object]]:
+    if approved_template is not None:
+        result = measure(approved_template, data.period_of(approved_template))
+        return _rows(result)
     partners = max(20, round(data.PARTNERS * scale))
     invoices = max(1_000, round(data.INVOICES * scale))
     suffix = uuid.uuid4().hex[:8]
@@ -140,6 +145,10 @@ def run(scale: float, template: str | None = None) -> list[dict[str, object]]:
         data.drop(approved_name)
         if template is None:
             data.drop(loaded)
+    return _rows(result)
+
+
+def _rows(result: dict[str, object]) -> list[dict[str, object]]:
     figure, base = float(str(result["figure"])), float(str(result["baseline"]))
     return [
         {
@@ -163,9 +172,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--scale", type=float, default=1.0, help="1.0 is the issue's scale")
     parser.add_argument("--smoke", action="store_true", help="tiny: 200 partners")
     parser.add_argument("--template", help="a database `month_data.py load` filled (reused)")
+    parser.add_argument("--approved", help="a loaded database whose month is run and approved")
     args = parser.parse_args(argv)
     data.ensure_roles()
-    for row in run(0.02 if args.smoke else args.scale, args.template):
+    for row in run(0.02 if args.smoke else args.scale, args.template, args.approved):
         print(
             f"{row['name']}\n  figure {float(str(row['figure'])):.2f} s, baseline "
             f"{float(str(row['baseline'])):.2f} s ({row['baseline_name']}), ratio "

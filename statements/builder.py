@@ -12,13 +12,13 @@ explain why). A failed payout comes back as an adjustment in a later period.
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import defaultdict, namedtuple
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import Row, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from payouts import plan_book
@@ -91,7 +91,7 @@ _LINE_COLUMNS = (
 """The posted columns a statement line shows (read as plain rows, not ORM objects)."""
 
 
-def _line(row: Row[Any], kind: LineKind, line_id: str) -> StatementLine:
+def _line(row: Any, kind: LineKind, line_id: str) -> StatementLine:
     return StatementLine(
         line_id=line_id,
         date=row.fact_date,
@@ -137,44 +137,54 @@ def statements_of_period(
 
 
 def statements_of(session: Session, period: str, partner_ids: Sequence[str]) -> Iterator[Statement]:
-    """The statement of each of `partner_ids` (one slice) for `period`, in their order.
-
-    A fixed number of set-based queries for the whole slice, whatever its size: the
-    posted lines, margin lines, opening balances, year-to-date sums, holds, payout
-    references and latest tier evaluations of all its partners."""
-    month = Month.parse(period)
-    period = str(month)
-    posted = _Posted.read(session, month, partner_ids)
-    for partner_id in partner_ids:
-        yield posted.statement(partner_id, month)
+    """The statement of each of `partner_ids` (one slice) for `period`, in their order:
+    `PostedSlice.read`, then `PostedSlice.statements`."""
+    return PostedSlice.read(session, period, partner_ids).statements()
 
 
 def _in_slice(column: Any, partner_ids: Sequence[str]) -> Any:
     return column.in_(list(partner_ids))
 
 
-@dataclass
-class _Posted:
-    """What a slice of partners' statements are built from: one query per kind of row."""
+class _Partner(NamedTuple):
+    id: str
+    name: str
+    type: str
+    locale: str
+    payout_currency: str
 
-    session: Session
-    partners: dict[str, Any]
-    entries: dict[str, list[Row[Any]]]
-    margins: dict[str, list[Row[Any]]]
+
+_PostedLine = namedtuple("_PostedLine", _LINE_COLUMNS)  # type: ignore[misc]
+
+
+@dataclass(frozen=True, slots=True)
+class PostedSlice:
+    """What the statements of a slice of partners are built from, read with a fixed
+    number of set-based queries whatever the slice's size: the posted lines, margin
+    lines, opening balances, year-to-date sums, holds, payout references and tier
+    progress of all its partners. Plain values only: building the statements from it
+    (`statements`) needs no database, so it can happen in another process."""
+
+    period: str
+    partner_ids: tuple[str, ...]
+    partners: dict[str, _Partner]
+    entries: dict[str, list[Any]]
+    margins: dict[str, list[Any]]
     opening: dict[str, int]
     ytd: dict[str, dict[str, int]]
     holds: dict[str, list[Hold]]
     references: dict[str, str]
-    tiers: dict[str, TierRecord]
-    plans: dict[tuple[str, int], PlanVersion] = field(default_factory=dict)
+    tiers: dict[str, TierProgress]
 
     @classmethod
-    def read(cls, session: Session, month: Month, partner_ids: Sequence[str]) -> _Posted:
+    def read(cls, session: Session, period: str, partner_ids: Sequence[str]) -> PostedSlice:
+        month = Month.parse(period)
         period = str(month)
         return cls(
-            session=session,
+            period=period,
+            partner_ids=tuple(partner_ids),
             partners={
-                row.id: row
+                row.id: _Partner(*row)
                 for row in session.execute(
                     select(
                         Partner.id,
@@ -191,11 +201,17 @@ class _Posted:
             ytd=_year_to_date_sums(session, month, partner_ids),
             holds=_holds(session, period, partner_ids),
             references=_payout_references(session, period, partner_ids),
-            tiers=_latest_tiers(session, period, partner_ids),
+            tiers=_tier_progress(session, period, partner_ids),
         )
 
-    def statement(self, partner_id: str, month: Month) -> Statement:
-        period = str(month)
+    def statements(self) -> Iterator[Statement]:
+        """The slice's statements, in the order of its partners."""
+        month = Month.parse(self.period)
+        for partner_id in self.partner_ids:
+            yield self._statement(partner_id, month)
+
+    def _statement(self, partner_id: str, month: Month) -> Statement:
+        period = self.period
         partner = self.partners[partner_id]
         currency = partner.payout_currency
         lines: list[StatementLine] = []
@@ -220,7 +236,7 @@ class _Posted:
             lines=lines,
             holds=self.holds.get(partner_id, ()),
             ytd=_year_to_date(self.ytd.get(partner_id, {}), currency),
-            tier=self._tier(partner_id),
+            tier=self.tiers.get(partner_id),
             payout_reference=self.references.get(partner_id),
         )
         if statement.amount_payable != from_minor(paid_minor, currency):
@@ -230,15 +246,19 @@ class _Posted:
             )
         return statement
 
-    def _tier(self, partner_id: str) -> TierProgress | None:
-        record = self.tiers.get(partner_id)
-        if record is None:
-            return None
+
+def _tier_progress(
+    session: Session, period: str, partner_ids: Sequence[str]
+) -> dict[str, TierProgress]:
+    """Each partner's tier as its statement prints it (each plan version read once)."""
+    plans: dict[tuple[str, int], PlanVersion] = {}
+    found: dict[str, TierProgress] = {}
+    for partner_id, record in _latest_tiers(session, period, partner_ids).items():
         key = (record.plan_id, record.plan_version)
-        plan = self.plans.get(key)
-        if plan is None:
-            plan = self.plans[key] = plan_book.get(self.session, *key).plan()
-        return _tier_of(record, plan)
+        if key not in plans:
+            plans[key] = plan_book.get(session, *key).plan()
+        found[partner_id] = _tier_of(record, plans[key])
+    return found
 
 
 def _lines_by_partner(
@@ -246,16 +266,17 @@ def _lines_by_partner(
     table: type[LedgerEntry] | type[MarginLine],
     period: str,
     partner_ids: Sequence[str],
-) -> dict[str, list[Row[Any]]]:
+) -> dict[str, list[Any]]:
     """The slice's posted lines of `period` in `table`, per partner, in line order."""
     columns = [getattr(table, name) for name in _LINE_COLUMNS]
-    found: dict[str, list[Row[Any]]] = defaultdict(list)
+    found: dict[str, list[Any]] = defaultdict(list)
+    make = _PostedLine._make
     for row in session.execute(
         select(*columns)
         .where(table.period == period, _in_slice(table.partner_id, partner_ids))
         .order_by(table.partner_id, table.line_no)
     ):
-        found[row.partner_id].append(row)
+        found[row.partner_id].append(make(row))
     return found
 
 

@@ -82,3 +82,15 @@ def test_rendering_in_slices_writes_the_bytes_of_statements_built_one_by_one(
         rendered = rendering.render_period(session, period, out, workers=workers)
         assert len(rendered) == len(expected) // 2
         assert {path.name: path.read_bytes() for path in sorted(out.iterdir())} == expected
+
+
+def test_statements_issued_by_worker_processes_are_those_issued_in_this_one(
+    session: Session, closed_months: list[str]
+) -> None:
+    for period in closed_months:
+        by_workers = issue_period(session, period, actor="approver", workers=2, slice_size=7)
+        assert len(by_workers) == len(partners_of_period(session, period))
+        for partner_id, digest in by_workers.items():
+            stored = issued.issued(session, partner_id, period)
+            assert stored is not None
+            assert digest == stored.content_hash

@@ -121,6 +121,7 @@ def measure(template: str, period: str) -> dict[str, object]:
         "rows": rows,
         "timings": timings,
         "peak_mb": step.peak_mb,
+        "cpu": step.cpu,
         "said": step.out.strip().splitlines()[0] if step.out.strip() else "",
     }
 
@@ -163,6 +164,7 @@ def _rows(result: dict[str, object]) -> list[dict[str, object]]:
             "ratio": figure / base,
             "target_ratio": TARGET_RATIO,
             "peak_mb": result["peak_mb"],
+            "cpu": result["cpu"],
         }
     ]
 
@@ -180,7 +182,8 @@ def main(argv: list[str] | None = None) -> int:
             f"{row['name']}\n  figure {float(str(row['figure'])):.2f} s, baseline "
             f"{float(str(row['baseline'])):.2f} s ({row['baseline_name']}), ratio "
             f"{float(str(row['ratio'])):.2f} (target <= {TARGET_RATIO:.0f}), peak RSS of the "
-            f"close {float(str(row['peak_mb'])):.0f} MB"
+            f"close {float(str(row['peak_mb'])):.0f} MB, its CPU {float(str(row['cpu'])):.1f} s "
+            "(with its workers)"
         )
     return 0
 

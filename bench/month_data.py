@@ -157,11 +157,14 @@ def period_of(database: str) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Step:
-    """One command timed as a subprocess: wall seconds, peak RSS, its output."""
+    """One command timed as a subprocess: wall seconds, peak RSS, its output, and its
+    CPU seconds with its worker processes' (less sensitive than wall time to a shared
+    machine's load)."""
 
     seconds: float
     peak_mb: float
     out: str
+    cpu: float
 
 
 def timed(command: list[str], env: dict[str, str]) -> Step:
@@ -180,7 +183,8 @@ def timed(command: list[str], env: dict[str, str]) -> Step:
             raise SystemExit(
                 f"{' '.join(command[1:4])} failed ({process.returncode}): {err.read()[-2000:]}"
             )
-        return Step(seconds, usage.ru_maxrss / 1024, out.read())
+        cpu = usage.ru_utime + usage.ru_stime  # Linux counts the reaped workers in it
+        return Step(seconds, usage.ru_maxrss / 1024, out.read(), cpu)
 
 
 def payouts_command() -> str:

@@ -86,7 +86,7 @@ def run(scale: float, template: str | None = None) -> list[dict[str, object]]:
             "name": f"month-end through the CLI, {partners:,} partners, {invoices:,} invoices",
             "figure": total,
             "target_max": TARGET_SECONDS,
-            "steps": [(name, step.seconds, step.peak_mb) for name, step in done],
+            "steps": [(name, step.seconds, step.peak_mb, step.cpu) for name, step in done],
             "said": {name: step.out.strip().splitlines()[0] for name, step in done if step.out},
         }
     ]
@@ -101,9 +101,11 @@ def main(argv: list[str] | None = None) -> int:
     data.ensure_roles()
     for row in run(0.02 if args.smoke else args.scale, args.template):
         print(row["name"])
-        for name, seconds, peak in row["steps"]:  # type: ignore[attr-defined]
+        for name, seconds, peak, cpu in row["steps"]:  # type: ignore[attr-defined]
             said = row["said"].get(name, "")  # type: ignore[attr-defined]
-            print(f"  {name:<20} {seconds:7.2f} s  peak RSS {peak:6.0f} MB  {said}")
+            print(
+                f"  {name:<20} {seconds:7.2f} s  CPU {cpu:6.1f} s  peak RSS {peak:6.0f} MB  {said}"
+            )
         figure = float(str(row["figure"]))
         verdict = "met" if figure < TARGET_SECONDS else "MISSED"
         print(f"  total {figure:.2f} s (target < {TARGET_SECONDS:.0f} s: {verdict})")

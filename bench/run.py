@@ -366,7 +366,7 @@ def month_end(scale: float) -> list[Row]:
         figure, target = float(str(item["figure"])), float(str(item["target_max"]))
         detail = ", ".join(
             f"{name} {seconds:.1f} s/{peak:.0f} MB"
-            for name, seconds, peak in item["steps"]  # type: ignore[attr-defined]
+            for name, seconds, peak, _ in item["steps"]  # type: ignore[attr-defined]
         )
         rows.append(
             Row(

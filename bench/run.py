@@ -24,6 +24,12 @@
 | console     | 100 requests to pages of the review of the batch | p95 < 500 ms             |
 |             | benchmark's month (10,000 partners), PostgreSQL; |                          |
 |             | baseline: the console's home page, same run      |                          |
+| close       | `payouts batch close` of the batch benchmark's   | <= 5x the baseline       |
+|             | month, statements issued; baseline: its draft    |                          |
+|             | lines INSERT ... SELECT into a ledger-shaped     |                          |
+|             | table and balances summed, measured in the run   |                          |
+| month_end   | that month through the CLI: run, approve, close, | < 60 s in all            |
+|             | payout file and rep credit, each a process       |                          |
 
 Why a runner: one table answers "are we within budget?", and the smoke run in CI
 keeps every benchmark working. A missed target is printed, never a failure; only
@@ -333,6 +339,56 @@ def console(scale: float) -> list[Row]:
     return rows
 
 
+# Close and the month-end through the command line ---------------------------------
+
+
+def close(scale: float) -> list[Row]:
+    """`payouts batch close` (with statements) against a ledger-shaped INSERT ... SELECT."""
+    import bench_close
+
+    rows: list[Row] = []
+    for item in bench_close.run(scale):
+        ratio = float(str(item["ratio"]))
+        target = float(str(item["target_ratio"]))
+        rows.append(
+            Row(
+                str(item["name"]),
+                f"{float(str(item['figure'])):.2f} s",
+                f"{float(str(item['baseline'])):.2f} s ({item['baseline_name']})",
+                f"{ratio:.2f}x",
+                f"<= {target:.0f}x",
+                ratio <= target,
+                f"peak RSS {float(str(item['peak_mb'])):.0f} MB",
+            )
+        )
+    return rows
+
+
+def month_end(scale: float) -> list[Row]:
+    """Run, approve, close and both exports through the command line: total < 60 s."""
+    import month_end as steps
+
+    rows: list[Row] = []
+    for item in steps.run(scale):
+        figure, target = float(str(item["figure"])), float(str(item["target_max"]))
+        detail = ", ".join(
+            f"{name} {seconds:.1f} s/{peak:.0f} MB"
+            for name, seconds, peak, _ in item["steps"]  # type: ignore[attr-defined]
+        )
+        rows.append(
+            Row(
+                str(item["name"]),
+                f"{figure:.2f} s",
+                "-",
+                f"{figure / target:.2f}",
+                f"< {target:.0f} s",
+                figure < target,
+                detail,
+            )
+        )
+    return rows
+
+
 # The runner ------------------------------------------------------------------------
 
 
@@ -347,6 +403,8 @@ def plan(scale: float, smoke: bool, workers: int) -> dict[str, Callable[[], list
             "csv_import": lambda: csv_import(0.01),
             "portal": lambda: portal(0.05),
             "console": lambda: console(0.02),
+            "close": lambda: close(0.02),
+            "month_end": lambda: month_end(0.02),
         }
     return {
         "calculator": lambda: calculator(max(1_000, round(CALCULATOR_INVOICES * scale))),
@@ -361,6 +419,8 @@ def plan(scale: float, smoke: bool, workers: int) -> dict[str, Callable[[], list
         "csv_import": lambda: csv_import(scale),
         "portal": lambda: portal(scale),
         "console": lambda: console(scale),
+        "close": lambda: close(scale),
+        "month_end": lambda: month_end(scale),
     }
 
 

@@ -7,9 +7,10 @@ ledger, compare hashes and, when they differ, see which fields and lines changed
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String, Text, select
+from sqlalchemy import ForeignKey, Index, String, Text, insert, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from payouts.base import Base, BigId, utcnow
@@ -64,6 +65,44 @@ def record(
     session.add(row)
     session.flush()
     return row
+
+
+def record_many(
+    session: Session, period: str, statements: Sequence[tuple[str, str, str]], actor: str
+) -> None:
+    """Store many partners' statements of `period` at once: (partner, hash, canonical
+    JSON) each. As `record`, a statement already issued is kept as it was issued."""
+    if not statements:
+        return
+    existing = set(
+        session.scalars(
+            select(IssuedStatement.partner_id).where(
+                IssuedStatement.period == period,
+                IssuedStatement.partner_id.in_([partner_id for partner_id, _, _ in statements]),
+            )
+        )
+    )
+    now = utcnow()
+    rows = [
+        (partner_id, period, digest, content, actor, now)
+        for partner_id, digest, content in statements
+        if partner_id not in existing
+    ]
+    if not rows:
+        return
+    if session.get_bind().dialect.name == "postgresql":
+        # COPY: the canonical JSON of a month is hundreds of megabytes of text.
+        cursor = session.connection().connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        with cursor.copy(f"COPY issued_statements ({', '.join(_COLUMNS)}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+        return
+    session.execute(
+        insert(IssuedStatement), [dict(zip(_COLUMNS, row, strict=True)) for row in rows]
+    )
+
+
+_COLUMNS = ("partner_id", "period", "content_hash", "canonical_json", "issued_by", "issued_at")
 
 
 def periods_of(session: Session, partner_id: str) -> list[IssuedStatement]:

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterable
 from dataclasses import replace
 from datetime import date
 from decimal import Decimal, InvalidOperation
@@ -177,11 +178,18 @@ def _assert_no_float(value: object, path: str = "$") -> None:
     if isinstance(value, float):
         raise TypeError(f"float at {path} in a canonical statement")
     if isinstance(value, dict):
-        for key, item in value.items():
-            _assert_no_float(item, f"{path}.{key}")
+        items: Iterable[tuple[object, object]] = value.items()
     elif isinstance(value, list):
-        for index, item in enumerate(value):
-            _assert_no_float(item, f"{path}[{index}]")
+        items = enumerate(value)
+    else:
+        return
+    for key, item in items:
+        # A statement is mostly strings: those are passed over without a call.
+        if type(item) not in _LEAVES:
+            _assert_no_float(item, f"{path}.{key}" if isinstance(value, dict) else f"{path}[{key}]")
+
+
+_LEAVES = frozenset({str, int, bool, type(None)})
 
 
 def _dumps(document: dict[str, JSON]) -> str:

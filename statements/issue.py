@@ -12,6 +12,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import multiprocessing
+import os
+from collections import deque
+from collections.abc import Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,9 +24,20 @@ from sqlalchemy.orm import Session
 
 from payouts import issued
 from payouts.periods import Month
-from statements.builder import LedgerDisagrees, StatementNotFound, build, partners_of_period
+from statements.builder import (
+    SLICE,
+    LedgerDisagrees,
+    PostedSlice,
+    StatementNotFound,
+    build,
+    partners_of_period,
+    slices,
+)
 from statements.canonical import canonical_json, content_hash, to_document
 from statements.model import StatementInvalid
+
+WORKERS = min(2, os.cpu_count() or 1)
+"""Processes building a large month's statements at close."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,17 +56,88 @@ class Verification:
         return self.problem is None and self.stored_hash == self.computed_hash
 
 
-def issue_period(session: Session, period: str, *, actor: str) -> dict[str, str]:
-    """Store every partner's statement of a closed period: its canonical JSON and hash."""
+def issue_period(
+    session: Session,
+    period: str,
+    *,
+    actor: str,
+    workers: int = WORKERS,
+    slice_size: int = SLICE,
+) -> dict[str, str]:
+    """Store every partner's statement of a closed period: its canonical JSON and hash.
+
+    This process reads a slice of partners at a time (`builder.PostedSlice`: a few
+    queries a slice, in the closing transaction) and stores each slice's statements
+    together; building them, their JSON and hashes, which costs most, happens in
+    `workers` processes while the next slice is read. Only a few slices are in
+    flight, never the month."""
     period = str(Month.parse(period))
+    partners = partners_of_period(session, period)
+    read = (PostedSlice.read(session, period, ids) for ids in slices(partners, slice_size))
     hashes: dict[str, str] = {}
-    for partner_id in partners_of_period(session, period):
-        statement = build(session, partner_id, period)
-        digest = content_hash(statement)
-        content = canonical_json(statement, include_hash=False)
-        issued.record(session, partner_id, period, digest, content, actor)
-        hashes[partner_id] = digest
+    for issued_now in _issued_slices(read, workers if len(partners) > slice_size else 1):
+        issued.record_many(session, period, issued_now, actor)
+        hashes.update((partner_id, digest) for partner_id, digest, _ in issued_now)
     return hashes
+
+
+IN_FLIGHT = 2
+"""Slices queued per worker: enough to keep it busy, few enough to bound memory."""
+
+
+def _issued_slices(
+    posted: Iterator[PostedSlice], workers: int
+) -> Iterator[list[tuple[str, str, str]]]:
+    if workers <= 1:
+        yield from (_issue_slice(one) for one in posted)
+        return
+    # Forked workers need nothing of this process's but the slice: no database.
+    context = multiprocessing.get_context("fork")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        pending: deque[Future[list[tuple[str, str, str]] | _Refusal]] = deque()
+        for one in posted:
+            pending.append(pool.submit(_issue_slice_apart, one))
+            if len(pending) >= IN_FLIGHT * workers:
+                yield _result(pending.popleft())
+        while pending:
+            yield _result(pending.popleft())
+
+
+def _issue_slice(posted: PostedSlice) -> list[tuple[str, str, str]]:
+    """(partner, hash, canonical JSON) of each statement of a slice: the hash is that of
+    the JSON stored."""
+    issued_now: list[tuple[str, str, str]] = []
+    for statement in posted.statements():
+        content = canonical_json(statement, include_hash=False)
+        digest = hashlib.sha256(content.encode("utf-8")).hexdigest()
+        issued_now.append((statement.partner_id, digest, content))
+    return issued_now
+
+
+@dataclass(frozen=True, slots=True)
+class _Refusal:
+    """A statement a worker could not build, on its way back to be raised here."""
+
+    ledger_disagrees: bool
+    problems: tuple[str, ...]
+
+
+def _issue_slice_apart(posted: PostedSlice) -> list[tuple[str, str, str]] | _Refusal:
+    try:
+        return _issue_slice(posted)
+    except LedgerDisagrees as exc:
+        return _Refusal(True, (exc.message,))
+    except StatementInvalid as exc:
+        return _Refusal(False, exc.problems)
+
+
+def _result(future: Future[list[tuple[str, str, str]] | _Refusal]) -> list[tuple[str, str, str]]:
+    result = future.result()
+    if isinstance(result, _Refusal):
+        if result.ledger_disagrees:
+            raise LedgerDisagrees(result.problems[0])
+        raise StatementInvalid(result.problems)
+    return result
 
 
 def verify(session: Session, partner_id: str, period: str) -> Verification:

@@ -101,6 +101,8 @@ def _at_minor(value: Decimal, exponent: int) -> Decimal | None:
     Lossless only: ``Decimal("10")`` becomes ``Decimal("10.00")`` for USD, while
     ``Decimal("10.005")`` is refused. A zero is written without a sign.
     """
+    if value.as_tuple().exponent == -exponent and (value or not value.is_signed()):
+        return value  # already written so (as every amount the builder reads is)
     quantum = Decimal(1).scaleb(-exponent)
     exact = value.quantize(quantum)
     if exact != value:

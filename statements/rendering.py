@@ -1,28 +1,37 @@
 """Rendering a closed period's statements to files: PDFs on every core, plus CSVs.
 
-Statements are built in this process (they need the database); the PDFs, which are
-pure functions of a statement, are drawn in worker processes. Each partner's files have
-a name of their own, and an existing file is never overwritten: a statement a partner
-may already hold is not silently replaced.
+Statements are built a slice of partners at a time, from a few queries a slice
+(`builder.statements_of`), and drawn in worker processes. On PostgreSQL each worker
+builds its own slices too, reading under this transaction's exported snapshot, so it
+sees exactly what this process sees; elsewhere (or when this transaction has written,
+which a snapshot would not show) this process builds the slices and the workers draw
+them. Either way only a few slices are in flight at once, never the whole month.
+
+Each partner's files have a name of their own, and an existing file is never
+overwritten: a statement a partner may already hold is not silently replaced.
 """
 
 from __future__ import annotations
 
 import hashlib
+import multiprocessing
 import os
 import re
-from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+from sqlalchemy import create_engine, text
 from sqlalchemy.orm import Session
+from sqlalchemy.pool import NullPool
 
 from payouts.batch import service as batch
 from payouts.errors import PayoutsError
 from payouts.periods import Month
-from payouts.tax.invoices import Document
-from statements.builder import build, partners_of_period, payout_state, self_billed
+from payouts.tax.invoices import Document, documents_of
+from statements.builder import partners_of_period, payout_states, slices, statements_of
 from statements.canonical import seal
 from statements.csv_export import render_csv
 from statements.model import PayoutState, Statement
@@ -121,20 +130,120 @@ def render_period(
     partners = [partner_id] if partner_id else partners_of_period(session, period)
     _refuse_existing(partners, period, out)
     out.mkdir(parents=True, exist_ok=True)
-    statements = [seal(build(session, p, period)) for p in partners]
-    payouts = [payout_state(session, p, period) for p in partners]
-    documents = [self_billed(session, p, period) for p in partners]
     done: list[Rendered] = []
-    if workers <= 1 or len(statements) < 4:
-        for statement, payout, issued in zip(statements, payouts, documents, strict=True):
-            done.append(_write(statement, out, payout, issued))
+
+    def rendered(some: Iterable[Rendered]) -> None:
+        for item in some:
+            done.append(item)
             if progress:
-                progress(len(done), len(statements))
+                progress(len(done), len(partners))
+
+    if workers <= 1 or len(partners) < 4:
+        for partner_ids in slices(partners):
+            rendered(_write_all(_slice_of(session, period, partner_ids), out))
         return done
-    with ProcessPoolExecutor(max_workers=workers) as pool:
-        outs = [out] * len(statements)
-        for rendered in pool.map(_write, statements, outs, payouts, documents, chunksize=4):
-            done.append(rendered)
-            if progress:
-                progress(len(done), len(statements))
+    source = _snapshot(session)
+    context = multiprocessing.get_context("fork")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        if source is not None:
+            # Each worker builds its own slices, under this transaction's snapshot.
+            tasks = (
+                pool.submit(_render_slice, source, period, ids, out)
+                for ids in slices(partners, WORKER_SLICE)
+            )
+        else:
+            # Built here, a slice at a time; drawn in the workers.
+            tasks = (
+                pool.submit(_write_all, _slice_of(session, period, ids), out)
+                for ids in slices(partners, WORKER_SLICE)
+            )
+        for future in _bounded(tasks, IN_FLIGHT * workers):
+            rendered(future.result())
     return done
+
+
+WORKER_SLICE = 50
+"""Partners a worker builds and draws per task: a few queries for them all."""
+IN_FLIGHT = 2
+"""Tasks queued per worker: enough to keep it busy, few enough to bound memory."""
+
+
+def _bounded(
+    tasks: Iterator[Future[list[Rendered]]], limit: int
+) -> Iterator[Future[list[Rendered]]]:
+    """The tasks' futures in order, submitting the next only while fewer than `limit`
+    are pending: the statements in flight are bounded, not the month's."""
+    pending: deque[Future[list[Rendered]]] = deque()
+    for task in tasks:
+        pending.append(task)
+        if len(pending) >= limit:
+            yield pending.popleft()
+    yield from pending
+
+
+@dataclass(frozen=True, slots=True)
+class _Statement:
+    """What one statement file pair is drawn from."""
+
+    statement: Statement
+    payout: PayoutState | None
+    documents: list[Document]
+
+
+def _slice_of(session: Session, period: str, partner_ids: list[str]) -> list[_Statement]:
+    """The sealed statements of a slice of partners, with their payouts and documents."""
+    payouts = payout_states(session, period, partner_ids)
+    documents = documents_of(session, period, partner_ids)
+    return [
+        _Statement(
+            seal(statement),
+            payouts.get(statement.partner_id),
+            documents.get(statement.partner_id, []),
+        )
+        for statement in statements_of(session, period, partner_ids)
+    ]
+
+
+def _write_all(statements: list[_Statement], out: Path) -> list[Rendered]:
+    return [_write(s.statement, out, s.payout, s.documents) for s in statements]
+
+
+@dataclass(frozen=True, slots=True)
+class _Snapshot:
+    url: str
+    snapshot: str
+
+
+def _snapshot(session: Session) -> _Snapshot | None:
+    """This transaction's snapshot for workers to read under, on PostgreSQL when the
+    transaction has written nothing (a snapshot shows committed rows only); else None."""
+    if session.get_bind().dialect.name != "postgresql":
+        return None
+    if session.scalar(text("SELECT pg_current_xact_id_if_assigned() IS NULL")) is not True:
+        return None
+    snapshot = str(session.scalar(text("SELECT pg_export_snapshot()")))
+    if not _SNAPSHOT_ID.fullmatch(snapshot):  # it is spliced into SQL below
+        raise RuntimeError(f"unexpected snapshot id {snapshot!r}")
+    url = session.get_bind().engine.url.render_as_string(hide_password=False)
+    return _Snapshot(url, snapshot)
+
+
+_SNAPSHOT_ID = re.compile(r"[0-9A-F]+-[0-9A-F]+(-[0-9]+)?")
+
+
+def _render_slice(
+    source: _Snapshot, period: str, partner_ids: list[str], out: Path
+) -> list[Rendered]:
+    """In a worker: build a slice's statements under the snapshot, and draw them."""
+    engine = create_engine(source.url, poolclass=NullPool)
+    try:
+        with engine.connect() as connection:
+            connection = connection.execution_options(isolation_level="REPEATABLE READ")
+            with connection.begin():
+                connection.exec_driver_sql(f"SET TRANSACTION SNAPSHOT '{source.snapshot}'")
+                connection.exec_driver_sql("SET TRANSACTION READ ONLY")
+                with Session(bind=connection) as session:
+                    statements = _slice_of(session, period, partner_ids)
+    finally:
+        engine.dispose()
+    return _write_all(statements, out)

@@ -22,7 +22,6 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from enum import Enum
-from operator import itemgetter
 from typing import Any, TypeVar, cast
 
 from sqlalchemy import Table, column, insert, select
@@ -495,18 +494,35 @@ def finish_digest(digest: Any, rep_text: bytes, payee_text: bytes, manual_text: 
     return str(digest.hexdigest())
 
 
+STORED_DIGEST_CHUNK = 20_000
+"""Draft rows read and hashed at a time by `stored_digest`."""
+
+
 def stored_digest(session: Session, period: str) -> str:
-    """The digest of the draft as stored: must equal the one computed when it was run."""
-    columns = [getattr(DraftLine, k) for k in COLUMNS]
-    # Sorted here, not by ORDER BY: the database's collation may order partner ids
-    # differently from Python, and the digest must not depend on the server's locale.
-    every = sorted(
-        (tuple(r) for r in session.execute(select(*columns).where(DraftLine.period == period))),
-        key=itemgetter(1, 2),
+    """The digest of the draft as stored: must equal the one computed when it was run.
+
+    The lines stream through the hash a chunk at a time (a month's draft as Python
+    tuples is gigabytes), in Python's order of partner ids: code-point order, which is
+    PostgreSQL's "C" collation and SQLite's binary one, so the digest never depends on
+    the server's locale."""
+    partner_id: Any = DraftLine.partner_id
+    if session.get_bind().dialect.name == "postgresql":
+        partner_id = partner_id.collate("C")
+    query = (
+        select(*[getattr(DraftLine, k) for k in COLUMNS])
+        .where(DraftLine.period == period)
+        .order_by(partner_id, DraftLine.line_no)
+        .execution_options(yield_per=STORED_DIGEST_CHUNK)
     )
     source = COLUMNS.index("source_fact")
-    rows = [r for r in every if not str(r[source]).startswith(MANUAL_SOURCE)]
-    manual = [r for r in every if str(r[source]).startswith(MANUAL_SOURCE)]
+    digest = hashlib.sha256()
+    manual: list[Row] = []
+    for chunk in session.execute(query).partitions():
+        rows: list[Row] = []
+        for row in chunk:
+            line = tuple(row)
+            (manual if str(line[source]).startswith(MANUAL_SOURCE) else rows).append(line)
+        digest.update(copy_text(rows))  # each row's text is its own: chunks concatenate
     rep_columns = [getattr(RepCreditLine, k) for k in REP_COLUMNS]
     rep_rows = [
         tuple(r)
@@ -515,7 +531,7 @@ def stored_digest(session: Session, period: str) -> str:
         )
     ]
     return finish_digest(
-        hashlib.sha256(copy_text(rows)),
+        digest,
         rep_copy_text(rep_rows),
         payees.stored_text(session, period),
         copy_text(manual) if manual else b"",

@@ -289,8 +289,8 @@ def close(session: Session, period: str, *, actor: str) -> CloseResult:
     batch.closed_at = now
     session.flush()
     payable: dict[str, int] = defaultdict(int)
-    for instruction in payouts:
-        payable[instruction.currency] += instruction.amount_minor
+    for currency, amount_minor in payouts:
+        payable[currency] += amount_minor
     audit.record(
         session,
         actor=actor,
@@ -339,12 +339,44 @@ def _post_draft(session: Session, period: str, actor: str, now: Any) -> int:
     return len(rows)
 
 
+def _payout_entry(
+    period: str, partner_id: str, line_no: int, balance_minor: int, currency: str, actor: str
+) -> dict[str, Any]:
+    """The ledger entry that pays a partner's balance (its payout line)."""
+    reference = references.end_to_end_id(period, partner_id)
+    return {
+        "period": period,
+        "partner_id": partner_id,
+        "line_no": line_no,
+        "entry_kind": LineKind.payout,
+        "prior_period": None,
+        "plan_label": None,
+        "component_id": None,
+        "component_kind": None,
+        "source_fact": f"payout:{reference}",
+        "fact_date": Month.parse(period).end,
+        "customer_id": None,
+        "deal_id": None,
+        "invoice_id": None,
+        "base_minor": balance_minor,
+        "base_currency": currency,
+        "rate": None,
+        "fx_rate": None,
+        "fx_source": None,
+        "unrounded": str(-balance_minor),
+        "amount_minor": -balance_minor,
+        "currency": currency,
+        "explanation": f"payout of the balance {balance_minor} minor units {currency}",
+        "posted_by": actor,
+    }
+
+
 def _payouts(
     session: Session, period: str, actor: str
-) -> tuple[list[PayoutInstruction], dict[str, str]]:
+) -> tuple[list[tuple[str, int]], dict[str, str]]:
     """Pay every non-zero balance that `payout_policy` does not hold; record each hold."""
     month = Month.parse(period)
-    partners = {p.id: p for p in session.scalars(select(Partner))}
+    partners: dict[str, str] = dict(session.execute(select(Partner.id, Partner.status)).all())
     frozen = payees.of_period(session, period)
     totals = ledger.balances(session)
     last_line = ledger.last_line_numbers(session, period)
@@ -357,7 +389,9 @@ def _payouts(
     held_by_finance = partner_holds.held(session)
     # Self-billing partners' payouts are invoices too: the VAT they add is paid with them.
     self_billing = Invoicing.for_close(session, period)
-    instructions: list[PayoutInstruction] = []
+    instructions: list[dict[str, Any]] = []
+    entries: list[dict[str, Any]] = []
+    holds: list[dict[str, Any]] = []
     held: dict[str, str] = {}
     for (partner_id, currency), balance_minor in sorted(totals.items()):
         if balance_minor == 0:
@@ -365,7 +399,7 @@ def _payouts(
         hold = payout_policy.hold_of(
             balance_minor=balance_minor,
             currency=currency,
-            partner_status=partners[partner_id].status,
+            partner_status=partners[partner_id],
             finance_hold=partner_id in held_by_finance,
             tax_form_missing=partner_id in waiting_for_form,
             minimum=minimums.get(partner_id),
@@ -374,18 +408,18 @@ def _payouts(
         )
         if hold is not None:
             held[partner_id] = hold.reason
-            session.add(
-                PayoutHold(
-                    period=period,
-                    partner_id=partner_id,
-                    code=hold.code,
-                    reason=hold.reason,
-                    balance_minor=balance_minor,
-                    currency=currency,
-                )
+            holds.append(
+                {
+                    "period": period,
+                    "partner_id": partner_id,
+                    "code": hold.code,
+                    "reason": hold.reason,
+                    "balance_minor": balance_minor,
+                    "currency": currency,
+                }
             )
             continue
-        # Numbered here, not by a query per payout (each also flushed what came before).
+        # Numbered here, not by a query per payout.
         line_no = last_line.get(partner_id, 0) + 1
         last_line[partner_id] = line_no
         payee = frozen.get(partner_id)
@@ -395,45 +429,29 @@ def _payouts(
                 "run and approve the batch again"
             )
         reference = references.end_to_end_id(period, partner_id)
-        session.add(
-            LedgerEntry(
-                period=period,
-                partner_id=partner_id,
-                line_no=line_no,
-                entry_kind=LineKind.payout,
-                prior_period=None,
-                plan_label=None,
-                component_id=None,
-                component_kind=None,
-                source_fact=f"payout:{reference}",
-                fact_date=month.end,
-                customer_id=None,
-                deal_id=None,
-                invoice_id=None,
-                base_minor=balance_minor,
-                base_currency=currency,
-                rate=None,
-                fx_rate=None,
-                fx_source=None,
-                unrounded=str(-balance_minor),
-                amount_minor=-balance_minor,
-                currency=currency,
-                explanation=f"payout of the balance {balance_minor} minor units {currency}",
-                posted_by=actor,
-            )
+        entries.append(_payout_entry(period, partner_id, line_no, balance_minor, currency, actor))
+        instructions.append(
+            {
+                "period": period,
+                "partner_id": partner_id,
+                "amount_minor": balance_minor
+                + self_billing.issue(partner_id, balance_minor, currency),
+                "currency": currency,
+                "end_to_end_id": reference,
+                "payee_name": payee.name,
+                "account_holder": payee.account_holder,
+                "iban": payee.iban,
+                "bic": payee.bic,
+            }
         )
-        instruction = PayoutInstruction(
-            period=period,
-            partner_id=partner_id,
-            amount_minor=balance_minor + self_billing.issue(partner_id, balance_minor, currency),
-            currency=currency,
-            end_to_end_id=reference,
-            payee_name=payee.name,
-            account_holder=payee.account_holder,
-            iban=payee.iban,
-            bic=payee.bic,
-        )
-        session.add(instruction)
-        instructions.append(instruction)
+    # In bulk, a statement per table for the month (an object per partner cost more
+    # than deciding the payouts).
+    for model, rows in (
+        (PayoutHold, holds),
+        (LedgerEntry, entries),
+        (PayoutInstruction, instructions),
+    ):
+        if rows:
+            session.execute(insert(model), rows)
     session.flush()
-    return instructions, held
+    return [(row["currency"], row["amount_minor"]) for row in instructions], held

@@ -369,27 +369,32 @@ def rep_copy_text(rows: Iterable[Row]) -> bytes:
 def calculate_slice(
     order: int, period: str, partners: Sequence[PartnerWork], as_copy: bool
 ) -> Slice:
-    """Some partners' lines calculated and encoded (see `encode_slice`)."""
+    """Some partners' lines calculated and encoded (see `encode_slice`), a partner at a
+    time: a partner's calculated lines are let go once written, so a slice holds its
+    facts and its text, never all its partners' lines at once."""
     return encode_slice(
-        order, period, [(work.partner_id, partner_runs(work)) for work in partners], as_copy
+        order, period, ((work.partner_id, partner_runs(work)) for work in partners), as_copy
     )
 
 
 def encode_slice(
-    order: int, period: str, partners: Sequence[tuple[str, list[Run]]], as_copy: bool
+    order: int, period: str, partners: Iterable[tuple[str, list[Run]]], as_copy: bool
 ) -> Slice:
     """Some partners' calculated lines as rows and their COPY text; the rows are kept
     when they are to be inserted rather than copied."""
     maker = _Rows(period)
+    count = 0
     if as_copy:
         lines: list[str] = []
         for partner_id, runs in partners:
             lines.extend(maker.of(partner_id, runs, DRAFT_TEXT.line))
-        return Slice(order, len(partners), len(lines), DRAFT_TEXT.joined(lines), [])
+            count += 1
+        return Slice(order, count, len(lines), DRAFT_TEXT.joined(lines), [])
     rows: list[Row] = []
     for partner_id, runs in partners:
         rows.extend(maker.of(partner_id, runs, _row))
-    return Slice(order, len(partners), len(rows), copy_text(rows), rows)
+        count += 1
+    return Slice(order, count, len(rows), copy_text(rows), rows)
 
 
 def calculate(

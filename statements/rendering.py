@@ -23,10 +23,9 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import create_engine, text
 from sqlalchemy.orm import Session
-from sqlalchemy.pool import NullPool
 
+from payouts import snapshots
 from payouts.batch import service as batch
 from payouts.errors import PayoutsError
 from payouts.periods import Month
@@ -217,33 +216,15 @@ class _Snapshot:
 def _snapshot(session: Session) -> _Snapshot | None:
     """This transaction's snapshot for workers to read under, on PostgreSQL when the
     transaction has written nothing (a snapshot shows committed rows only); else None."""
-    if session.get_bind().dialect.name != "postgresql":
+    if not snapshots.untouched(session):
         return None
-    if session.scalar(text("SELECT pg_current_xact_id_if_assigned() IS NULL")) is not True:
-        return None
-    snapshot = str(session.scalar(text("SELECT pg_export_snapshot()")))
-    if not _SNAPSHOT_ID.fullmatch(snapshot):  # it is spliced into SQL below
-        raise RuntimeError(f"unexpected snapshot id {snapshot!r}")
-    url = session.get_bind().engine.url.render_as_string(hide_password=False)
-    return _Snapshot(url, snapshot)
-
-
-_SNAPSHOT_ID = re.compile(r"[0-9A-F]+-[0-9A-F]+(-[0-9]+)?")
+    return _Snapshot(snapshots.url_of(session), snapshots.export(session))
 
 
 def _render_slice(
     source: _Snapshot, period: str, partner_ids: list[str], out: Path
 ) -> list[Rendered]:
     """In a worker: build a slice's statements under the snapshot, and draw them."""
-    engine = create_engine(source.url, poolclass=NullPool)
-    try:
-        with engine.connect() as connection:
-            connection = connection.execution_options(isolation_level="REPEATABLE READ")
-            with connection.begin():
-                connection.exec_driver_sql(f"SET TRANSACTION SNAPSHOT '{source.snapshot}'")
-                connection.exec_driver_sql("SET TRANSACTION READ ONLY")
-                with Session(bind=connection) as session:
-                    statements = _slice_of(session, period, partner_ids)
-    finally:
-        engine.dispose()
+    with snapshots.reading(source.url, source.snapshot) as session:
+        statements = _slice_of(session, period, partner_ids)
     return _write_all(statements, out)

@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 import socket
 import time
 import uuid
@@ -39,11 +38,11 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from celery import Celery
-from sqlalchemy import Engine, delete, select, text
+from sqlalchemy import Engine, delete, select
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
+from payouts import snapshots
 from payouts.base import utcnow
 from payouts.batch import draft
 from payouts.batch.errors import SliceFailed, WorkersUnavailable
@@ -53,9 +52,7 @@ from payouts.batch.repository import PartnerRange
 from payouts.settings import get_settings
 
 TASK = "payouts.calculate_slice"
-_SNAPSHOT_ID = re.compile(r"[0-9A-F]+-[0-9A-F]+(-[0-9]+)?")
 _POLL_SECONDS = 0.02  # how often the run looks for its next slice
-_INVALID_SNAPSHOT = "22023"  # invalid_parameter_value: the exporting transaction is over
 log = logging.getLogger(__name__)
 
 
@@ -107,9 +104,7 @@ def slices(
     transaction's snapshot; each slice's row is deleted once read."""
     if not get_settings().broker_url:
         raise WorkersUnavailable("a distributed run needs BROKER_URL (see `payouts worker`)")
-    snapshot = str(session.scalar(text("SELECT pg_export_snapshot()")))
-    if not _SNAPSHOT_ID.fullmatch(snapshot):  # it is spliced into SQL by the workers
-        raise RuntimeError(f"unexpected snapshot id {snapshot!r}")
+    snapshot = snapshots.export(session)
     run_id = uuid.uuid4().hex
     # Rows left by an earlier run of the month that died: the period's lock is ours.
     session.execute(delete(DraftSlice).where(DraftSlice.period == period))
@@ -185,7 +180,7 @@ def _calculate(job: dict[str, Any]) -> None:
     engine = _engine()
     try:
         calculated = _calculated(engine, spec)
-    except _RunOver:
+    except snapshots.SnapshotGone:  # the run is over: nobody waits for the slice
         log.info("run %s is over: slice %d dropped", spec.run_id, spec.slice_no)
         return
     except Exception as exc:  # the run raises it: a worker stays up for the next job
@@ -193,10 +188,6 @@ def _calculate(job: dict[str, Any]) -> None:
         _record(engine, spec, None, f"{type(exc).__name__}: {exc}")
         return
     _record(engine, spec, calculated, None)
-
-
-class _RunOver(Exception):
-    """The run's snapshot cannot be imported: its transaction ended."""
 
 
 def _engine() -> Engine:
@@ -208,23 +199,12 @@ def _engine() -> Engine:
 
 
 def _calculated(engine: Engine, spec: SliceJob) -> draft.Slice:
-    with engine.connect() as connection:
-        connection = connection.execution_options(isolation_level="REPEATABLE READ")
-        with connection.begin():
-            try:
-                # Before any query of the transaction, as PostgreSQL requires.
-                connection.exec_driver_sql(f"SET TRANSACTION SNAPSHOT '{spec.snapshot}'")
-            except DBAPIError as exc:
-                if getattr(exc.orig, "sqlstate", None) == _INVALID_SNAPSHOT:
-                    raise _RunOver from None
-                raise
-            connection.exec_driver_sql("SET TRANSACTION READ ONLY")
-            with Session(bind=connection) as session:
-                if _cached.run_id != spec.run_id or _cached.context is None:
-                    _cached.context = Context.read(session, spec.period)
-                    _cached.run_id = spec.run_id
-                works = gather_partners(session, _cached.context, spec.partners)
-                return draft.calculate_slice(spec.slice_no, spec.period, works, as_copy=True)
+    with snapshots.reading(engine, spec.snapshot) as session:
+        if _cached.run_id != spec.run_id or _cached.context is None:
+            _cached.context = Context.read(session, spec.period)
+            _cached.run_id = spec.run_id
+        works = gather_partners(session, _cached.context, spec.partners)
+        return draft.calculate_slice(spec.slice_no, spec.period, works, as_copy=True)
 
 
 def _record(

@@ -34,22 +34,21 @@ import gc
 import multiprocessing
 import os
 import pickle
-import re
 import signal
 import sys
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from multiprocessing.queues import SimpleQueue
 from typing import Any
 
 import psycopg
-from sqlalchemy import create_engine, select, text
+from sqlalchemy import select
 from sqlalchemy.orm import Session
-from sqlalchemy.pool import NullPool
 
+from payouts import snapshots
 from payouts.batch import draft, jobs
 from payouts.batch.calculation import RepLine, rep_lines
 from payouts.batch.gathering import Context, gather_partners
@@ -67,7 +66,6 @@ be: at this size a worker of a program of 10,000 partners with 100 invoices each
 holds no more than it did before the run went slice by slice, and a program ten times
 larger is cut into slices of that same size (`bench/batch_turns.py` prints the time
 and peak memory of a run; BATCH_SLICE_PARTNERS sets another size)."""
-_SNAPSHOT_ID = re.compile(r"[0-9A-F]+-[0-9A-F]+(-[0-9]+)?")
 _PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
 _POLL_SECONDS = 0.01  # how often the run looks for a finished (or failed) share
 
@@ -81,12 +79,9 @@ class Calculation:
 
 
 def untouched(session: Session) -> bool:
-    """Whether this is a PostgreSQL transaction that has written nothing yet.
-
-    Asked before the run locks its period row (a row lock counts as a write)."""
-    if session.get_bind().dialect.name != "postgresql":
-        return False
-    return session.scalar(text("SELECT pg_current_xact_id_if_assigned() IS NULL")) is True
+    """Whether the run may be split (`snapshots.untouched`): asked before the run locks
+    its period row (a row lock counts as a write)."""
+    return snapshots.untouched(session)
 
 
 @contextmanager
@@ -167,11 +162,14 @@ def _calculation(
         )
         return
 
-    snapshot = str(session.scalar(text("SELECT pg_export_snapshot()")))
-    if not _SNAPSHOT_ID.fullmatch(snapshot):  # it is spliced into SQL below
-        raise RuntimeError(f"unexpected snapshot id {snapshot!r}")
-    url = session.get_bind().engine.url.render_as_string(hide_password=False)
-    source = _Source(url, snapshot, period, fact_revision, os.getpid(), _socket_of(session))
+    source = _Source(
+        snapshots.url_of(session),
+        snapshots.export(session),
+        period,
+        fact_revision,
+        os.getpid(),
+        _socket_of(session),
+    )
     # Forked: a worker starts at once, and needs nothing of this process but its arguments.
     # With the fork start method the pool starts all its workers on the first submit, from
     # this thread: the thread whose end the kernel tells them to die with (`_detach`).
@@ -327,21 +325,9 @@ def _detach(source: _Source, slices: SimpleQueue[draft.Slice]) -> None:
     _slices_out = slices
 
 
-@contextmanager
-def _snapshot_session(source: _Source) -> Iterator[Session]:
+def _snapshot_session(source: _Source) -> AbstractContextManager[Session]:
     """A read-only session that sees exactly what the run's transaction saw."""
-    engine = create_engine(source.url, poolclass=NullPool)
-    try:
-        with engine.connect() as connection:
-            connection = connection.execution_options(isolation_level="REPEATABLE READ")
-            with connection.begin():
-                # Before any query of the transaction, as PostgreSQL requires.
-                connection.exec_driver_sql(f"SET TRANSACTION SNAPSHOT '{source.snapshot}'")
-                connection.exec_driver_sql("SET TRANSACTION READ ONLY")
-                with Session(bind=connection) as session:
-                    yield session
-    finally:
-        engine.dispose()
+    return snapshots.reading(source.url, source.snapshot)
 
 
 _slices_out: SimpleQueue[draft.Slice] | None = None

@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.exc import DBAPIError
@@ -42,6 +43,20 @@ def export(session: Session) -> str:
     if not _SNAPSHOT_ID.fullmatch(snapshot):  # it is spliced into SQL by `reading`
         raise RuntimeError(f"unexpected snapshot id {snapshot!r}")
     return snapshot
+
+
+@dataclass(frozen=True, slots=True)
+class Shared:
+    """An exported snapshot and the database it lives in: what a forked process needs
+    to read under it (`reading(shared.url, shared.snapshot)`)."""
+
+    url: str
+    snapshot: str
+
+
+def share(session: Session) -> Shared:
+    """This transaction's snapshot, exported, with the URL to read it at."""
+    return Shared(url_of(session), export(session))
 
 
 def url_of(session: Session) -> str:

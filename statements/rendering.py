@@ -207,22 +207,16 @@ def _write_all(statements: list[_Statement], out: Path) -> list[Rendered]:
     return [_write(s.statement, out, s.payout, s.documents) for s in statements]
 
 
-@dataclass(frozen=True, slots=True)
-class _Snapshot:
-    url: str
-    snapshot: str
-
-
-def _snapshot(session: Session) -> _Snapshot | None:
+def _snapshot(session: Session) -> snapshots.Shared | None:
     """This transaction's snapshot for workers to read under, on PostgreSQL when the
     transaction has written nothing (a snapshot shows committed rows only); else None."""
     if not snapshots.untouched(session):
         return None
-    return _Snapshot(snapshots.url_of(session), snapshots.export(session))
+    return snapshots.share(session)
 
 
 def _render_slice(
-    source: _Snapshot, period: str, partner_ids: list[str], out: Path
+    source: snapshots.Shared, period: str, partner_ids: list[str], out: Path
 ) -> list[Rendered]:
     """In a worker: build a slice's statements under the snapshot, and draw them."""
     with snapshots.reading(source.url, source.snapshot) as session:

@@ -78,12 +78,6 @@ class Calculation:
     rep_lines: Callable[[], list[RepLine]]
 
 
-def untouched(session: Session) -> bool:
-    """Whether the run may be split (`snapshots.untouched`): asked before the run locks
-    its period row (a row lock counts as a write)."""
-    return snapshots.untouched(session)
-
-
 @contextmanager
 def calculation(
     session: Session,
@@ -95,8 +89,8 @@ def calculation(
     distributed: bool = False,
 ) -> Iterator[Calculation]:
     """The period's calculation, split over `workers` processes when the caller found the
-    transaction `untouched` and there are enough partners; else in this process. With
-    `distributed` (the caller found the transaction `untouched`, and rows are copied),
+    transaction `snapshots.untouched` and there are enough partners; else in this process. With
+    `distributed` (the caller found the transaction `snapshots.untouched`, and rows are copied),
     the slices are jobs for `payouts worker`s instead (`jobs`). The garbage collector
     rests until the caller is done with it (`_collector_paused`)."""
     with (

@@ -24,7 +24,7 @@ from typing import Any
 from sqlalchemy import CursorResult, delete, insert, select, text
 from sqlalchemy.orm import Session
 
-from payouts import actors, adjustments, audit, fx, ledger, partner_holds, periods
+from payouts import actors, adjustments, audit, fx, ledger, partner_holds, periods, snapshots
 from payouts.base import utcnow
 from payouts.batch import draft, parallel, partitions, payees, payout_policy, references
 from payouts.batch.errors import (
@@ -102,7 +102,7 @@ def run(
     period = str(Month.parse(period))
     _lock(session, period)
     # Asked before the row lock below.
-    split = (workers > 1 or distributed) and parallel.untouched(session)
+    split = (workers > 1 or distributed) and snapshots.untouched(session)
     row = _period_row(session, period)
     as_copy = _can_copy(session)
     partitioned = session.get_bind().dialect.name == "postgresql"

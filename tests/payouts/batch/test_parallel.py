@@ -16,7 +16,7 @@ from sqlalchemy import Engine, delete, select, text
 from sqlalchemy.orm import Session
 
 from demo import program as demo
-from payouts import tiers
+from payouts import snapshots, tiers
 from payouts.batch import draft, parallel
 from payouts.batch import service as batch
 from payouts.batch.gathering import gather
@@ -172,7 +172,7 @@ def test_worker_processes_store_the_draft_one_process_stores(
     expected = _in_one_process(engine, period)
 
     with unit_of_work(engine) as session:
-        assert parallel.untouched(session)
+        assert snapshots.untouched(session)
         revision = session.get(Period, period)
         assert revision is not None
         with parallel.calculation(
@@ -224,7 +224,7 @@ def test_facts_written_earlier_in_the_runs_transaction_are_in_its_draft(
                 .order_by(Deal.id)
                 .limit(1)
             ).one()
-            assert parallel.untouched(session)
+            assert snapshots.untouched(session)
             ingest(
                 session,
                 "invoices",
@@ -240,7 +240,7 @@ def test_facts_written_earlier_in_the_runs_transaction_are_in_its_draft(
                 ],
                 actor="billing",
             )
-            assert not parallel.untouched(session)
+            assert not snapshots.untouched(session)
             result = batch.run(session, period, actor="alice", workers=workers)
             stored = session.scalars(
                 select(DraftLine.invoice_id).where(DraftLine.invoice_id == "INV-UNCOMMITTED")

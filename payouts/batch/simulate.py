@@ -14,7 +14,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
 from payouts.batch.calculation import calculate_partner
@@ -94,41 +94,24 @@ def _candidate(session: Session, period: str, revision: int, candidate: PlanVers
 
 
 def _current(session: Session, period: str, closed: bool) -> _Amounts:
+    """What the month holds now, by line key: the posted ledger (payouts aside) once
+    closed, else the payable draft."""
+    table: type[LedgerEntry] | type[DraftLine]
     if closed:
-        query = select(
-            LedgerEntry.partner_id,
-            LedgerEntry.currency,
-            LedgerEntry.component_id,
-            LedgerEntry.source_fact,
-            func.sum(LedgerEntry.amount_minor),
-        ).where(
+        table = LedgerEntry
+        where = and_(
             LedgerEntry.period == period,
             LedgerEntry.entry_kind != LineKind.payout,
             LedgerEntry.entry_kind != PAYOUT_REVERSAL,
         )
-        grouping = (
-            LedgerEntry.partner_id,
-            LedgerEntry.currency,
-            LedgerEntry.component_id,
-            LedgerEntry.source_fact,
-        )
     else:
-        query = select(
-            DraftLine.partner_id,
-            DraftLine.currency,
-            DraftLine.component_id,
-            DraftLine.source_fact,
-            func.sum(DraftLine.amount_minor),
-        ).where(DraftLine.period == period, DraftLine.payable)
-        grouping = (
-            DraftLine.partner_id,
-            DraftLine.currency,
-            DraftLine.component_id,
-            DraftLine.source_fact,
-        )
+        table = DraftLine
+        where = and_(DraftLine.period == period, DraftLine.payable)
+    grouping = (table.partner_id, table.currency, table.component_id, table.source_fact)
+    query = select(*grouping, func.sum(table.amount_minor)).where(where).group_by(*grouping)
     return {
         (p, c, component or "", fact): int(total or 0)
-        for p, c, component, fact, total in session.execute(query.group_by(*grouping))
+        for p, c, component, fact, total in session.execute(query)
     }
 
 

@@ -7,6 +7,15 @@ grants it), and every timed run starts from `CREATE DATABASE ... TEMPLATE` of it
 
     .venv/bin/python bench/month_data.py load pp_close_bench            # 10,000 partners
     .venv/bin/python bench/month_data.py load pp_close_small --scale 0.1
+    .venv/bin/python bench/month_data.py widen pp_close_bench pp_close_10x --times 10
+
+`widen` makes the issue's ten-times month (100,000 partners, ~10,000,000 invoices) from
+a loaded one without holding it in memory (the generator builds a month in memory: ten
+times the month would need tens of GB): a copy of the template, then every partner's
+world (the partner, its customers, deals, roles, registrations, invoices, payments,
+refunds) copied `times - 1` times over in SQL, each copy's ids suffixed `-xK`. The
+copies earn what the originals do, so every partner's statement is realistic; the
+month's totals are `times` as large.
 
 The data is the batch benchmark's (`bench/batch_turns.py` `_load`): the demo generator,
 bulk, one month, sized to about 1,000,000 invoices over 10,000 partners at scale 1.
@@ -142,6 +151,66 @@ def load(database: str, partners: int, invoices: int) -> str:
         engine.dispose()
 
 
+# Each table's columns naming a fact of the widened world (suffixed in a copy), in an
+# order where what a row refers to is copied before it. Other columns are kept as they
+# are; a fingerprint (content hash of the original row) is made distinct per copy.
+WIDENED: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("partners", ("id",)),
+    ("customers", ("id",)),
+    ("deals", ("id", "customer_id")),
+    ("deal_roles", ("id", "deal_id", "partner_id")),
+    ("deal_registrations", ("id", "deal_id", "partner_id")),
+    ("certifications", ("id", "partner_id")),
+    ("campaigns", ("id", "partner_id")),
+    ("plan_assignments", ("partner_id",)),
+    ("invoices", ("id", "customer_id", "deal_id", "subscription_id")),
+    ("payments", ("id", "invoice_id")),
+    ("refunds", ("id", "invoice_id")),
+)
+
+
+def widen(template: str, database: str, times: int) -> None:
+    """`database`: `template`'s month with every partner's world `times` over."""
+    copy(template, database)
+    engine = create_engine(url_as(OWNER, database))
+    try:
+        with engine.begin() as conn:
+            for table, suffixed in WIDENED:
+                columns = [
+                    str(c)
+                    for c in conn.execute(
+                        text(
+                            "SELECT column_name FROM information_schema.columns "
+                            "WHERE table_schema = 'public' AND table_name = :t "
+                            "ORDER BY ordinal_position"
+                        ),
+                        {"t": table},
+                    ).scalars()
+                    if not (table == "plan_assignments" and c == "id")
+                ]
+                for k in range(1, times):
+                    values = [
+                        f"{c} || '-x{k}'"
+                        if c in suffixed
+                        else f"md5(fingerprint || '-x{k}')"
+                        if c == "fingerprint"
+                        else c
+                        for c in columns
+                    ]
+                    conn.execute(
+                        text(
+                            f"INSERT INTO {table} ({', '.join(columns)}) "  # noqa: S608
+                            f"SELECT {', '.join(values)} FROM {table} "
+                            f"WHERE {suffixed[0]} NOT LIKE '%-x%'"
+                        )
+                    )
+                print(f"widened {table}", flush=True)
+        with engine.connect() as conn:
+            conn.execution_options(isolation_level="AUTOCOMMIT").execute(text("VACUUM ANALYZE"))
+    finally:
+        engine.dispose()
+
+
 def period_of(database: str) -> str:
     """The (only) month with facts in a loaded database."""
     engine = create_engine(url_as(OWNER, database))
@@ -169,8 +238,9 @@ class Step:
 
 def timed(command: list[str], env: dict[str, str]) -> Step:
     """Run `command` in a process of its own; its wall time and peak resident memory
-    (the kernel's account of that process alone, from wait4; its own children, such as
-    the batch run's workers, have their own and are not in it)."""
+    (from wait4: on Linux the largest of that process's own peak and those of the
+    processes it waited for, such as the batch run's workers: the largest process, not
+    their sum)."""
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         start = time.perf_counter()
         process = subprocess.Popen(command, env=env, stdout=out, stderr=err, text=True)
@@ -214,12 +284,19 @@ def service_env(database: str, key: str) -> dict[str, str]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("action", choices=["load", "drop"])
-    parser.add_argument("database")
+    parser.add_argument("action", choices=["load", "widen", "drop"])
+    parser.add_argument("database", help="load, drop: the database; widen: the template")
+    parser.add_argument("widened", nargs="?", help="widen: the new database")
     parser.add_argument("--scale", type=float, default=1.0)
+    parser.add_argument("--times", type=int, default=10, help="widen: copies of each world")
     args = parser.parse_args(argv)
     if args.action == "drop":
         drop(args.database)
+        return 0
+    if args.action == "widen":
+        if not args.widened:
+            parser.error("widen needs the template and the new database")
+        widen(args.database, args.widened, args.times)
         return 0
     partners = max(20, round(PARTNERS * args.scale))
     invoices = max(1_000, round(INVOICES * args.scale))

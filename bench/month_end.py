@@ -12,7 +12,13 @@ calculator):
     payouts reps report MONTH --out FILE                   (the rep credit)
 
 Each step's wall time and peak RSS are printed, then the total. Target: total < 60 s.
-Rendering statements is measured by `bench_statements.py`.
+Rendering statements is measured against bare reportlab by `bench_render.py`; with
+`--render` the month's statements are also rendered here, as a last step outside the
+total (`payouts statements render MONTH --out DIR`), for its time and memory at scale.
+A peak is the largest of the step's process and the worker processes it waited for.
+
+    .venv/bin/python bench/month_data.py widen pp_close_bench pp_close_10x
+    .venv/bin/python bench/month_end.py --template pp_close_10x --render  # 100,000 partners
 
     .venv/bin/python bench/month_end.py --template pp_close_bench   # loaded month, reused
     .venv/bin/python bench/month_end.py --scale 0.1                  # loads its own
@@ -39,7 +45,12 @@ import month_data as data  # noqa: E402
 TARGET_SECONDS = 60.0
 
 
-def steps(database: str, period: str, out: Path) -> list[tuple[str, data.Step]]:
+RENDER = "render statements"
+
+
+def steps(
+    database: str, period: str, out: Path, render: bool = False
+) -> list[tuple[str, data.Step]]:
     calculator = data.create_key(database, "bench-calculator")
     approver = data.create_key(database, "bench-approver")
     payouts = data.payouts_command()
@@ -58,12 +69,27 @@ def steps(database: str, period: str, out: Path) -> list[tuple[str, data.Step]]:
             approver,
         ),
     ]
+    if render:
+        statements = [payouts, "statements", "render", period, "--out", str(out / "statements")]
+        plan.append((RENDER, statements, approver))
     return [
         (name, data.timed(command, data.service_env(database, key))) for name, command, key in plan
     ]
 
 
-def run(scale: float, template: str | None = None) -> list[dict[str, object]]:
+def counts(database: str) -> tuple[int, int]:
+    """Partners and invoices of a loaded month."""
+    engine = data.create_engine(data.url_as(data.OWNER, database))
+    try:
+        with engine.connect() as conn:
+            partners = conn.execute(data.text("SELECT count(*) FROM partners")).scalar_one()
+            invoices = conn.execute(data.text("SELECT count(*) FROM invoices")).scalar_one()
+        return int(partners), int(invoices)
+    finally:
+        engine.dispose()
+
+
+def run(scale: float, template: str | None = None, render: bool = False) -> list[dict[str, object]]:
     partners = max(20, round(data.PARTNERS * scale))
     invoices = max(1_000, round(data.INVOICES * scale))
     suffix = uuid.uuid4().hex[:8]
@@ -74,13 +100,14 @@ def run(scale: float, template: str | None = None) -> list[dict[str, object]]:
             data.load(loaded, partners, invoices)
         data.copy(loaded, scratch)
         period = data.period_of(scratch)
+        partners, invoices = counts(scratch)
         with tempfile.TemporaryDirectory() as out:
-            done = steps(scratch, period, Path(out))
+            done = steps(scratch, period, Path(out), render)
     finally:
         data.drop(scratch)
         if template is None:
             data.drop(loaded)
-    total = sum(step.seconds for _, step in done)
+    total = sum(step.seconds for name, step in done if name != RENDER)
     return [
         {
             "name": f"month-end through the CLI, {partners:,} partners, {invoices:,} invoices",
@@ -97,9 +124,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--scale", type=float, default=1.0, help="1.0 is the issue's scale")
     parser.add_argument("--smoke", action="store_true", help="tiny: 200 partners")
     parser.add_argument("--template", help="a database `month_data.py load` filled (reused)")
+    parser.add_argument("--render", action="store_true", help="render the statements too")
     args = parser.parse_args(argv)
     data.ensure_roles()
-    for row in run(0.02 if args.smoke else args.scale, args.template):
+    for row in run(0.02 if args.smoke else args.scale, args.template, args.render):
         print(row["name"])
         for name, seconds, peak, cpu in row["steps"]:  # type: ignore[attr-defined]
             said = row["said"].get(name, "")  # type: ignore[attr-defined]

@@ -290,38 +290,15 @@ def _month_invoices(
             .subquery()
         )
         return invoices(session, records, paid_on, in_month, paid=paid)
-    # A slice: each way's invoices through its index, then their own payments by
-    # invoice id. (A join of the two, or a lookup of the payments per invoice in the
-    # query, is planned as a scan of the month's payments, or costs several times as
-    # much a row: measured in bench/.)
-    rows: dict[str, tuple[Any, ...]] = {}
+    # A slice: each way's invoices through its index, each with its own payments in the
+    # month looked up through theirs (`_invoice_query`).
+    found: list[f.Invoice] = []
+    seen: set[str] = set()
     for way in reach.in_month:
-        for row in repository.read(session, select(*_INVOICE_COLUMNS).where(in_month, *way)):
-            rows.setdefault(row[0], row)
-    paid_now = _paid_in(session, period, rows.keys())
-    none = (None, None)
-    return _records(
-        records, paid_on, ((*row, *paid_now.get(key, none)) for key, row in rows.items()), True
-    )
-
-
-def _paid_in(
-    session: Session, period: str, invoice_ids: Iterable[str]
-) -> dict[str, tuple[date, int]]:
-    """Per invoice of `invoice_ids` paid in `period`: the last payment's date and the
-    total paid, summed by the database."""
-    found: dict[str, tuple[date, int]] = {}
-    for among in repository.among(session, m.Payment.invoice_id, invoice_ids):
-        query = (
-            select(
-                m.Payment.invoice_id,
-                func.max(m.Payment.paid_date),
-                func.sum(m.Payment.amount_minor).cast(BigInteger),
-            )
-            .where(m.Payment.accounting_period == period, among)
-            .group_by(m.Payment.invoice_id)
-        )
-        found.update((i, (day, int(total))) for i, day, total in repository.read(session, query))
+        for record in invoices(session, records, paid_on, in_month, *way, paid=period):
+            if record.invoice_id not in seen:
+                seen.add(record.invoice_id)
+                found.append(record)
     return found
 
 
@@ -360,27 +337,18 @@ def invoices(
     records: dict[str, f.Invoice],
     paid_on: dict[str, tuple[date, int]],
     *where: Any,
-    paid: Subquery | None = None,
+    paid: Subquery | str | None = None,
 ) -> list[f.Invoice]:
     """The invoices matching `where` as records (kept in `records`, built once each).
 
     What was paid on them in the period comes from `paid_on` (invoices of earlier
-    months), or, given the `paid` subquery (per invoice: last payment date and total),
-    from the same query. Read as plain tuples and unpacked: attribute access on a
+    months), or from the same query: given the `paid` subquery (per invoice: last
+    payment date and total), joined to it; given the period, from each invoice's own
+    payments in it. Read as plain tuples and unpacked: attribute access on a
     result row costs a quarter of a microsecond, ten of them an invoice, a million
     invoices a month."""
     query = _invoice_query(paid).where(*where)
-    return _records(records, paid_on, repository.read(session, query), paid is not None)
-
-
-def _records(
-    records: dict[str, f.Invoice],
-    paid_on: dict[str, tuple[date, int]],
-    found_rows: Iterable[tuple[Any, ...]],
-    by_query: bool,
-) -> list[f.Invoice]:
-    """`invoices`' records of rows (the invoice columns, then the last payment date and
-    total paid, which `by_query` says are the query's own answer: None, nothing paid)."""
+    by_query = paid is not None
     found: list[f.Invoice] = []
     # Per currency: -exponent (from_minor, its checks hoisted) and the amounts seen so
     # far. Prices repeat from invoice to invoice: an amount is one immutable Decimal.
@@ -395,7 +363,7 @@ def _records(
         subscription,
         paid_day,
         paid_total,
-    ) in found_rows:
+    ) in repository.read(session, query):
         record = records.get(invoice_id)
         if record is None:
             known = currencies.get(currency)
@@ -441,12 +409,23 @@ _INVOICE_COLUMNS = (
 )
 
 
-def _invoice_query(paid: Subquery | None) -> Select[*tuple[Any, ...]]:
+def _invoice_query(paid: Subquery | str | None) -> Select[*tuple[Any, ...]]:
     """`invoices`' query: the invoice columns, then the last payment date and total paid."""
     if paid is None:
         return select(*_INVOICE_COLUMNS, null(), null())
-    return select(*_INVOICE_COLUMNS, paid.c.day, paid.c.total).outerjoin(
-        paid, paid.c.invoice_id == m.Invoice.id
+    if isinstance(paid, Subquery):
+        return select(*_INVOICE_COLUMNS, paid.c.day, paid.c.total).outerjoin(
+            paid, paid.c.invoice_id == m.Invoice.id
+        )
+    # Looked up per invoice through the payments' index on invoice_id, in the same
+    # query: the planner cannot turn that into a scan of the month's payments (it
+    # estimates a scan cheaper than a few thousand lookups; measured, it is not), and
+    # there is no second round of queries by invoice id.
+    own = (m.Payment.invoice_id == m.Invoice.id, m.Payment.accounting_period == paid)
+    return select(
+        *_INVOICE_COLUMNS,
+        select(func.max(m.Payment.paid_date)).where(*own).scalar_subquery(),
+        select(func.sum(m.Payment.amount_minor).cast(BigInteger)).where(*own).scalar_subquery(),
     )
 
 

@@ -57,15 +57,15 @@ from payouts.reference.models import Partner
 from payouts.settings import get_settings
 
 MIN_WORKER_PARTNERS = 250  # fewer, and a process of its own costs more than it saves
-SLICE_PARTNERS = 5_000
+SLICE_PARTNERS = 1_000
 """Partners gathered and calculated at once: what the run (or a worker) holds in memory.
-Each slice repeats a few whole-month reads in the database (the month's invoices are
-scanned once a slice, unless the slice is a small part of the month, and its payments
-per invoice and new logos are read again), so slices are not made smaller than need
-be: at this size a worker of a program of 10,000 partners with 100 invoices each
-holds no more than it did before the run went slice by slice, and a program ten times
-larger is cut into slices of that same size (`bench/batch_turns.py` prints the time
-and peak memory of a run; BATCH_SLICE_PARTNERS sets another size)."""
+A slice reads the facts that reach its partners through indexes (`repository.month_facts`),
+so small slices cost little more than large ones; each still repeats a few small reads
+(what every slice needs is read once a process, `gathering.Context`). At this size a
+process of a program of 10,000 partners with 100 invoices each holds a few hundred MB,
+and a program ten times larger is cut into slices of that same size
+(`bench/batch_turns.py` prints the time and peak memory of a run;
+BATCH_SLICE_PARTNERS sets another size)."""
 _PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
 _POLL_SECONDS = 0.01  # how often the run looks for a finished (or failed) share
 

@@ -123,30 +123,8 @@ class MonthFacts:
 
 def month_facts(session: Session, period: str, partners: Partners | None) -> MonthFacts:
     """Read the facts accounted in `period` that reach `partners` (all, given None)."""
-    reaching, deal_scope = _reaching(session, Month.parse(period), partners)
-    # Per invoice paid in the period: the last payment's date and the total paid, summed
-    # by the database. The month's own invoices get theirs in the scan that reads them
-    # (below); those of earlier months paid now are found here and read as context.
-    paid = (
-        select(
-            m.Payment.invoice_id,
-            func.max(m.Payment.paid_date).label("day"),
-            # bigint, not PostgreSQL's numeric sum: an int is cheaper to read than a Decimal.
-            func.sum(m.Payment.amount_minor).cast(BigInteger).label("total"),
-        )
-        .where(m.Payment.accounting_period == period)
-        .group_by(m.Payment.invoice_id)
-        .subquery()
-    )
-    paid_on: dict[str, tuple[date, int]] = {
-        invoice_id: (day, int(total))
-        for invoice_id, day, total in repository.read(
-            session,
-            select(paid.c.invoice_id, paid.c.day, paid.c.total)
-            .join(m.Invoice, m.Invoice.id == paid.c.invoice_id)
-            .where(m.Invoice.accounting_period != period, *reaching),
-        )
-    }
+    reach = _Reach.of(session, Month.parse(period), partners)
+    paid_on = _paid_earlier(session, period, reach)
     refunds = rows(session, m.Refund, m.Refund.accounting_period == period)
     cancellations = rows(session, m.Cancellation, m.Cancellation.accounting_period == period)
 
@@ -154,11 +132,11 @@ def month_facts(session: Session, period: str, partners: Partners | None) -> Mon
     # month's invoices, and as context refunded or paid ones from earlier months and
     # those of cancelled customers.
     records: dict[str, f.Invoice] = {}
-    month_invoices = invoices(
-        session, records, paid_on, m.Invoice.accounting_period == period, *reaching, paid=paid
-    )
+    month_invoices = _month_invoices(session, period, reach, records, paid_on)
     # Those too only where they reach `partners`: a refund or cancellation of an invoice
-    # that reaches none of them is none of their business (`gathering` skips it).
+    # that reaches none of them is none of their business (`gathering` skips it). Found
+    # by id or customer, the reach only filters them.
+    reaching = reach.either()
     wanted = {r.invoice_id for r in refunds} | paid_on.keys()
     for chunk in repository.chunks(wanted - records.keys()):
         invoices(session, records, paid_on, m.Invoice.id.in_(chunk), *reaching)
@@ -173,47 +151,155 @@ def month_facts(session: Session, period: str, partners: Partners | None) -> Mon
         )
 
     # The month's deals (of its invoices, or closed in it) by subquery, the few deals
-    # of context invoices by id.
+    # of context invoices (and a slice's deals of other months) by id.
     # (Two disjoint queries: an OR of the two conditions defeats PostgreSQL's semi-join.)
-    closed = repository.deals_where(session, m.Deal.accounting_period == period, *deal_scope)
+    closed = repository.deals_where(session, m.Deal.accounting_period == period, *reach.deals)
     deals = dict(closed)
-    deals.update(
-        repository.deals_where(
-            session,
-            m.Deal.accounting_period != period,
-            m.Deal.id.in_(
-                select(m.Invoice.deal_id).where(m.Invoice.accounting_period == period, *reaching)
-            ),
+    if reach.whole:
+        deals.update(
+            repository.deals_where(
+                session,
+                m.Deal.accounting_period != period,
+                m.Deal.id.in_(
+                    select(m.Invoice.deal_id).where(m.Invoice.accounting_period == period)
+                ),
+            )
         )
-    )
     deals.update(
         repository.deals(session, {i.deal_id for i in records.values() if i.deal_id} - set(deals))
     )
     return MonthFacts(month_invoices, paid_on, records, refunds, cancellations, closed, deals)
 
 
-def _reaching(
-    session: Session, month: Month, partners: Partners | None
-) -> tuple[list[ColumnElement[bool]], list[ColumnElement[bool]]]:
-    """The conditions on invoices and on deals that keep what reaches `partners`: deals
-    they have a role on, and every invoice of the customers they referred (a superset
-    is harmless: gathering gives each fact only to the partners it reaches)."""
-    if partners is None:
-        return [], []
-    role_deals = select(m.DealRole.deal_id).where(partners.where(session, m.DealRole.partner_id))
-    referred_customers = (
-        select(m.Deal.customer_id)
-        .join(m.DealRole, m.DealRole.deal_id == m.Deal.id)
-        .where(
-            m.DealRole.role == "referral",
-            m.Deal.close_date <= month.end,
-            partners.where(session, m.DealRole.partner_id),
+@dataclass(frozen=True, slots=True)
+class _Reach:
+    """The ways a fact reaches the gathered partners: the deals they have a role on, and
+    every invoice of the customers they referred (a superset is harmless: gathering
+    gives each fact only to the partners it reaches). With no partners given, one way
+    with no condition: all.
+
+    PostgreSQL answers an OR of the two ways by scanning the whole month's invoices (and
+    summing the whole month's payments to join them), for every slice of a run; so a
+    large read is made a way at a time and the results merged, and the month's
+    invoices are read by the ids of the slice's deals and customers that have some
+    this month, a chunk at a time: each read is then an index's, whatever the size of
+    the slice or the planner's estimates, on PostgreSQL and SQLite alike."""
+
+    ways: tuple[tuple[ColumnElement[bool], ...], ...]
+    """Conditions on invoices, one a way."""
+    in_month: tuple[tuple[ColumnElement[bool], ...], ...]
+    """Conditions on the month's invoices, each on a chunk of ids of one way."""
+    deals: tuple[ColumnElement[bool], ...]
+    """The condition on deals: those the partners have a role on."""
+
+    @classmethod
+    def of(cls, session: Session, month: Month, partners: Partners | None) -> _Reach:
+        if partners is None:
+            return cls(((),), ((),), ())
+        role_deals = select(m.DealRole.deal_id).where(
+            partners.where(session, m.DealRole.partner_id)
         )
-    )
-    return (
-        [or_(m.Invoice.deal_id.in_(role_deals), m.Invoice.customer_id.in_(referred_customers))],
-        [m.Deal.id.in_(role_deals)],
-    )
+        referred_customers = (
+            select(m.Deal.customer_id)
+            .join(m.DealRole, m.DealRole.deal_id == m.Deal.id)
+            .where(
+                m.DealRole.role == "referral",
+                m.Deal.close_date <= month.end,
+                partners.where(session, m.DealRole.partner_id),
+            )
+        )
+        by_deal, by_customer = m.Invoice.deal_id, m.Invoice.customer_id
+        return cls(
+            ((by_deal.in_(role_deals),), (by_customer.in_(referred_customers),)),
+            (
+                *_chunked(session, by_deal, role_deals.where(_invoiced(month, by_deal))),
+                *_chunked(
+                    session,
+                    by_customer,
+                    referred_customers.where(_invoiced(month, by_customer, m.Deal.customer_id)),
+                ),
+            ),
+            (m.Deal.id.in_(role_deals),),
+        )
+
+    @property
+    def whole(self) -> bool:
+        return self.ways == ((),)
+
+    def either(self) -> list[ColumnElement[bool]]:
+        """One condition for any way: to filter invoices found otherwise (by id)."""
+        return [] if self.whole else [or_(*(and_(*way) for way in self.ways))]
+
+
+def _invoiced(month: Month, column: Any, outer: Any | None = None) -> ColumnElement[bool]:
+    """`outer` (a deal or customer id) has an invoice accounted in the month."""
+    outer = m.DealRole.deal_id if outer is None else outer
+    return exists().where(m.Invoice.accounting_period == str(month), column == outer)
+
+
+def _chunked(
+    session: Session, column: Any, ids: Select[*tuple[Any, ...]]
+) -> list[tuple[ColumnElement[bool]]]:
+    """`column` among the ids `ids` selects, as `repository.among` conditions."""
+    found = {value for (value,) in repository.read(session, ids)}
+    return [(condition,) for condition in repository.among(session, column, found)]
+
+
+def _paid_earlier(session: Session, period: str, reach: _Reach) -> dict[str, tuple[date, int]]:
+    """Per invoice of an earlier month paid in `period` (read as context): the last
+    payment's date and the total paid, summed by the database. (The month's own
+    invoices get theirs in the read that reads them, `_month_invoices`.)"""
+    day = func.max(m.Payment.paid_date)
+    # bigint, not PostgreSQL's numeric sum: an int is cheaper to read than a Decimal.
+    total = func.sum(m.Payment.amount_minor).cast(BigInteger)
+    found: dict[str, tuple[date, int]] = {}
+    for way in reach.ways:
+        query = (
+            select(m.Payment.invoice_id, day, total)
+            .join(m.Invoice, m.Invoice.id == m.Payment.invoice_id)
+            .where(m.Payment.accounting_period == period, m.Invoice.accounting_period != period)
+            .where(*way)
+            .group_by(m.Payment.invoice_id)
+        )
+        found.update(
+            (invoice_id, (paid_day, int(paid_total)))
+            for invoice_id, paid_day, paid_total in repository.read(session, query)
+        )
+    return found
+
+
+def _month_invoices(
+    session: Session,
+    period: str,
+    reach: _Reach,
+    records: dict[str, f.Invoice],
+    paid_on: dict[str, tuple[date, int]],
+) -> list[f.Invoice]:
+    """The month's invoices that reach the partners, each once, with what was paid on
+    them in the month (`invoices`' `paid`)."""
+    in_month = m.Invoice.accounting_period == period
+    if reach.whole:  # the whole month: one scan, joined to its payments per invoice
+        paid = (
+            select(
+                m.Payment.invoice_id,
+                func.max(m.Payment.paid_date).label("day"),
+                func.sum(m.Payment.amount_minor).cast(BigInteger).label("total"),
+            )
+            .where(m.Payment.accounting_period == period)
+            .group_by(m.Payment.invoice_id)
+            .subquery()
+        )
+        return invoices(session, records, paid_on, in_month, paid=paid)
+    # A slice: each way's invoices through its index, each with its own payments in the
+    # month looked up through theirs (`_invoice_query`).
+    found: list[f.Invoice] = []
+    seen: set[str] = set()
+    for way in reach.in_month:
+        for record in invoices(session, records, paid_on, in_month, *way, paid=period):
+            if record.invoice_id not in seen:
+                seen.add(record.invoice_id)
+                found.append(record)
+    return found
 
 
 def referral_roles(session: Session, month: Month) -> list[tuple[str, str, str]]:
@@ -251,33 +337,17 @@ def invoices(
     records: dict[str, f.Invoice],
     paid_on: dict[str, tuple[date, int]],
     *where: Any,
-    paid: Subquery | None = None,
+    paid: Subquery | str | None = None,
 ) -> list[f.Invoice]:
     """The invoices matching `where` as records (kept in `records`, built once each).
 
     What was paid on them in the period comes from `paid_on` (invoices of earlier
-    months), or, given the `paid` subquery (per invoice: last payment date and total),
-    from the same query. Read as plain tuples and unpacked: attribute access on a
+    months), or from the same query: given the `paid` subquery (per invoice: last
+    payment date and total), joined to it; given the period, from each invoice's own
+    payments in it. Read as plain tuples and unpacked: attribute access on a
     result row costs a quarter of a microsecond, ten of them an invoice, a million
     invoices a month."""
-    columns = (
-        m.Invoice.id,
-        m.Invoice.customer_id,
-        m.Invoice.issue_date,
-        m.Invoice.amount_minor,
-        m.Invoice.currency,
-        m.Invoice.deal_id,
-        m.Invoice.subscription_id,
-    )
-    query: Select[*tuple[Any, ...]]
-    if paid is None:
-        query = select(*columns, null(), null()).where(*where)
-    else:
-        query = (
-            select(*columns, paid.c.day, paid.c.total)
-            .outerjoin(paid, paid.c.invoice_id == m.Invoice.id)
-            .where(*where)
-        )
+    query = _invoice_query(paid).where(*where)
     by_query = paid is not None
     found: list[f.Invoice] = []
     # Per currency: -exponent (from_minor, its checks hoisted) and the amounts seen so
@@ -326,6 +396,37 @@ def invoices(
             )
         found.append(record)
     return found
+
+
+_INVOICE_COLUMNS = (
+    m.Invoice.id,
+    m.Invoice.customer_id,
+    m.Invoice.issue_date,
+    m.Invoice.amount_minor,
+    m.Invoice.currency,
+    m.Invoice.deal_id,
+    m.Invoice.subscription_id,
+)
+
+
+def _invoice_query(paid: Subquery | str | None) -> Select[*tuple[Any, ...]]:
+    """`invoices`' query: the invoice columns, then the last payment date and total paid."""
+    if paid is None:
+        return select(*_INVOICE_COLUMNS, null(), null())
+    if isinstance(paid, Subquery):
+        return select(*_INVOICE_COLUMNS, paid.c.day, paid.c.total).outerjoin(
+            paid, paid.c.invoice_id == m.Invoice.id
+        )
+    # Looked up per invoice through the payments' index on invoice_id, in the same
+    # query: the planner cannot turn that into a scan of the month's payments (it
+    # estimates a scan cheaper than a few thousand lookups; measured, it is not), and
+    # there is no second round of queries by invoice id.
+    own = (m.Payment.invoice_id == m.Invoice.id, m.Payment.accounting_period == paid)
+    return select(
+        *_INVOICE_COLUMNS,
+        select(func.max(m.Payment.paid_date)).where(*own).scalar_subquery(),
+        select(func.sum(m.Payment.amount_minor).cast(BigInteger)).where(*own).scalar_subquery(),
+    )
 
 
 def resale_volumes(

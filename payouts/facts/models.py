@@ -62,7 +62,13 @@ class DealRole(Base):
 
     id: Mapped[str] = mapped_column(ExternalId, primary_key=True)
     deal_id: Mapped[str] = mapped_column(ForeignKey("deals.id"), index=True)
-    partner_id: Mapped[str] = mapped_column(ForeignKey("partners.id"), index=True)
+    # Compared bytewise on PostgreSQL (migration 0023): a run's slice is a range of
+    # partner ids in the order Python gives them, which its index then answers.
+    partner_id: Mapped[str] = mapped_column(
+        ExternalId.with_variant(String(64, collation="C"), "postgresql"),
+        ForeignKey("partners.id"),
+        index=True,
+    )
     role: Mapped[str] = mapped_column(String(16))
     influence_kind: Mapped[str | None] = mapped_column(String(32))
     fingerprint: Mapped[str] = mapped_column(FINGERPRINT)
@@ -104,6 +110,7 @@ class Invoice(Base):
     __table_args__ = (
         CheckConstraint("amount_minor >= 0", name="amount"),
         Index("ix_invoices_period_customer", "accounting_period", "customer_id"),
+        Index("ix_invoices_period_deal", "accounting_period", "deal_id"),
     )
 
     id: Mapped[str] = mapped_column(ExternalId, primary_key=True)

@@ -30,9 +30,10 @@ of the statement's content, so the content hash is the same in every language.
 
 from __future__ import annotations
 
+import copy
 import io
 import os
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -386,6 +387,49 @@ def _styles() -> _Styles:
     )
 
 
+# -- table layouts (style resolved once per shape) ----------------------------------
+
+LAYOUT_LIMIT = 512
+"""Table shapes kept per process; past it the memo starts afresh."""
+_LAYOUTS: dict[Hashable, Table] = {}
+
+
+def _laid_out(
+    key: Hashable, make: Callable[[], Table], data: list[list[Any]], heights: list[float | None]
+) -> Table:
+    """A table of the shape `key` holding `data`, with the row `heights` given (None: let
+    reportlab measure the row).
+
+    reportlab resolves a table's style commands into a style for every cell, which is
+    most of what a small table costs; a statement's tables come in a few shapes (rows,
+    bold rows, shading) that recur on every statement. `make` builds the shape once (with
+    blank cells); each table of that shape is a shallow copy of it with its own values
+    and heights, sharing the resolved cell styles, which drawing only reads. The shape
+    itself is never laid out or drawn, so no layout state is shared. Heights given are
+    those reportlab would measure (`_string_row_height`): same bytes."""
+    shape = _LAYOUTS.get(key)
+    if shape is None:
+        if len(_LAYOUTS) >= LAYOUT_LIMIT:
+            _LAYOUTS.clear()
+        shape = _LAYOUTS[key] = make()
+    table = copy.copy(shape)
+    table._cellvalues = data
+    table._argH = table._rowHeights = heights
+    return table
+
+
+def _string_row_height(row: Sequence[Any], leading: float, padding: float) -> float | None:
+    """A row's height as reportlab's ``Table._calc_height`` measures a row of strings
+    (lines times the leading, plus the top and bottom padding); None for a row holding
+    a flowable, which reportlab must wrap to measure."""
+    lines = 1
+    for cell in row:
+        if not isinstance(cell, str):
+            return None
+        lines = max(lines, cell.count("\n") + 1)
+    return leading * lines + padding
+
+
 # -- flowables ----------------------------------------------------------------------
 
 
@@ -522,7 +566,6 @@ def _line_table(
 ) -> LongTable:
     """The lines under a title row and a column header row, both repeated on every
     page the table runs onto, and a total row at the end."""
-    f = fonts()
     rows, prior_rows = _line_rows(lines, fmt, t)
     blank = [""] * (len(_LINE_COLUMNS) - 1)
     data: list[list[Any]] = [
@@ -531,7 +574,17 @@ def _line_table(
         *rows,
         [total_label, *blank[:-1], fmt.money(total)],
     ]
-    last = len(data) - 1
+    # Leading and padding (bottom + top) of each row as the style commands set them.
+    heights = [_string_row_height(data[0], 13, 4 + 8), _string_row_height(data[1], 9, 1.5 + 1.5)]
+    heights += [_string_row_height(row, 9, 1.5 + 1.5) for row in rows]
+    heights.append(_string_row_height(data[-1], 10, 1.5 + 3))
+    key = ("lines", len(data), tuple(prior_rows))
+    return _laid_out(key, partial(_line_shape, len(data), tuple(prior_rows)), data, heights)
+
+
+def _line_shape(row_count: int, prior_rows: tuple[int, ...]) -> LongTable:
+    f = fonts()
+    last = row_count - 1
     commands: list[tuple[Any, ...]] = [
         *_line_table_head(),
         ("FONT", (0, last), (-1, last), f.bold, 8, 10),
@@ -548,7 +601,11 @@ def _line_table(
     ]
     commands.extend(("BACKGROUND", (0, row + 1), (-1, row + 1), PRIOR) for row in prior_rows)
     return LongTable(
-        data, colWidths=_LINE_WIDTHS, repeatRows=2, style=TableStyle(commands), hAlign="LEFT"
+        [[""] * len(_LINE_COLUMNS) for _ in range(row_count)],
+        colWidths=_LINE_WIDTHS,
+        repeatRows=2,
+        style=TableStyle(commands),
+        hAlign="LEFT",
     )
 
 
@@ -607,7 +664,28 @@ def _figure_table(
     """A boxed two-column table of labelled figures; a True flag draws the row bold
     with a rule above."""
     f = fonts()
-    data: list[list[str]] = [[title, ""]]
+    data: list[list[Any]] = [[title, ""]]
+    strong_rows: list[bool] = []
+    label_width = width * label_share - 12
+    for label, value, strong in rows:
+        data.append([_fit(label, label_width, f.regular, 8.5), value])
+        strong_rows.append(strong)
+    heights = [_string_row_height(data[0], 12, 5 + 2)]
+    heights += [
+        _string_row_height(row, 12 if bold else 11, 2 + 2)
+        for row, bold in zip(data[1:], strong_rows, strict=True)
+    ]
+    shape = tuple(strong_rows)
+    key = ("figures", shape, width, label_share, background.hexval())
+    return _laid_out(
+        key, partial(_figure_shape, shape, width, background, label_share), data, heights
+    )
+
+
+def _figure_shape(
+    strong_rows: tuple[bool, ...], width: float, background: Any, label_share: float
+) -> Table:
+    f = fonts()
     commands: list[tuple[Any, ...]] = [
         ("FONT", (0, 0), (-1, -1), f.regular, 8.5, 11),
         ("FONT", (0, 0), (-1, 0), f.bold, 9, 12),
@@ -622,15 +700,12 @@ def _figure_table(
         ("RIGHTPADDING", (0, 0), (-1, -1), 6),
         ("BOTTOMPADDING", (0, 0), (-1, 0), 5),
     ]
-    label_width = width * label_share - 12
-    for label, value, strong in rows:
-        data.append([_fit(label, label_width, f.regular, 8.5), value])
+    for row, strong in enumerate(strong_rows, start=1):
         if strong:
-            row = len(data) - 1
             commands.append(("FONT", (0, row), (-1, row), f.bold, 9, 12))
             commands.append(("LINEABOVE", (0, row), (-1, row), 0.6, INK))
     return Table(
-        data,
+        [["", ""] for _ in range(len(strong_rows) + 1)],
         colWidths=(width * label_share, width * (1 - label_share)),
         style=TableStyle(commands),
         hAlign="LEFT",
@@ -847,8 +922,16 @@ def _subtotals(statement: Statement, fmt: MoneyFormat, t: Gettext) -> list[Any]:
                 fmt.money(subtotal.amount),
             ]
         )
-    table = Table(
-        data,
+    heights = [_string_row_height(row, 10, 1.5 + 1.5) for row in data]
+    table = _laid_out(("subtotals", len(data)), partial(_subtotals_shape, len(data)), data, heights)
+    heading = Paragraph(escape(t(N_("Subtotals by plan component"))), _styles().heading)
+    return [KeepTogether([heading, table])]
+
+
+def _subtotals_shape(row_count: int) -> Table:
+    f = fonts()
+    return Table(
+        [[""] * 4 for _ in range(row_count)],
         colWidths=(200.0, 180.0, 40.0, CONTENT_WIDTH - 420.0),
         hAlign="LEFT",
         style=TableStyle(
@@ -864,8 +947,6 @@ def _subtotals(statement: Statement, fmt: MoneyFormat, t: Gettext) -> list[Any]:
             ]
         ),
     )
-    heading = Paragraph(escape(t(N_("Subtotals by plan component"))), _styles().heading)
-    return [KeepTogether([heading, table])]
 
 
 def _totals(statement: Statement, fmt: MoneyFormat, t: Gettext) -> list[Any]:

@@ -387,6 +387,59 @@ def _styles() -> _Styles:
     )
 
 
+# -- paragraphs (parsed and broken into lines once per text, style and width) --------
+
+PARAGRAPH_MEMO_LIMIT = 20_000
+"""Paragraph texts (and their line breaks) kept per process; past it the memo starts afresh."""
+_FRAGMENTS: dict[tuple[str, str], Any] = {}
+_LINES: dict[tuple[str, str, float], tuple[list[float], Any, float]] = {}
+
+
+class _Paragraph(Paragraph):  # type: ignore[misc]  # reportlab is untyped
+    """A Paragraph whose line breaking is looked up: a statement's paragraphs are mostly
+    the same labels, notes, periods and dates as the last statement's, in the same
+    style and width, and reportlab parses the markup and breaks the lines anew for
+    each. The memo holds reportlab's own result (`blPara`), which drawing only reads:
+    same bytes."""
+
+    _memo_key: tuple[str, str] | None = None
+    # What reportlab's wrap sets (annotations only: the type checker cannot see them).
+    _wrapWidths: list[float]
+    blPara: Any
+    height: float
+
+    def wrap(self, available_width: float, available_height: float) -> tuple[float, float]:
+        if self._memo_key is None:  # a part of a split paragraph: reportlab's way
+            return super().wrap(available_width, available_height)  # type: ignore[no-any-return]
+        key = (*self._memo_key, available_width)
+        known = _LINES.get(key)
+        if known is None:
+            size = super().wrap(available_width, available_height)
+            if size[0]:  # not the "does not fit here" answer
+                if len(_LINES) >= PARAGRAPH_MEMO_LIMIT:
+                    _LINES.clear()
+                _LINES[key] = (self._wrapWidths, self.blPara, self.height)
+            return size  # type: ignore[no-any-return]
+        self.width = available_width
+        self._wrapWidths, self.blPara, self.height = known
+        return available_width, self.height
+
+
+def _paragraph(markup: str, style: ParagraphStyle) -> _Paragraph:
+    """A paragraph of `markup` in `style`, its markup parsed once per process."""
+    key = (markup, style.name)
+    fragments = _FRAGMENTS.get(key)
+    if fragments is None:
+        paragraph = _Paragraph(markup, style)
+        if len(_FRAGMENTS) >= PARAGRAPH_MEMO_LIMIT:
+            _FRAGMENTS.clear()
+        _FRAGMENTS[key] = paragraph.frags
+    else:
+        paragraph = _Paragraph(markup, style, frags=fragments)
+    paragraph._memo_key = key
+    return paragraph
+
+
 # -- table layouts (style resolved once per shape) ----------------------------------
 
 LAYOUT_LIMIT = 512
@@ -504,7 +557,7 @@ def _cell(text: str, width: float, font: str) -> Any:
     fitted = _fit(_plain(text), width - 2 * _CELL_PAD, font, _CELL_FONT_SIZE)
     if _covered(fitted):
         return fitted
-    return Paragraph(_markup(fitted), _styles().cell)
+    return _paragraph(_markup(fitted), _styles().cell)
 
 
 def _line_rows(
@@ -613,28 +666,28 @@ def _header(statement: Statement, fmt: MoneyFormat, t: Gettext) -> Table:
     s = _styles()
     partner = t(N_("Partner %(id)s \u00b7 %(type)s"))
     left = [
-        Paragraph(escape(t(N_("PARTNER STATEMENT"))), s.title),
-        Paragraph(_markup(statement.partner_name), s.name),
-        Paragraph(
+        _paragraph(escape(t(N_("PARTNER STATEMENT"))), s.title),
+        _paragraph(_markup(statement.partner_name), s.name),
+        _paragraph(
             _markup(partner % {"id": statement.partner_id, "type": statement.partner_type}),
             s.small,
         ),
     ]
     period = t(N_("Period %(period)s")) % {"period": statement.period}
     right = [
-        Paragraph(f"<b>{escape(period)}</b>", s.small_right),
-        Paragraph(
+        _paragraph(f"<b>{escape(period)}</b>", s.small_right),
+        _paragraph(
             escape(
                 f"{fmt.long_date(statement.period_start)} \u2013 "
                 f"{fmt.long_date(statement.period_end)}"
             ),
             s.small_right,
         ),
-        Paragraph(
+        _paragraph(
             escape(t(N_("Issued on %(date)s")) % {"date": statement.issued_on.isoformat()}),
             s.small_right,
         ),
-        Paragraph(
+        _paragraph(
             escape(t(N_("Payout currency %(currency)s")) % {"currency": statement.payout_currency}),
             s.small_right,
         ),
@@ -771,7 +824,7 @@ def _summary(
         reasons = "; ".join(hold_reason(t, hold.code, hold.reason) for hold in s.holds)
         on_hold = t(N_("On hold:"))
         left.append(Spacer(1, 4))
-        left.append(Paragraph(f"<b>{escape(on_hold)}</b> {_markup(reasons)}", _styles().warn))
+        left.append(_paragraph(f"<b>{escape(on_hold)}</b> {_markup(reasons)}", _styles().warn))
     right: list[Any] = [
         _figure_table(
             [
@@ -781,7 +834,7 @@ def _summary(
             t(N_("Resale margin (not payable)")),
             background=colors.white,
         ),
-        Paragraph(
+        _paragraph(
             escape(
                 t(
                     N_(
@@ -865,7 +918,7 @@ def _tier(tier: TierProgress, fmt: MoneyFormat, t: Gettext) -> list[Any]:
         if tier.next_tier
         else t(N_("Tier: %(current)s (top tier)")) % {"current": current}
     )
-    parts: list[Any] = [Paragraph(_markup(title), s.heading)]
+    parts: list[Any] = [_paragraph(_markup(title), s.heading)]
     for requirement in tier.requirements:
         parts.append(
             _RequirementBar(
@@ -886,10 +939,10 @@ def _tier(tier: TierProgress, fmt: MoneyFormat, t: Gettext) -> list[Any]:
     at_risk = t(N_("At risk:"))
     if gap_text:
         parts.append(Spacer(1, 3))
-        parts.append(Paragraph(_markup(gap_text), s.body))
+        parts.append(_paragraph(_markup(gap_text), s.body))
     if tier.at_risk:
         warning = Table(
-            [[Paragraph(f"<b>{escape(at_risk)}</b> {_markup(at_risk_text)}", s.warn)]],
+            [[_paragraph(f"<b>{escape(at_risk)}</b> {_markup(at_risk_text)}", s.warn)]],
             colWidths=(CONTENT_WIDTH,),
             style=TableStyle(
                 [
@@ -924,7 +977,7 @@ def _subtotals(statement: Statement, fmt: MoneyFormat, t: Gettext) -> list[Any]:
         )
     heights = [_string_row_height(row, 10, 1.5 + 1.5) for row in data]
     table = _laid_out(("subtotals", len(data)), partial(_subtotals_shape, len(data)), data, heights)
-    heading = Paragraph(escape(t(N_("Subtotals by plan component"))), _styles().heading)
+    heading = _paragraph(escape(t(N_("Subtotals by plan component"))), _styles().heading)
     return [KeepTogether([heading, table])]
 
 
@@ -975,16 +1028,16 @@ def _totals(statement: Statement, fmt: MoneyFormat, t: Gettext) -> list[Any]:
     return [
         KeepTogether(
             [
-                Paragraph(escape(t(N_("Totals"))), _styles().heading),
+                _paragraph(escape(t(N_("Totals"))), _styles().heading),
                 _figure_table(
                     rows, CONTENT_WIDTH * 0.7, t(N_("Statement totals")), label_share=0.68
                 ),
                 Spacer(1, 6),
-                Paragraph(
+                _paragraph(
                     _markup(t(N_("Plan versions: %(versions)s")) % {"versions": versions}),
                     _styles().small,
                 ),
-                Paragraph(escape(note), _styles().small),
+                _paragraph(escape(note), _styles().small),
             ]
         )
     ]
@@ -1005,10 +1058,10 @@ def _manual_reasons(statement: Statement, t: Gettext) -> list[Any]:
     if not manual:
         return []
     styles = _styles()
-    story: list[Any] = [Paragraph(escape(t(MANUAL_HEADING)), styles.heading)]
+    story: list[Any] = [_paragraph(escape(t(MANUAL_HEADING)), styles.heading)]
     for line in manual:
         steps = "; ".join(step for step in line.explanation.split("\n") if step)
-        story.append(Paragraph(_markup(_plain(f"{line.source_fact}: {steps}")), styles.small))
+        story.append(_paragraph(_markup(_plain(f"{line.source_fact}: {steps}")), styles.small))
     return [KeepTogether(story), Spacer(1, 6)]
 
 
@@ -1025,7 +1078,10 @@ def _section(
     if not lines:
         if empty_text is None:
             return []
-        return [Paragraph(escape(t(heading)), s.heading), Paragraph(escape(t(empty_text)), s.small)]
+        return [
+            _paragraph(escape(t(heading)), s.heading),
+            _paragraph(escape(t(empty_text)), s.small),
+        ]
     # The heading is the table's first row: it repeats with the column header on
     # every page, so a continued page still says which lines it lists.
     return [
@@ -1236,15 +1292,15 @@ def _document(statement: Statement, document: Document, fmt: MoneyFormat, t: Get
     )
     parts: list[Any] = [
         CondPageBreak(40 * mm),
-        Paragraph(_markup(_document_title(document, t)), s.heading),
-        Paragraph(_markup(parties), s.small),
+        _paragraph(_markup(_document_title(document, t)), s.heading),
+        _paragraph(_markup(parties), s.small),
         Spacer(1, 4),
         table,
     ]
     mention = RULE_MENTIONS[document.rule.value]
     if mention:
         parts.append(Spacer(1, 3))
-        parts.append(Paragraph(f"<b>{escape(t(mention))}</b>", s.body))
+        parts.append(_paragraph(f"<b>{escape(t(mention))}</b>", s.body))
     return parts
 
 

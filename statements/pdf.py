@@ -51,7 +51,13 @@ from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfdoc, pdfmetrics
-from reportlab.pdfbase.ttfonts import FF_NONSYMBOLIC, FF_SYMBOLIC, TTFont
+from reportlab.pdfbase.ttfonts import (
+    FF_NONSYMBOLIC,
+    FF_SYMBOLIC,
+    SUBSETN,
+    TTFont,
+    makeToUnicodeCMap,
+)
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import (
     CondPageBreak,
@@ -181,6 +187,81 @@ def _embed_subsets_once(font: TTFont) -> None:
     face.addSubsetObjects = add_subset_objects
 
 
+class _Formatted(pdfdoc.PDFObject):  # type: ignore[misc]  # reportlab is untyped
+    """A PDF value formatted once: the bytes reportlab wrote for it the first time."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+
+    def format(self, document: Any) -> bytes:
+        return self.data
+
+
+def _font_objects_once(font: TTFont) -> None:
+    """Make `font` write each subset's widths and ToUnicode map from a per-process memo.
+
+    Per document and subset, reportlab formats the widths of the subset's glyphs, number
+    by number, and writes and deflates the subset's ToUnicode map; the same subsets recur
+    from statement to statement (see `_embed_subsets_once`). The memo holds those bytes;
+    everything else is reportlab's ``TTFont.addObjects`` (5.1) as it is, so the bytes
+    are the same (``tests/statements/test_pdf_bytes.py``).
+    """
+    face = font.face
+    widths_memo: dict[tuple[int, ...], _Formatted] = {}
+    maps_memo: dict[tuple[str, tuple[int, ...]], bytes] = {}
+
+    def widths(subset: tuple[int, ...], document: Any) -> _Formatted:
+        known = widths_memo.get(subset)
+        if known is None:
+            if len(widths_memo) >= SUBSET_MEMO_LIMIT:
+                widths_memo.clear()
+            array = pdfdoc.PDFArray(list(map(face.getCharWidth, subset)))
+            known = widths_memo[subset] = _Formatted(array.format(document))
+        return known
+
+    def to_unicode(name: str, subset: tuple[int, ...], compress: bool) -> Any:
+        stream = pdfdoc.PDFStream()
+        if not compress:  # reportlab's way: the document's default filters apply
+            stream.content = makeToUnicodeCMap(name, subset)
+            return stream
+        key = (name, subset)
+        deflated = maps_memo.get(key)
+        if deflated is None:
+            if len(maps_memo) >= SUBSET_MEMO_LIMIT:
+                maps_memo.clear()
+            deflated = pdfdoc.PDFZCompress.encode(makeToUnicodeCMap(name, subset))
+            maps_memo[key] = deflated
+        stream.content = deflated  # deflated already: PDFStream applies no filter a "Filter" names
+        stream.dictionary["Filter"] = pdfdoc.PDFArray([pdfdoc.PDFName(pdfdoc.PDFZCompress.pdfname)])
+        return stream
+
+    def add_objects(doc: Any) -> None:
+        state = font.state.get(doc)
+        if state is None:
+            state = font.state[doc] = TTFont.State(font._asciiReadable)
+        state.frozen = 1
+        for n, subset in enumerate(state.subsets):
+            internal_name = font.getSubsetInternalName(n, doc)[1:]
+            base_name = b"".join((SUBSETN(n), b"+", face.name, face.subfontNameX)).decode("pdfdoc")
+            pdf_font = pdfdoc.PDFTrueTypeFont()
+            pdf_font.__Comment__ = f"Font {font.fontName} subset {n}"
+            pdf_font.Name = internal_name
+            pdf_font.BaseFont = base_name
+            pdf_font.FirstChar = 0
+            pdf_font.LastChar = len(subset) - 1
+            pdf_font.Widths = widths(tuple(subset), doc)
+            pdf_font.ToUnicode = doc.Reference(
+                to_unicode(base_name, tuple(subset), bool(doc.compression)),
+                "toUnicodeCMap:" + base_name,
+            )
+            pdf_font.FontDescriptor = face.addSubsetObjects(doc, base_name, subset)
+            doc.Reference(pdf_font, internal_name)
+            doc.idToObject["BasicFonts"].dict[internal_name] = pdf_font
+        del font.state[doc]
+
+    font.addObjects = add_objects
+
+
 @lru_cache(maxsize=1)
 def fonts() -> Fonts:
     """Register the statement fonts once per process and say which were found."""
@@ -202,6 +283,7 @@ def fonts() -> Fonts:
         bold = TTFont("StatementSans-Bold", "VeraBd.ttf")
     for font in (regular, bold):
         _embed_subsets_once(font)
+        _font_objects_once(font)
         pdfmetrics.registerFont(font)
     pdfmetrics.registerFontFamily(
         "StatementSans",
@@ -212,6 +294,7 @@ def fonts() -> Fonts:
     )
     fallback = TTFont(FALLBACK_FONT, str(FALLBACK_FONT_FILE))
     _embed_subsets_once(fallback)
+    _font_objects_once(fallback)
     pdfmetrics.registerFont(fallback)
     coverage = frozenset(regular.face.charToGlyph)
     return Fonts(

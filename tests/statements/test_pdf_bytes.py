@@ -72,3 +72,30 @@ def test_a_font_subset_is_cut_from_the_font_file_once_per_process(
         )
     assert render_pdf(statement) == first
     assert cut == []
+
+
+def test_a_font_subset_s_widths_and_unicode_map_are_written_once_per_process(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from reportlab.pdfbase import pdfmetrics, ttfonts
+
+    from statements import pdf
+
+    statement = CASES["en-30-seed1"]().statement
+    first = render_pdf(statement)
+    made: list[str] = []
+    for module in (pdf, ttfonts):
+        original = module.makeToUnicodeCMap
+        monkeypatch.setattr(
+            module,
+            "makeToUnicodeCMap",
+            lambda *args, original=original: made.append("map") or original(*args),
+        )
+    for name in (fonts().regular, fonts().bold):
+        face = pdfmetrics.getFont(name).face
+        width = face.getCharWidth
+        monkeypatch.setattr(
+            face, "getCharWidth", lambda code, width=width: made.append("width") or width(code)
+        )
+    assert render_pdf(statement) == first
+    assert made == []

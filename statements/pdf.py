@@ -536,8 +536,8 @@ def _laid_out(
     """A table of the shape `key` holding `data`, with the row `heights` given (None: let
     reportlab measure the row).
 
-    reportlab resolves a table's style commands into a style for every cell, which is
-    most of what a small table costs; a statement's tables come in a few shapes (rows,
+    reportlab resolves a table's style commands into a style for every cell, a large
+    part of what a small table costs; a statement's tables come in a few shapes (rows,
     bold rows, shading) that recur on every statement. `make` builds the shape once (with
     blank cells); each table of that shape is a shallow copy of it with its own values
     and heights, sharing the resolved cell styles, which drawing only reads. The shape

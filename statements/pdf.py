@@ -30,9 +30,10 @@ of the statement's content, so the content hash is the same in every language.
 
 from __future__ import annotations
 
+import copy
 import io
 import os
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -50,7 +51,13 @@ from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfdoc, pdfmetrics
-from reportlab.pdfbase.ttfonts import FF_NONSYMBOLIC, FF_SYMBOLIC, TTFont
+from reportlab.pdfbase.ttfonts import (
+    FF_NONSYMBOLIC,
+    FF_SYMBOLIC,
+    SUBSETN,
+    TTFont,
+    makeToUnicodeCMap,
+)
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import (
     CondPageBreak,
@@ -180,6 +187,81 @@ def _embed_subsets_once(font: TTFont) -> None:
     face.addSubsetObjects = add_subset_objects
 
 
+class _Formatted(pdfdoc.PDFObject):  # type: ignore[misc]  # reportlab is untyped
+    """A PDF value formatted once: the bytes reportlab wrote for it the first time."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+
+    def format(self, document: Any) -> bytes:
+        return self.data
+
+
+def _font_objects_once(font: TTFont) -> None:
+    """Make `font` write each subset's widths and ToUnicode map from a per-process memo.
+
+    Per document and subset, reportlab formats the widths of the subset's glyphs, number
+    by number, and writes and deflates the subset's ToUnicode map; the same subsets recur
+    from statement to statement (see `_embed_subsets_once`). The memo holds those bytes;
+    everything else is reportlab's ``TTFont.addObjects`` (5.1) as it is, so the bytes
+    are the same (``tests/statements/test_pdf_bytes.py``).
+    """
+    face = font.face
+    widths_memo: dict[tuple[int, ...], _Formatted] = {}
+    maps_memo: dict[tuple[str, tuple[int, ...]], bytes] = {}
+
+    def widths(subset: tuple[int, ...], document: Any) -> _Formatted:
+        known = widths_memo.get(subset)
+        if known is None:
+            if len(widths_memo) >= SUBSET_MEMO_LIMIT:
+                widths_memo.clear()
+            array = pdfdoc.PDFArray(list(map(face.getCharWidth, subset)))
+            known = widths_memo[subset] = _Formatted(array.format(document))
+        return known
+
+    def to_unicode(name: str, subset: tuple[int, ...], compress: bool) -> Any:
+        stream = pdfdoc.PDFStream()
+        if not compress:  # reportlab's way: the document's default filters apply
+            stream.content = makeToUnicodeCMap(name, subset)
+            return stream
+        key = (name, subset)
+        deflated = maps_memo.get(key)
+        if deflated is None:
+            if len(maps_memo) >= SUBSET_MEMO_LIMIT:
+                maps_memo.clear()
+            deflated = pdfdoc.PDFZCompress.encode(makeToUnicodeCMap(name, subset))
+            maps_memo[key] = deflated
+        stream.content = deflated  # deflated already: PDFStream applies no filter a "Filter" names
+        stream.dictionary["Filter"] = pdfdoc.PDFArray([pdfdoc.PDFName(pdfdoc.PDFZCompress.pdfname)])
+        return stream
+
+    def add_objects(doc: Any) -> None:
+        state = font.state.get(doc)
+        if state is None:
+            state = font.state[doc] = TTFont.State(font._asciiReadable)
+        state.frozen = 1
+        for n, subset in enumerate(state.subsets):
+            internal_name = font.getSubsetInternalName(n, doc)[1:]
+            base_name = b"".join((SUBSETN(n), b"+", face.name, face.subfontNameX)).decode("pdfdoc")
+            pdf_font = pdfdoc.PDFTrueTypeFont()
+            pdf_font.__Comment__ = f"Font {font.fontName} subset {n}"
+            pdf_font.Name = internal_name
+            pdf_font.BaseFont = base_name
+            pdf_font.FirstChar = 0
+            pdf_font.LastChar = len(subset) - 1
+            pdf_font.Widths = widths(tuple(subset), doc)
+            pdf_font.ToUnicode = doc.Reference(
+                to_unicode(base_name, tuple(subset), bool(doc.compression)),
+                "toUnicodeCMap:" + base_name,
+            )
+            pdf_font.FontDescriptor = face.addSubsetObjects(doc, base_name, subset)
+            doc.Reference(pdf_font, internal_name)
+            doc.idToObject["BasicFonts"].dict[internal_name] = pdf_font
+        del font.state[doc]
+
+    font.addObjects = add_objects
+
+
 @lru_cache(maxsize=1)
 def fonts() -> Fonts:
     """Register the statement fonts once per process and say which were found."""
@@ -201,6 +283,7 @@ def fonts() -> Fonts:
         bold = TTFont("StatementSans-Bold", "VeraBd.ttf")
     for font in (regular, bold):
         _embed_subsets_once(font)
+        _font_objects_once(font)
         pdfmetrics.registerFont(font)
     pdfmetrics.registerFontFamily(
         "StatementSans",
@@ -211,6 +294,7 @@ def fonts() -> Fonts:
     )
     fallback = TTFont(FALLBACK_FONT, str(FALLBACK_FONT_FILE))
     _embed_subsets_once(fallback)
+    _font_objects_once(fallback)
     pdfmetrics.registerFont(fallback)
     coverage = frozenset(regular.face.charToGlyph)
     return Fonts(
@@ -386,6 +470,102 @@ def _styles() -> _Styles:
     )
 
 
+# -- paragraphs (parsed and broken into lines once per text, style and width) --------
+
+PARAGRAPH_MEMO_LIMIT = 20_000
+"""Paragraph texts (and their line breaks) kept per process; past it the memo starts afresh."""
+_FRAGMENTS: dict[tuple[str, str], Any] = {}
+_LINES: dict[tuple[str, str, float], tuple[list[float], Any, float]] = {}
+
+
+class _Paragraph(Paragraph):  # type: ignore[misc]  # reportlab is untyped
+    """A Paragraph whose line breaking is looked up: a statement's paragraphs are mostly
+    the same labels, notes, periods and dates as the last statement's, in the same
+    style and width, and reportlab parses the markup and breaks the lines anew for
+    each. The memo holds reportlab's own result (`blPara`), which drawing only reads:
+    same bytes."""
+
+    _memo_key: tuple[str, str] | None = None
+    # What reportlab's wrap sets (annotations only: the type checker cannot see them).
+    _wrapWidths: list[float]
+    blPara: Any
+    height: float
+
+    def wrap(self, available_width: float, available_height: float) -> tuple[float, float]:
+        if self._memo_key is None:  # a part of a split paragraph: reportlab's way
+            return super().wrap(available_width, available_height)  # type: ignore[no-any-return]
+        key = (*self._memo_key, available_width)
+        known = _LINES.get(key)
+        if known is None:
+            size = super().wrap(available_width, available_height)
+            if size[0]:  # not the "does not fit here" answer
+                if len(_LINES) >= PARAGRAPH_MEMO_LIMIT:
+                    _LINES.clear()
+                _LINES[key] = (self._wrapWidths, self.blPara, self.height)
+            return size  # type: ignore[no-any-return]
+        self.width = available_width
+        self._wrapWidths, self.blPara, self.height = known
+        return available_width, self.height
+
+
+def _paragraph(markup: str, style: ParagraphStyle) -> _Paragraph:
+    """A paragraph of `markup` in `style`, its markup parsed once per process."""
+    key = (markup, style.name)
+    fragments = _FRAGMENTS.get(key)
+    if fragments is None:
+        paragraph = _Paragraph(markup, style)
+        if len(_FRAGMENTS) >= PARAGRAPH_MEMO_LIMIT:
+            _FRAGMENTS.clear()
+        _FRAGMENTS[key] = paragraph.frags
+    else:
+        paragraph = _Paragraph(markup, style, frags=fragments)
+    paragraph._memo_key = key
+    return paragraph
+
+
+# -- table layouts (style resolved once per shape) ----------------------------------
+
+LAYOUT_LIMIT = 512
+"""Table shapes kept per process; past it the memo starts afresh."""
+_LAYOUTS: dict[Hashable, Table] = {}
+
+
+def _laid_out(
+    key: Hashable, make: Callable[[], Table], data: list[list[Any]], heights: list[float | None]
+) -> Table:
+    """A table of the shape `key` holding `data`, with the row `heights` given (None: let
+    reportlab measure the row).
+
+    reportlab resolves a table's style commands into a style for every cell, a large
+    part of what a small table costs; a statement's tables come in a few shapes (rows,
+    bold rows, shading) that recur on every statement. `make` builds the shape once (with
+    blank cells); each table of that shape is a shallow copy of it with its own values
+    and heights, sharing the resolved cell styles, which drawing only reads. The shape
+    itself is never laid out or drawn, so no layout state is shared. Heights given are
+    those reportlab would measure (`_string_row_height`): same bytes."""
+    shape = _LAYOUTS.get(key)
+    if shape is None:
+        if len(_LAYOUTS) >= LAYOUT_LIMIT:
+            _LAYOUTS.clear()
+        shape = _LAYOUTS[key] = make()
+    table = copy.copy(shape)
+    table._cellvalues = data
+    table._argH = table._rowHeights = heights
+    return table
+
+
+def _string_row_height(row: Sequence[Any], leading: float, padding: float) -> float | None:
+    """A row's height as reportlab's ``Table._calc_height`` measures a row of strings
+    (lines times the leading, plus the top and bottom padding); None for a row holding
+    a flowable, which reportlab must wrap to measure."""
+    lines = 1
+    for cell in row:
+        if not isinstance(cell, str):
+            return None
+        lines = max(lines, cell.count("\n") + 1)
+    return leading * lines + padding
+
+
 # -- flowables ----------------------------------------------------------------------
 
 
@@ -460,7 +640,7 @@ def _cell(text: str, width: float, font: str) -> Any:
     fitted = _fit(_plain(text), width - 2 * _CELL_PAD, font, _CELL_FONT_SIZE)
     if _covered(fitted):
         return fitted
-    return Paragraph(_markup(fitted), _styles().cell)
+    return _paragraph(_markup(fitted), _styles().cell)
 
 
 def _line_rows(
@@ -522,7 +702,6 @@ def _line_table(
 ) -> LongTable:
     """The lines under a title row and a column header row, both repeated on every
     page the table runs onto, and a total row at the end."""
-    f = fonts()
     rows, prior_rows = _line_rows(lines, fmt, t)
     blank = [""] * (len(_LINE_COLUMNS) - 1)
     data: list[list[Any]] = [
@@ -531,7 +710,17 @@ def _line_table(
         *rows,
         [total_label, *blank[:-1], fmt.money(total)],
     ]
-    last = len(data) - 1
+    # Leading and padding (bottom + top) of each row as the style commands set them.
+    heights = [_string_row_height(data[0], 13, 4 + 8), _string_row_height(data[1], 9, 1.5 + 1.5)]
+    heights += [_string_row_height(row, 9, 1.5 + 1.5) for row in rows]
+    heights.append(_string_row_height(data[-1], 10, 1.5 + 3))
+    key = ("lines", len(data), tuple(prior_rows))
+    return _laid_out(key, partial(_line_shape, len(data), tuple(prior_rows)), data, heights)
+
+
+def _line_shape(row_count: int, prior_rows: tuple[int, ...]) -> LongTable:
+    f = fonts()
+    last = row_count - 1
     commands: list[tuple[Any, ...]] = [
         *_line_table_head(),
         ("FONT", (0, last), (-1, last), f.bold, 8, 10),
@@ -548,7 +737,11 @@ def _line_table(
     ]
     commands.extend(("BACKGROUND", (0, row + 1), (-1, row + 1), PRIOR) for row in prior_rows)
     return LongTable(
-        data, colWidths=_LINE_WIDTHS, repeatRows=2, style=TableStyle(commands), hAlign="LEFT"
+        [[""] * len(_LINE_COLUMNS) for _ in range(row_count)],
+        colWidths=_LINE_WIDTHS,
+        repeatRows=2,
+        style=TableStyle(commands),
+        hAlign="LEFT",
     )
 
 
@@ -556,28 +749,28 @@ def _header(statement: Statement, fmt: MoneyFormat, t: Gettext) -> Table:
     s = _styles()
     partner = t(N_("Partner %(id)s \u00b7 %(type)s"))
     left = [
-        Paragraph(escape(t(N_("PARTNER STATEMENT"))), s.title),
-        Paragraph(_markup(statement.partner_name), s.name),
-        Paragraph(
+        _paragraph(escape(t(N_("PARTNER STATEMENT"))), s.title),
+        _paragraph(_markup(statement.partner_name), s.name),
+        _paragraph(
             _markup(partner % {"id": statement.partner_id, "type": statement.partner_type}),
             s.small,
         ),
     ]
     period = t(N_("Period %(period)s")) % {"period": statement.period}
     right = [
-        Paragraph(f"<b>{escape(period)}</b>", s.small_right),
-        Paragraph(
+        _paragraph(f"<b>{escape(period)}</b>", s.small_right),
+        _paragraph(
             escape(
                 f"{fmt.long_date(statement.period_start)} \u2013 "
                 f"{fmt.long_date(statement.period_end)}"
             ),
             s.small_right,
         ),
-        Paragraph(
+        _paragraph(
             escape(t(N_("Issued on %(date)s")) % {"date": statement.issued_on.isoformat()}),
             s.small_right,
         ),
-        Paragraph(
+        _paragraph(
             escape(t(N_("Payout currency %(currency)s")) % {"currency": statement.payout_currency}),
             s.small_right,
         ),
@@ -607,7 +800,28 @@ def _figure_table(
     """A boxed two-column table of labelled figures; a True flag draws the row bold
     with a rule above."""
     f = fonts()
-    data: list[list[str]] = [[title, ""]]
+    data: list[list[Any]] = [[title, ""]]
+    strong_rows: list[bool] = []
+    label_width = width * label_share - 12
+    for label, value, strong in rows:
+        data.append([_fit(label, label_width, f.regular, 8.5), value])
+        strong_rows.append(strong)
+    heights = [_string_row_height(data[0], 12, 5 + 2)]
+    heights += [
+        _string_row_height(row, 12 if bold else 11, 2 + 2)
+        for row, bold in zip(data[1:], strong_rows, strict=True)
+    ]
+    shape = tuple(strong_rows)
+    key = ("figures", shape, width, label_share, background.hexval())
+    return _laid_out(
+        key, partial(_figure_shape, shape, width, background, label_share), data, heights
+    )
+
+
+def _figure_shape(
+    strong_rows: tuple[bool, ...], width: float, background: Any, label_share: float
+) -> Table:
+    f = fonts()
     commands: list[tuple[Any, ...]] = [
         ("FONT", (0, 0), (-1, -1), f.regular, 8.5, 11),
         ("FONT", (0, 0), (-1, 0), f.bold, 9, 12),
@@ -622,15 +836,12 @@ def _figure_table(
         ("RIGHTPADDING", (0, 0), (-1, -1), 6),
         ("BOTTOMPADDING", (0, 0), (-1, 0), 5),
     ]
-    label_width = width * label_share - 12
-    for label, value, strong in rows:
-        data.append([_fit(label, label_width, f.regular, 8.5), value])
+    for row, strong in enumerate(strong_rows, start=1):
         if strong:
-            row = len(data) - 1
             commands.append(("FONT", (0, row), (-1, row), f.bold, 9, 12))
             commands.append(("LINEABOVE", (0, row), (-1, row), 0.6, INK))
     return Table(
-        data,
+        [["", ""] for _ in range(len(strong_rows) + 1)],
         colWidths=(width * label_share, width * (1 - label_share)),
         style=TableStyle(commands),
         hAlign="LEFT",
@@ -696,7 +907,7 @@ def _summary(
         reasons = "; ".join(hold_reason(t, hold.code, hold.reason) for hold in s.holds)
         on_hold = t(N_("On hold:"))
         left.append(Spacer(1, 4))
-        left.append(Paragraph(f"<b>{escape(on_hold)}</b> {_markup(reasons)}", _styles().warn))
+        left.append(_paragraph(f"<b>{escape(on_hold)}</b> {_markup(reasons)}", _styles().warn))
     right: list[Any] = [
         _figure_table(
             [
@@ -706,7 +917,7 @@ def _summary(
             t(N_("Resale margin (not payable)")),
             background=colors.white,
         ),
-        Paragraph(
+        _paragraph(
             escape(
                 t(
                     N_(
@@ -790,7 +1001,7 @@ def _tier(tier: TierProgress, fmt: MoneyFormat, t: Gettext) -> list[Any]:
         if tier.next_tier
         else t(N_("Tier: %(current)s (top tier)")) % {"current": current}
     )
-    parts: list[Any] = [Paragraph(_markup(title), s.heading)]
+    parts: list[Any] = [_paragraph(_markup(title), s.heading)]
     for requirement in tier.requirements:
         parts.append(
             _RequirementBar(
@@ -811,10 +1022,10 @@ def _tier(tier: TierProgress, fmt: MoneyFormat, t: Gettext) -> list[Any]:
     at_risk = t(N_("At risk:"))
     if gap_text:
         parts.append(Spacer(1, 3))
-        parts.append(Paragraph(_markup(gap_text), s.body))
+        parts.append(_paragraph(_markup(gap_text), s.body))
     if tier.at_risk:
         warning = Table(
-            [[Paragraph(f"<b>{escape(at_risk)}</b> {_markup(at_risk_text)}", s.warn)]],
+            [[_paragraph(f"<b>{escape(at_risk)}</b> {_markup(at_risk_text)}", s.warn)]],
             colWidths=(CONTENT_WIDTH,),
             style=TableStyle(
                 [
@@ -847,8 +1058,16 @@ def _subtotals(statement: Statement, fmt: MoneyFormat, t: Gettext) -> list[Any]:
                 fmt.money(subtotal.amount),
             ]
         )
-    table = Table(
-        data,
+    heights = [_string_row_height(row, 10, 1.5 + 1.5) for row in data]
+    table = _laid_out(("subtotals", len(data)), partial(_subtotals_shape, len(data)), data, heights)
+    heading = _paragraph(escape(t(N_("Subtotals by plan component"))), _styles().heading)
+    return [KeepTogether([heading, table])]
+
+
+def _subtotals_shape(row_count: int) -> Table:
+    f = fonts()
+    return Table(
+        [[""] * 4 for _ in range(row_count)],
         colWidths=(200.0, 180.0, 40.0, CONTENT_WIDTH - 420.0),
         hAlign="LEFT",
         style=TableStyle(
@@ -864,8 +1083,6 @@ def _subtotals(statement: Statement, fmt: MoneyFormat, t: Gettext) -> list[Any]:
             ]
         ),
     )
-    heading = Paragraph(escape(t(N_("Subtotals by plan component"))), _styles().heading)
-    return [KeepTogether([heading, table])]
 
 
 def _totals(statement: Statement, fmt: MoneyFormat, t: Gettext) -> list[Any]:
@@ -894,16 +1111,16 @@ def _totals(statement: Statement, fmt: MoneyFormat, t: Gettext) -> list[Any]:
     return [
         KeepTogether(
             [
-                Paragraph(escape(t(N_("Totals"))), _styles().heading),
+                _paragraph(escape(t(N_("Totals"))), _styles().heading),
                 _figure_table(
                     rows, CONTENT_WIDTH * 0.7, t(N_("Statement totals")), label_share=0.68
                 ),
                 Spacer(1, 6),
-                Paragraph(
+                _paragraph(
                     _markup(t(N_("Plan versions: %(versions)s")) % {"versions": versions}),
                     _styles().small,
                 ),
-                Paragraph(escape(note), _styles().small),
+                _paragraph(escape(note), _styles().small),
             ]
         )
     ]
@@ -924,10 +1141,10 @@ def _manual_reasons(statement: Statement, t: Gettext) -> list[Any]:
     if not manual:
         return []
     styles = _styles()
-    story: list[Any] = [Paragraph(escape(t(MANUAL_HEADING)), styles.heading)]
+    story: list[Any] = [_paragraph(escape(t(MANUAL_HEADING)), styles.heading)]
     for line in manual:
         steps = "; ".join(step for step in line.explanation.split("\n") if step)
-        story.append(Paragraph(_markup(_plain(f"{line.source_fact}: {steps}")), styles.small))
+        story.append(_paragraph(_markup(_plain(f"{line.source_fact}: {steps}")), styles.small))
     return [KeepTogether(story), Spacer(1, 6)]
 
 
@@ -944,7 +1161,10 @@ def _section(
     if not lines:
         if empty_text is None:
             return []
-        return [Paragraph(escape(t(heading)), s.heading), Paragraph(escape(t(empty_text)), s.small)]
+        return [
+            _paragraph(escape(t(heading)), s.heading),
+            _paragraph(escape(t(empty_text)), s.small),
+        ]
     # The heading is the table's first row: it repeats with the column header on
     # every page, so a continued page still says which lines it lists.
     return [
@@ -1155,15 +1375,15 @@ def _document(statement: Statement, document: Document, fmt: MoneyFormat, t: Get
     )
     parts: list[Any] = [
         CondPageBreak(40 * mm),
-        Paragraph(_markup(_document_title(document, t)), s.heading),
-        Paragraph(_markup(parties), s.small),
+        _paragraph(_markup(_document_title(document, t)), s.heading),
+        _paragraph(_markup(parties), s.small),
         Spacer(1, 4),
         table,
     ]
     mention = RULE_MENTIONS[document.rule.value]
     if mention:
         parts.append(Spacer(1, 3))
-        parts.append(Paragraph(f"<b>{escape(t(mention))}</b>", s.body))
+        parts.append(_paragraph(f"<b>{escape(t(mention))}</b>", s.body))
     return parts
 
 

@@ -47,6 +47,15 @@ def test_the_pdf_bytes_are_those_rendered_before_the_layout_was_cached(name: str
     assert CASES[name]().digest() == SHA256[name]
 
 
+def test_the_bytes_hold_when_every_case_is_rendered_again_in_the_same_process() -> None:
+    # Table shapes, paragraph line breaks and font subsets are kept per process: a
+    # second pass over all cases (a multi-page table split among them) reuses them all.
+    if fonts().family != "DejaVu Sans":
+        pytest.skip("the recorded bytes embed DejaVu Sans, which this system lacks")
+    for _ in range(2):
+        assert {name: make().digest() for name, make in CASES.items()} == SHA256
+
+
 def test_reportlab_runs_with_its_c_accelerator() -> None:
     # Without rl_accel reportlab falls back to pure-Python number formatting, ASCII85
     # and string widths (bench/bench_render.py measures the difference).
@@ -72,3 +81,30 @@ def test_a_font_subset_is_cut_from_the_font_file_once_per_process(
         )
     assert render_pdf(statement) == first
     assert cut == []
+
+
+def test_a_font_subset_s_widths_and_unicode_map_are_written_once_per_process(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from reportlab.pdfbase import pdfmetrics, ttfonts
+
+    from statements import pdf
+
+    statement = CASES["en-30-seed1"]().statement
+    first = render_pdf(statement)
+    made: list[str] = []
+    for module in (pdf, ttfonts):
+        original = module.makeToUnicodeCMap
+        monkeypatch.setattr(
+            module,
+            "makeToUnicodeCMap",
+            lambda *args, original=original: made.append("map") or original(*args),
+        )
+    for name in (fonts().regular, fonts().bold):
+        face = pdfmetrics.getFont(name).face
+        width = face.getCharWidth
+        monkeypatch.setattr(
+            face, "getCharWidth", lambda code, width=width: made.append("width") or width(code)
+        )
+    assert render_pdf(statement) == first
+    assert made == []

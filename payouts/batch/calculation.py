@@ -7,11 +7,12 @@ partners can be spread over processes. Each segment of a partner's month (a plan
 version over some days, `accounting.Segment`) is calculated on its own; only facts
 accounted in this period produce lines.
 
-Rep credit (`rep_lines`) is the program plan's credit for each deal's owner rep.
+Rep credit (`rep_line_chunks`) is the program plan's credit for each deal's owner rep.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -239,9 +240,15 @@ class PeriodWork:
     partners: list[PartnerWork]
 
 
-def rep_lines(session: Session, period: str) -> list[RepLine]:
+REP_CHUNK_DEALS = 20_000
+"""Deals whose rep credit is read and calculated at once: the run holds one chunk of the
+month's deals, not all of them (a month of 630,000 deals held 1.3 GB)."""
+
+
+def rep_line_chunks(session: Session, period: str) -> Iterator[list[RepLine]]:
     """Quota credit and commission of the owner rep of each deal accounted in the period,
-    under the program plan assigned, and in force, on the deal's close date."""
+    under the program plan assigned, and in force, on the deal's close date: in order of
+    deal id, a chunk of deals at a time."""
     month = Month.parse(period)
     assignments = plan_book.assignments(session, date.min, month.end)
     timeline = plan_book.PlanTimeline.load(session, {a.plan_id for a in assignments})
@@ -249,49 +256,64 @@ def rep_lines(session: Session, period: str) -> list[RepLine]:
         (a for a in assignments if a.partner_id is None),
         key=lambda a: (a.plan_id, a.effective_from),
     )
-    deals = batch_repository.rep_credited_deals(session, period)
     # The plan, its rule and label depend on the close date only: found once a date.
     crediting: dict[date, tuple[PlanVersion, RepCreditRule, str] | None] = {}
 
     def crediting_on(day: date) -> tuple[PlanVersion, RepCreditRule, str] | None:
-        for assigned in program:
-            # Assigned from its first day up to, not including, its last: as a partner's.
-            if day < assigned.effective_from or (
-                assigned.effective_to is not None and day >= assigned.effective_to
-            ):
-                continue
-            plan = timeline.in_force(assigned.plan_id, day)
-            if plan is None:
-                continue
-            rule = next((c for c in plan.components if isinstance(c, RepCreditRule)), None)
-            if rule is not None:
-                return plan, rule, timeline.label(plan)
-        return None
+        if day not in crediting:
+            crediting[day] = _crediting(program, timeline, day)
+        return crediting[day]
 
-    lines: list[RepLine] = []
-    for _, deal in sorted(deals.items()):
-        if deal.owner_rep_id is None:
-            continue  # no rep to credit
-        day = deal.close_date
-        found = crediting[day] if day in crediting else crediting.setdefault(day, crediting_on(day))
-        if found is None:
+    for deals in batch_repository.rep_credited_deals(session, period, REP_CHUNK_DEALS):
+        yield [
+            line
+            for _, deal in sorted(deals.items())
+            if (line := _rep_line(deal, crediting_on)) is not None
+        ]
+
+
+def _crediting(
+    program: list[plan_book.Assigned], timeline: plan_book.PlanTimeline, day: date
+) -> tuple[PlanVersion, RepCreditRule, str] | None:
+    """The program plan in force on `day` with a rep credit rule, its rule and label."""
+    for assigned in program:
+        # Assigned from its first day up to, not including, its last: as a partner's.
+        if day < assigned.effective_from or (
+            assigned.effective_to is not None and day >= assigned.effective_to
+        ):
             continue
-        plan, rule, label = found
-        credit = credit_on(plan, rule, deal)
-        partners = sorted({r.partner_id for r in deal.roles})
-        lines.append(
-            RepLine(
-                deal_id=deal.deal_id,
-                rep_id=deal.owner_rep_id,
-                partner_ids=",".join(partners) or None,
-                via_partner=credit.via_partner,
-                plan_label=label,
-                credit_basis=credit.credit_basis.value,
-                credit=credit.credit,
-                commission_rate=credit.commission_rate,
-                commission=credit.commission,
-                currency=credit.currency,
-                explanation="\n".join(credit.explanation),
-            )
-        )
-    return lines
+        plan = timeline.in_force(assigned.plan_id, day)
+        if plan is None:
+            continue
+        rule = next((c for c in plan.components if isinstance(c, RepCreditRule)), None)
+        if rule is not None:
+            return plan, rule, timeline.label(plan)
+    return None
+
+
+def _rep_line(
+    deal: f.Deal,
+    crediting_on: Callable[[date], tuple[PlanVersion, RepCreditRule, str] | None],
+) -> RepLine | None:
+    """The rep credit line of one deal, if it has an owner rep and a plan credits it."""
+    if deal.owner_rep_id is None:
+        return None  # no rep to credit
+    found = crediting_on(deal.close_date)
+    if found is None:
+        return None
+    plan, rule, label = found
+    credit = credit_on(plan, rule, deal)
+    partners = sorted({r.partner_id for r in deal.roles})
+    return RepLine(
+        deal_id=deal.deal_id,
+        rep_id=deal.owner_rep_id,
+        partner_ids=",".join(partners) or None,
+        via_partner=credit.via_partner,
+        plan_label=label,
+        credit_basis=credit.credit_basis.value,
+        credit=credit.credit,
+        commission_rate=credit.commission_rate,
+        commission=credit.commission,
+        currency=credit.currency,
+        explanation="\n".join(credit.explanation),
+    )

@@ -450,17 +450,34 @@ def store(
     return partners, lines, digest
 
 
-def store_rep_rows(session: Session, rows: list[Row], *, as_copy: bool) -> bytes:
-    """Store the rep credit rows; return their COPY text, which the digest ends with."""
-    text = rep_copy_text(rows)
-    if not rows:
-        return text
-    if as_copy:
-        with _copy(session, "rep_credit_lines", REP_COLUMNS) as copy:
-            copy.write(text)
-    else:
-        _insert(session, cast(Table, RepCreditLine.__table__), REP_COLUMNS, rows)
-    return text
+def store_rep_lines(
+    session: Session, period: str, chunks: Iterable[list[RepLine]], *, as_copy: bool
+) -> None:
+    """Store the rep credit lines a chunk at a time, in their order (the table's ids keep
+    it: `stored_rep_text` reads them back in it for the digest)."""
+    for lines in chunks:
+        rows = rep_rows_of(period, lines)
+        if not rows:
+            continue
+        if as_copy:
+            with _copy(session, "rep_credit_lines", REP_COLUMNS) as copy:
+                copy.write(rep_copy_text(rows))
+        else:
+            _insert(session, cast(Table, RepCreditLine.__table__), REP_COLUMNS, rows)
+
+
+def stored_rep_text(session: Session, period: str) -> Iterator[bytes]:
+    """The stored rep credit lines of `period` as COPY text, a chunk at a time, in the
+    order they were stored: what the digest ends with."""
+    session.flush()
+    query = (
+        select(*[getattr(RepCreditLine, k) for k in REP_COLUMNS])
+        .where(RepCreditLine.period == period)
+        .order_by(RepCreditLine.id)
+        .execution_options(yield_per=STORED_DIGEST_CHUNK)
+    )
+    for chunk in session.execute(query).partitions():
+        yield rep_copy_text(tuple(row) for row in chunk)  # each row's text is its own
 
 
 @contextmanager
@@ -486,11 +503,15 @@ def store_manual_rows(session: Session, rows: list[Row], *, table: str) -> bytes
     return copy_text(rows)
 
 
-def finish_digest(digest: Any, rep_text: bytes, payee_text: bytes, manual_text: bytes = b"") -> str:
-    """The draft's hash: its lines, then its rep credit, then the payee details frozen
-    with it (`payees`), then any manual adjustments, each part after its separator."""
+def finish_digest(
+    digest: Any, rep_text: Iterable[bytes], payee_text: bytes, manual_text: bytes = b""
+) -> str:
+    """The draft's hash: its lines, then its rep credit (its text in parts), then the
+    payee details frozen with it (`payees`), then any manual adjustments, each part
+    after its separator."""
     digest.update(REP_SEPARATOR)
-    digest.update(rep_text)
+    for part in rep_text:
+        digest.update(part)
     digest.update(payees.SEPARATOR)
     digest.update(payee_text)
     if manual_text:
@@ -528,16 +549,9 @@ def stored_digest(session: Session, period: str) -> str:
             line = tuple(row)
             (manual if str(line[source]).startswith(MANUAL_SOURCE) else rows).append(line)
         digest.update(copy_text(rows))  # each row's text is its own: chunks concatenate
-    rep_columns = [getattr(RepCreditLine, k) for k in REP_COLUMNS]
-    rep_rows = [
-        tuple(r)
-        for r in session.execute(
-            select(*rep_columns).where(RepCreditLine.period == period).order_by(RepCreditLine.id)
-        )
-    ]
     return finish_digest(
         digest,
-        rep_copy_text(rep_rows),
+        stored_rep_text(session, period),
         payees.stored_text(session, period),
         copy_text(manual) if manual else b"",
     )

@@ -50,7 +50,7 @@ from sqlalchemy.orm import Session
 
 from payouts import snapshots
 from payouts.batch import draft, jobs
-from payouts.batch.calculation import RepLine, rep_lines
+from payouts.batch.calculation import RepLine, rep_line_chunks
 from payouts.batch.gathering import Context, gather_partners
 from payouts.batch.repository import PartnerRange
 from payouts.reference.models import Partner
@@ -75,7 +75,8 @@ class Calculation:
     """A period's draft rows, slice by slice, and its rep credit lines."""
 
     slices: Iterator[draft.Slice]
-    rep_lines: Callable[[], list[RepLine]]
+    rep_lines: Callable[[], Iterator[list[RepLine]]]
+    """The rep credit lines, a chunk of the month's deals at a time."""
 
 
 @contextmanager
@@ -145,14 +146,14 @@ def _calculation(
         timeout = get_settings().worker_timeout
         yield Calculation(
             jobs.slices(session, period, slices, timeout=timeout),
-            lambda: rep_lines(session, period),
+            lambda: rep_line_chunks(session, period),
         )
         return
     shares = _shares(slices, workers) if workers > 1 else []
     if len(shares) < 2:
         yield Calculation(
             _sliced(session, period, list(enumerate(slices)), as_copy),
-            lambda: rep_lines(session, period),
+            lambda: rep_line_chunks(session, period),
         )
         return
 
@@ -175,15 +176,19 @@ def _calculation(
     try:
         futures = [pool.submit(_work, source, share, as_copy) for share in shares]
         # Meanwhile, under the same snapshot, this process credits the reps.
-        with _snapshot_session(source) as reader_session:
-            reps = rep_lines(reader_session, period)
-        yield Calculation(_received(outlet, futures), lambda: reps)
+        yield Calculation(_received(outlet, futures), lambda: _reps_under(source, period))
     except BaseException:
         _end_workers(pool)  # a failed run does not wait for their slices
         raise
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
         outlet.close()
+
+
+def _reps_under(source: _Source, period: str) -> Iterator[list[RepLine]]:
+    """The rep credit lines read under the run's snapshot, in a session of their own."""
+    with _snapshot_session(source) as reader_session:
+        yield from rep_line_chunks(reader_session, period)
 
 
 def _sliced(

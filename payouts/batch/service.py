@@ -122,8 +122,7 @@ def run(
             session.execute(delete(DraftLine).where(DraftLine.period == period))
         session.execute(delete(RepCreditLine).where(RepCreditLine.period == period))
         # Rep credit first: it is ready while the workers are still gathering.
-        rep_rows = draft.rep_rows_of(period, calculated.rep_lines())
-        rep_text = draft.store_rep_rows(session, rep_rows, as_copy=as_copy)
+        draft.store_rep_lines(session, period, calculated.rep_lines(), as_copy=as_copy)
         payee_text = payees.snapshot(session, period)
         partners, lines, running = draft.store(
             session, calculated.slices, as_copy=as_copy, table=table, progress=progress
@@ -134,7 +133,9 @@ def run(
         lines += len(manual)
     if partitioned:
         partitions.install(session, period)
-    digest = draft.finish_digest(running, rep_text, payee_text, manual_text)
+    digest = draft.finish_digest(
+        running, draft.stored_rep_text(session, period), payee_text, manual_text
+    )
 
     batch = session.get(Batch, period)
     voided = batch is not None and batch.status == "approved"

@@ -179,7 +179,7 @@ def test_worker_processes_store_the_draft_one_process_stores(
             session, period, revision.fact_revision, workers=2, as_copy=True
         ) as calculated:
             slices = sorted(calculated.slices, key=lambda s: s.order)
-            reps = calculated.rep_lines()
+            reps = [line for chunk in calculated.rep_lines() for line in chunk]
         assert len(slices) == -(-PARTNERS // 7)  # the split really happened
         assert reps
     with unit_of_work(engine) as session:

@@ -7,9 +7,11 @@ closed outside it is not credited under that plan.
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from payouts.batch import calculation
 from payouts.batch import service as batch
 from payouts.batch.models import RepCreditLine
 from payouts.facts.ingest import ingest
@@ -91,3 +93,30 @@ def test_a_deal_is_credited_under_the_rep_credit_plan_assigned_on_its_close_date
         early: ("rep-credit@v1", 1000),
         late: ("rep-credit-richer@v1", 1200),
     }
+
+
+def test_rep_credit_read_a_few_deals_at_a_time_is_the_same_draft(
+    session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The run reads rep credit a chunk of deals at a time: chunks of two deals (ids
+    chosen so that code-point order and a locale's order differ) give the same lines in
+    the same order, and so the same draft hash, as one chunk of all of them."""
+    program = _program(session)
+    program.assign(None, program.plan("rep_credit"), "2026-01-01")
+    for deal_id in ("D-b", "D-B", "D-a", "D-_1", "D-A", "D-10", "D-9"):
+        program.deal("P-1", "sourced", day="2026-01-10", rep="R-1", deal_id=deal_id)
+
+    def stored() -> tuple[str, list[str]]:
+        digest = batch.run(session, "2026-01", actor="alice").draft_hash
+        deals = session.scalars(
+            select(RepCreditLine.deal_id)
+            .where(RepCreditLine.period == "2026-01")
+            .order_by(RepCreditLine.id)
+        ).all()
+        return digest, list(deals)
+
+    monkeypatch.setattr(calculation, "REP_CHUNK_DEALS", 1_000_000)
+    whole = stored()
+    monkeypatch.setattr(calculation, "REP_CHUNK_DEALS", 2)
+    assert stored() == whole
+    assert whole[1] == sorted(whole[1])  # Python's (code-point) order

@@ -21,18 +21,14 @@ from sqlalchemy import (
     BigInteger,
     ColumnElement,
     Select,
-    String,
     Subquery,
     and_,
-    any_,
-    bindparam,
     exists,
     func,
     null,
     or_,
     select,
 )
-from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session, aliased
 
 from payouts.facts import models as m
@@ -617,7 +613,7 @@ def rep_credited_deals(session: Session, period: str, chunk: int) -> Iterator[di
         part = ids[start : start + chunk]
         if on_postgres:
             # One array parameter: an IN list of thousands costs more to build than to run.
-            among = m.Deal.id == any_(bindparam("deal_ids", part, type_=ARRAY(String)))
+            among = repository.one_of(session, m.Deal.id, part)
         else:
             # SQLite's binary collation orders ids as Python does: the chunk's deals are
             # those of the range it spans (read through the primary key).

@@ -82,7 +82,9 @@ def exists(database: str) -> bool:
 
 
 def copy(template: str, database: str) -> float:
-    """A fresh copy of `template` named `database`; the seconds it took."""
+    """A fresh copy of `template` named `database`, its schema upgraded to this
+    checkout's (as `payouts db upgrade` would, as the schema owner; a template loaded by
+    an older checkout lacks the newer migrations); the seconds the copy took."""
     admin = create_engine(server(), isolation_level="AUTOCOMMIT")
     try:
         with admin.connect() as conn:
@@ -94,9 +96,24 @@ def copy(template: str, database: str) -> float:
                     "STRATEGY FILE_COPY"
                 )
             )
-            return time.perf_counter() - start
+            seconds = time.perf_counter() - start
     finally:
         admin.dispose()
+    upgrade(database)
+    return seconds
+
+
+def upgrade(database: str) -> None:
+    """Migrate `database` to this checkout's schema and grant the service role."""
+    from payouts import migrations
+    from payouts.db import make_engine
+
+    owner = url_as(OWNER, database)
+    engine = make_engine(owner)
+    try:
+        migrations.upgrade(owner, engine=engine, service_url=url_as(SERVICE, database))
+    finally:
+        engine.dispose()
 
 
 def drop(database: str) -> None:

@@ -11,7 +11,6 @@ from sqlalchemy import Engine
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api import errors, web
-from api.auth import DEFAULT_KEY_DAYS
 from api.limits import (
     BAD_KEY_WINDOW_SECONDS,
     BAD_KEYS_PER_WINDOW,
@@ -19,6 +18,7 @@ from api.limits import (
     BodySizeLimit,
     FailedAuthentications,
 )
+from api.principals import DEFAULT_KEY_DAYS
 from api.routers import (
     adjustments,
     batches,
@@ -30,6 +30,7 @@ from api.routers import (
     quotes,
     rep_credit,
 )
+from payouts import users
 from payouts.db import default_engine
 
 DESCRIPTION = f"""
@@ -94,6 +95,9 @@ def create_app(engine: Engine | None = None) -> FastAPI:
     )
     app.state.engine = engine or default_engine()
     app.state.failed_authentications = FailedAuthentications()
+    # Made now, not on the first sign-in with an unknown address, which would take longer
+    # than a wrong password and so tell that the address has no account.
+    users.decoy_hash()
     errors.install(app)
     app.add_middleware(BodySizeLimit, max_bytes=MAX_BODY_BYTES)
     for module in (

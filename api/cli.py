@@ -38,7 +38,6 @@ from api.commands import (
 from payouts.db import normalise_url
 from payouts.errors import PayoutsError
 from payouts.settings import get_settings
-from plans.errors import PlanInvalid, PlansError
 
 REFUSED = 1
 UNEXPECTED = 70
@@ -110,6 +109,8 @@ def _database_lines(exc: DBAPIError) -> list[str] | None:
 
 def error_lines(exc: BaseException) -> list[str] | None:
     """What the command line prints for an expected failure (None: a real bug)."""
+    from plans.errors import PlanInvalid, PlansError  # the plan language, on failure only
+
     if isinstance(exc, PlanInvalid):
         return [f"error: plan is invalid ({len(exc.errors)} error(s))"] + [
             f"  - {error}" for error in exc.errors

@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.exc import DataError, IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from api.refusals import ApiError
 from payouts.errors import PayoutsError
 from payouts.facts.ingest import FactsRefused
 from plans.errors import PlanInvalid, PlansError
@@ -56,64 +57,6 @@ class Problem(BaseModel):
     status: int
     detail: str
     errors: list[ProblemDetail] = Field(default_factory=list)
-
-
-class ApiError(Exception):
-    """An error of the API layer itself (authentication, roles, limits, idempotency)."""
-
-    code = "api-error"
-    status = 400
-    title = "Bad request"
-
-    def __init__(self, message: str, headers: dict[str, str] | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.headers = headers
-
-
-class NotAuthenticated(ApiError):
-    code = "not-authenticated"
-    status = 401
-    title = "Not authenticated"
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message, headers={"WWW-Authenticate": "Bearer"})
-
-
-class TooManyFailedAuthentications(ApiError):
-    code = "too-many-failed-authentications"
-    status = 429
-    title = "Too many failed authentications"
-
-    def __init__(self, retry_after: int) -> None:
-        super().__init__(
-            f"too many failed authentications from this address: retry in {retry_after} s",
-            headers={"Retry-After": str(retry_after)},
-        )
-
-
-class Forbidden(ApiError):
-    code = "forbidden"
-    status = 403
-    title = "Forbidden"
-
-
-class NotFound(ApiError):
-    code = "not-found"
-    status = 404
-    title = "Not found"
-
-
-class IdempotencyKeyReused(ApiError):
-    code = "idempotency-key-reused"
-    status = 409
-    title = "Idempotency key reused"
-
-
-class UnsupportedMediaType(ApiError):
-    code = "unsupported-media-type"
-    status = 415
-    title = "Unsupported media type"
 
 
 def _title(code: str) -> str:

@@ -26,8 +26,9 @@ from sqlalchemy import Engine, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from api.auth import Principal, engine_of
-from api.errors import IdempotencyKeyReused
+from api.auth import engine_of
+from api.principals import Principal
+from api.refusals import IdempotencyKeyReused
 from payouts.access import IdempotencyRecord
 from payouts.db import unit_of_work
 

@@ -41,7 +41,7 @@ if str(ROOT) not in sys.path:
 import httpx2  # noqa: E402
 from sqlalchemy import create_engine, text  # noqa: E402
 
-from api.auth import create_key  # noqa: E402
+from api.principals import create_key  # noqa: E402
 from payouts import migrations  # noqa: E402
 from payouts.db import make_engine, normalise_url, unit_of_work  # noqa: E402
 from payouts.facts.ingest import ingest  # noqa: E402

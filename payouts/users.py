@@ -15,6 +15,7 @@ link ends every session of the user. Passwords are hashed with argon2id
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 import secrets
@@ -49,9 +50,15 @@ MAX_PASSWORD = 256
 _EMAIL = re.compile(r"^[^@\s:]+@[^@\s:]+\.[^@\s:]+$")
 
 hasher = PasswordHasher()
-# Checked against when no user has the e-mail typed: an unknown address costs the same
-# time as a wrong password, so timing does not tell which addresses have an account.
-_DECOY_HASH = hasher.hash(secrets.token_urlsafe(16))
+
+
+@functools.cache
+def decoy_hash() -> str:
+    """Checked against when no user has the e-mail typed: an unknown address costs the
+    same time as a wrong password, so timing does not tell which addresses have an
+    account. Made on first use (a hash costs what a password check costs, which every
+    command and import of this module would pay); the web app makes it at start-up."""
+    return hasher.hash(secrets.token_urlsafe(16))
 
 
 class UserRole(StrEnum):
@@ -377,7 +384,7 @@ def set_password(session: Session, secret: str, password: str, confirmation: str
 
 def password_matches(user: WebUser | None, password: str) -> bool:
     """Whether `password` is the user's; the same work when there is no such user."""
-    stored = user.password_hash if user is not None and user.password_hash else _DECOY_HASH
+    stored = user.password_hash if user is not None and user.password_hash else decoy_hash()
     try:
         ok = hasher.verify(stored, password[:MAX_PASSWORD])
     except (VerifyMismatchError, VerificationError, InvalidHashError):

@@ -7,13 +7,15 @@ approvals). An approved adjustment is a line of the next run of the open month.
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from api.commands.common import Key, acting, status_filter
-from payouts import adjustments
 from payouts.db import unit_of_work
+
+if TYPE_CHECKING:
+    from payouts import adjustments
 
 app = typer.Typer(help="Manual adjustments: propose, approve, refuse, list.", no_args_is_help=True)
 
@@ -56,6 +58,8 @@ def propose(
     key: Key = "",
 ) -> None:
     """Propose an adjustment; another person approves or refuses it."""
+    from payouts import adjustments
+
     principal = acting(key)
     with unit_of_work() as session:
         proposed = adjustments.propose(
@@ -75,6 +79,8 @@ def propose(
 @app.command("approve")
 def approve(adjustment_id: AdjustmentId, key: Key = "") -> None:
     """Approve a pending adjustment (not one you proposed)."""
+    from payouts import adjustments
+
     principal = acting(key)
     with unit_of_work() as session:
         decided = adjustments.decide(
@@ -90,6 +96,8 @@ def refuse(
     key: Key = "",
 ) -> None:
     """Refuse a pending adjustment, saying why (not one you proposed)."""
+    from payouts import adjustments
+
     principal = acting(key)
     with unit_of_work() as session:
         decided = adjustments.decide(
@@ -110,6 +118,8 @@ def list_adjustments(
     ] = None,
 ) -> None:
     """Adjustments, newest first."""
+    from payouts import adjustments
+
     acting(key)
     wanted = status_filter(adjustments.Status, status, adjustments.AdjustmentRefused)
     with unit_of_work(read_only=True) as session:

@@ -5,19 +5,16 @@ from __future__ import annotations
 import csv
 import os
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from api.commands.common import APPROVER_KEY_ENV, Key, acting, fail
-from payouts.accounting import replay
-from payouts.batch import exports, payments, review, service, simulate
-from payouts.batch import reps as rep_report
 from payouts.db import normalise_url, unit_of_work
 from payouts.settings import get_settings
-from plans.loading import load_plan
-from plans.money import from_minor
-from statements.issue import issue_period
+
+if TYPE_CHECKING:
+    from payouts.accounting import replay
 
 app = typer.Typer(help="The monthly payout batch.", no_args_is_help=True)
 
@@ -36,6 +33,8 @@ def run(
     ] = False,
 ) -> None:
     """Calculate (or recalculate) the period's draft."""
+    from payouts.batch import service
+
     principal = acting(key)
     if distributed:
         settings = get_settings()
@@ -57,6 +56,8 @@ def run(
 @app.command("review")
 def show_review(period: Period) -> None:
     """Totals per partner and component, and the change against the previous period."""
+    from payouts.batch import review
+
     with unit_of_work() as session:
         r = review.review(session, period)
     typer.echo(
@@ -86,6 +87,8 @@ def show_review(period: Period) -> None:
 @app.command("approve")
 def approve(period: Period, key: Key = "") -> None:
     """Approve the draft: its lines, rep credit and payee details (refused to whoever ran it)."""
+    from payouts.batch import service
+
     principal = acting(key)
     with unit_of_work() as session:
         batch = service.approve(session, period, actor=principal.actor)
@@ -95,6 +98,9 @@ def approve(period: Period, key: Key = "") -> None:
 @app.command("close")
 def close(period: Period, key: Key = "") -> None:
     """Post the approved draft to the ledger, decide payouts, issue statements, freeze."""
+    from payouts.batch import service
+    from statements.issue import issue_period
+
     principal = acting(key)
     with unit_of_work() as session:
         result = service.close(session, period, actor=principal.actor)
@@ -132,6 +138,9 @@ def catch_up(
     PAYOUTS_APPROVER_KEY (another person: maker-checker holds for each month). Each
     month is its own transaction; the first refusal stops, the months before it stay
     closed."""
+    from payouts.batch import service
+    from statements.issue import issue_period
+
     calculator = acting(key)
     approver = acting(approver_key)
     with unit_of_work(read_only=True) as session:
@@ -155,6 +164,8 @@ def catch_up(
 
 def _payable(minor: dict[str, int]) -> str:
     """`270.00 EUR, 260.00 USD`, or `nothing`."""
+    from plans.money import from_minor
+
     return ", ".join(f"{from_minor(v, c)} {c}" for c, v in sorted(minor.items())) or "nothing"
 
 
@@ -169,6 +180,8 @@ def export(
     key: Key = "",
 ) -> None:
     """Write the payout file: CSV for any bank, or SEPA pain.001 for EUR."""
+    from payouts.batch import exports
+
     principal = acting(key)
     payer = exports.Payer.from_settings()
     with unit_of_work() as session:
@@ -194,6 +207,8 @@ def mark_paid(
     key: Key = "",
 ) -> None:
     """Record the bank's results; a failed payout returns to the partner's balance."""
+    from payouts.batch import payments
+
     principal = acting(key)
     try:
         text = file.read_text(encoding="utf-8-sig")
@@ -218,6 +233,8 @@ def mark_paid(
 def replay_command(period: Period) -> None:
     """Recalculate a closed month from its facts as they stood at its close and compare
     every line with the ledger (exit 1 when a line differs). Writes nothing."""
+    from payouts.accounting import replay
+
     with unit_of_work() as session:
         found = replay.replay(session, period)
         session.rollback()
@@ -244,6 +261,8 @@ def reps_report(
     out: Annotated[Path | None, typer.Option(help="CSV file (default: stdout)")] = None,
 ) -> None:
     """Quota credit and commission per deal and rep, as CSV."""
+    from payouts.batch import reps as rep_report
+
     with unit_of_work() as session:
         text = rep_report.report_csv(session, period)
     if out is None:
@@ -262,6 +281,10 @@ def simulate_command(
     ] = False,
 ) -> None:
     """Recalculate PERIOD under a candidate plan; writes nothing."""
+    from payouts.accounting import replay
+    from payouts.batch import simulate
+    from plans.loading import load_plan
+
     candidate = load_plan(plan)
     if lines:
         with unit_of_work() as session:

@@ -13,15 +13,17 @@ from __future__ import annotations
 import getpass
 import sys
 from enum import StrEnum
-from typing import Annotated, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Annotated, NoReturn, TypeVar
 
 import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from api.auth import Principal, Role, principal_for
-from api.errors import NotAuthenticated
+from api.refusals import NotAuthenticated
 from payouts.db import normalise_url, read_only_connection
 from payouts.errors import PayoutsError
+
+if TYPE_CHECKING:
+    from api.principals import Principal, Role
 
 KEY_ENV = "PAYOUTS_API_KEY"
 APPROVER_KEY_ENV = "PAYOUTS_APPROVER_KEY"
@@ -40,6 +42,8 @@ Key = Annotated[
 
 def acting(token: str, *roles: Role) -> Principal:
     """The principal a command acts for: a valid key of finance (or one of `roles`)."""
+    from api.principals import Role, principal_for
+
     allowed = {Role.FINANCE, *roles}
     wanted = " or ".join(sorted(r.value for r in allowed))
     if not token.strip():

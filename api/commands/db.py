@@ -5,7 +5,6 @@ from __future__ import annotations
 import typer
 
 from api.commands.common import fail
-from payouts import migrations
 from payouts.settings import get_settings
 
 app = typer.Typer(help="Create, upgrade and check the database schema.", no_args_is_help=True)
@@ -15,6 +14,8 @@ app = typer.Typer(help="Create, upgrade and check the database schema.", no_args
 def upgrade() -> None:
     """Create or upgrade the schema to the newest migration (as the schema owner), and
     give the service's role (DATABASE_URL) its privileges when it is another role."""
+    from payouts import migrations
+
     settings = get_settings()
     result = migrations.upgrade(settings.owner_url, service_url=settings.database_url)
     typer.echo(f"database schema at revision {result.current} (newest {result.head})")
@@ -26,6 +27,8 @@ def upgrade() -> None:
 @app.command("check")
 def check() -> None:
     """Say whether the schema is current; exit 1 when it is not."""
+    from payouts import migrations
+
     url = get_settings().database_url
     result = migrations.state(url)
     if result.is_current:

@@ -24,17 +24,9 @@ import typer
 from sqlalchemy import inspect, text
 
 from api.commands.common import fail, progress
-from demo import program as generator
-from payouts import migrations, tiers, users
-from payouts.actors import holder
-from payouts.batch import exports, reps
-from payouts.batch import service as batch
 from payouts.batch.errors import ExportUnavailable
 from payouts.db import engine_for, is_sqlite, make_engine, normalise_url, unit_of_work
 from payouts.settings import get_settings
-from plans.money import from_minor
-from statements.issue import issue_period
-from statements.rendering import render_period
 
 CALCULATOR = "demo-calculator"
 APPROVER = "demo-approver"
@@ -91,6 +83,8 @@ def _database_state(url: str) -> tuple[bool, bool]:
 
 def _portal_visit(actor: str) -> bool:
     """Someone tried the demo's portal: signing in (or failing to) as its users."""
+    from payouts.actors import holder
+
     return actor == "anonymous" or (actor.startswith("user:") and holder(actor) in DEMO_EMAILS)
 
 
@@ -116,6 +110,8 @@ def prepare_database(url: str, fresh: bool | None, service_url: str | None = Non
 
     `url` is the schema owner's (it wipes and migrates); `service_url` the service's
     role, granted its privileges after the migrations when it is another role."""
+    from payouts import migrations
+
     if fresh:
         _wipe(url)
     else:
@@ -145,6 +141,13 @@ def run_demo(
     on_progress: Callable[[str, int, int], None] | None = None,
 ) -> Summary:
     """Generate the program and take every month through the batch; write the files."""
+    from demo import program as generator
+    from payouts import tiers
+    from payouts.batch import exports, reps
+    from payouts.batch import service as batch
+    from statements.issue import issue_period
+    from statements.rendering import render_period
+
     began = time.perf_counter()
     report = on_progress or (lambda _what, _done, _total: None)
     program = generator.build(partners, months, seed, start)
@@ -213,6 +216,8 @@ def run_demo(
 def _demo_users(period: str) -> str:
     """A partner user (of the tiered partner with the most lines last month) and a finance
     user, both with the demo password; made as the schema owner makes users."""
+    from payouts import users
+
     with unit_of_work() as session:
         partner = session.execute(
             text(
@@ -242,6 +247,8 @@ def _write(path: Path, content: bytes) -> Path:
 
 
 def _money(payable: dict[str, int]) -> str:
+    from plans.money import from_minor
+
     return ", ".join(f"{from_minor(v, c):,} {c}" for c, v in payable.items()) or "nothing"
 
 
@@ -326,6 +333,9 @@ def generate_command(
     ] = False,
 ) -> None:
     """Write a synthetic program (plans, partners, facts) into the configured database."""
+    from demo import program as generator
+    from payouts import migrations
+
     settings = get_settings()
     migrations.upgrade(settings.owner_url, service_url=settings.database_url)
     with unit_of_work() as session:

@@ -7,11 +7,9 @@ from typing import Annotated
 
 import typer
 
-from api.auth import Role
 from api.commands.common import Key, acting, fail, progress
 from payouts.db import unit_of_work
-from payouts.facts import csvfile
-from payouts.facts.ingest import KINDS, FactsRefused, ingest, kind_named
+from payouts.facts import FACT_KINDS
 
 app = typer.Typer(help="Import billing and CRM facts.", no_args_is_help=True)
 SHOWN_REFUSALS = 50
@@ -19,7 +17,7 @@ SHOWN_REFUSALS = 50
 
 @app.command("import")
 def import_csv(
-    kind: Annotated[str, typer.Argument(help=", ".join(KINDS))],
+    kind: Annotated[str, typer.Argument(help=", ".join(FACT_KINDS))],
     file: Annotated[Path, typer.Argument(help="CSV file with a header row (see README)")],
     amend: Annotated[
         bool, typer.Option(help="Apply changed content as recorded amendments (where allowed)")
@@ -27,6 +25,10 @@ def import_csv(
     key: Key = "",
 ) -> None:
     """Import one CSV file of facts: all of it, or (if any row is refused) nothing."""
+    from api.principals import Role
+    from payouts.facts import csvfile
+    from payouts.facts.ingest import FactsRefused, ingest, kind_named
+
     fact_kind = kind_named(kind)
     principal = acting(key, Role.BILLING)
     if amend and principal.role is not Role.FINANCE:
@@ -60,8 +62,11 @@ def import_csv(
 
 
 @app.command("columns")
-def columns(kind: Annotated[str, typer.Argument(help=", ".join(KINDS))]) -> None:
+def columns(kind: Annotated[str, typer.Argument(help=", ".join(FACT_KINDS))]) -> None:
     """Show the CSV columns of a fact kind."""
+    from payouts.facts import csvfile
+    from payouts.facts.ingest import kind_named
+
     required, optional = csvfile.columns(kind_named(kind))
     typer.echo(f"required: {', '.join(required)}")
     typer.echo(f"optional: {', '.join(optional) or '-'}")

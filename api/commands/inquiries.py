@@ -9,13 +9,15 @@ and `resolve` with how it was settled. Replies act for the finance key in
 from __future__ import annotations
 
 import json
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from api.commands.common import Key, acting, status_filter
-from payouts import inquiries, issued
 from payouts.db import unit_of_work
+
+if TYPE_CHECKING:
+    from payouts import inquiries, issued
 
 app = typer.Typer(help="Partners' inquiries: list, show, reply, resolve.", no_args_is_help=True)
 
@@ -42,6 +44,8 @@ def list_inquiries(
     ] = None,
 ) -> None:
     """Inquiries, newest first: id, partner, status, what about, last activity."""
+    from payouts import inquiries
+
     acting(key)
     wanted = status_filter(inquiries.Status, status, inquiries.InquiryRefused)
     with unit_of_work(read_only=True) as session:
@@ -68,6 +72,8 @@ def _show(thread: inquiries.Thread, line: str | None) -> None:
 @app.command("show")
 def show(inquiry_id: Annotated[int, typer.Argument(min=1)], key: Key = "") -> None:
     """One inquiry with its messages and the statement line it points at."""
+    from payouts import inquiries, issued
+
     acting(key)
     with unit_of_work(read_only=True) as session:
         thread = inquiries.thread(session, inquiry_id)
@@ -84,6 +90,8 @@ def reply(
     inquiry_id: Annotated[int, typer.Argument(min=1)], message: Message, key: Key = ""
 ) -> None:
     """Answer the partner (the inquiry becomes `answered`)."""
+    from payouts import inquiries
+
     principal = acting(key)
     with unit_of_work() as session:
         thread = inquiries.reply(
@@ -97,6 +105,8 @@ def resolve(
     inquiry_id: Annotated[int, typer.Argument(min=1)], message: Message, key: Key = ""
 ) -> None:
     """Resolve it, saying how (no change and why, or the correction made)."""
+    from payouts import inquiries
+
     principal = acting(key)
     with unit_of_work() as session:
         thread = inquiries.resolve(session, inquiry_id, message, actor=principal.actor)

@@ -8,9 +8,6 @@ from typing import Annotated
 import typer
 
 from api.commands.common import fail
-from payouts.accounting import capitalisation, exports
-from payouts.accounting.chart import load_chart
-from payouts.accounting.journal import decimal_text, journal
 from payouts.db import unit_of_work
 
 app = typer.Typer(
@@ -40,6 +37,10 @@ def export(
     out: Out = None,
 ) -> None:
     """Write a closed month's journal in the format finance imports."""
+    from payouts.accounting import exports
+    from payouts.accounting.chart import load_chart
+    from payouts.accounting.journal import decimal_text, journal
+
     accounts = load_chart(chart)
     with unit_of_work() as session:
         made = journal(session, period, accounts)
@@ -63,6 +64,8 @@ def waterfall(
     out: Out = None,
 ) -> None:
     """Capitalised costs per month and currency: opening, additions, amortisation, closing."""
+    from payouts.accounting import capitalisation
+
     with unit_of_work() as session:
         rows = capitalisation.waterfall(session, through)
         session.rollback()

@@ -12,10 +12,8 @@ from typing import Annotated
 import typer
 from sqlalchemy import select
 
-from api.auth import DEFAULT_KEY_DAYS, Role, create_key, revoke_key
 from api.commands.common import owner_actor
-from payouts.access import ApiKey
-from payouts.base import utcnow
+from api.principals import DEFAULT_KEY_DAYS, Role
 from payouts.db import engine_for, unit_of_work
 from payouts.settings import get_settings
 
@@ -38,6 +36,8 @@ def create(
     ] = DEFAULT_KEY_DAYS,
 ) -> None:
     """Create a key and print its token: store it now, it cannot be shown again."""
+    from api.principals import create_key
+
     url = get_settings().owner_url
     with unit_of_work(engine_for(url)) as session:
         created = create_key(
@@ -60,6 +60,9 @@ def create(
 @app.command("list")
 def list_keys() -> None:
     """Every key: id, role, holder, partner, expiry and whether it still works."""
+    from payouts.access import ApiKey
+    from payouts.base import utcnow
+
     now = utcnow()
     with unit_of_work(engine_for(get_settings().owner_url), read_only=True) as session:
         keys = list(session.scalars(select(ApiKey).order_by(ApiKey.created_at, ApiKey.id)))
@@ -78,6 +81,8 @@ def list_keys() -> None:
 @app.command("revoke")
 def revoke(key_id: Annotated[str, typer.Argument(help="The key id")]) -> None:
     """Revoke a key: it stops working at once."""
+    from api.principals import revoke_key
+
     url = get_settings().owner_url
     with unit_of_work(engine_for(url)) as session:
         key = revoke_key(session, key_id, actor=owner_actor(url))

@@ -11,12 +11,7 @@ from typing import Annotated
 import typer
 
 from api.commands.common import Key, acting
-from payouts import plan_book, quotes
 from payouts.db import unit_of_work
-from payouts.facts.records import MAX_AMOUNT_DIGITS
-from plans.errors import PlanInvalid
-from plans.loading import load_plan
-from plans.money import parse_plain_decimal
 
 app = typer.Typer(
     help="Commission plans: validate, load, list, show, diff, assign.", no_args_is_help=True
@@ -28,6 +23,9 @@ Files = Annotated[list[Path], typer.Argument(help="Plan YAML files", exists=Fals
 @app.command("validate")
 def validate(files: Files) -> None:
     """Check plan files; every error of every file is listed."""
+    from plans.errors import PlanInvalid
+    from plans.loading import load_plan
+
     failed = 0
     for file in files:
         try:
@@ -52,6 +50,9 @@ def validate(files: Files) -> None:
 @app.command("load")
 def load(files: Files, key: Key = "") -> None:
     """Validate and store plan versions: identical content is a no-op, changes a new version."""
+    from payouts import plan_book
+    from plans.loading import load_plan
+
     principal = acting(key)
     plans = [load_plan(file) for file in files]  # all valid before anything is stored
     with unit_of_work() as session:
@@ -64,6 +65,8 @@ def load(files: Files, key: Key = "") -> None:
 @app.command("list")
 def list_plans() -> None:
     """Every plan with its newest version."""
+    from payouts import plan_book
+
     with unit_of_work() as session:
         for record in plan_book.latest_versions(session):
             to = record.effective_to.isoformat() if record.effective_to else "open"
@@ -79,6 +82,8 @@ def show(
     version: Annotated[int | None, typer.Option(help="Version (default: newest)")] = None,
 ) -> None:
     """Print a saved plan version as canonical JSON."""
+    from payouts import plan_book
+
     with unit_of_work() as session:
         record = plan_book.get(session, plan_id, version)
         typer.echo(f"# {record.label} loaded by {record.loaded_by} at {record.loaded_at:%Y-%m-%d}")
@@ -88,6 +93,8 @@ def show(
 @app.command("diff")
 def diff(plan_id: str, a: int, b: int) -> None:
     """What changed between two versions of a plan."""
+    from payouts import plan_book
+
     with unit_of_work() as session:
         changes = plan_book.diff_versions(session, plan_id, a, b)
     if not changes:
@@ -108,6 +115,8 @@ def assign(
     key: Key = "",
 ) -> None:
     """Put a partner (or the whole program, for rep credit) on a plan from a date."""
+    from payouts import plan_book
+
     start = _date(effective_from, "--from")
     end = _date(effective_to, "--to") if effective_to else None
     principal = acting(key)
@@ -137,6 +146,10 @@ def quote_command(
     exception: Annotated[str | None, typer.Option(help="Approved margin exception id")] = None,
 ) -> None:
     """The partner's buy price on a deal, its margin, and the rule that set it."""
+    from payouts import quotes
+    from payouts.facts.records import MAX_AMOUNT_DIGITS
+    from plans.money import parse_plain_decimal
+
     requested: Decimal | None = (
         parse_plain_decimal(price, "price", integer_digits=MAX_AMOUNT_DIGITS)
         if price is not None
@@ -164,6 +177,10 @@ def margin_exception_command(
     key: Key = "",
 ) -> None:
     """Record an approved exception to the protected margin (who and why)."""
+    from payouts import quotes
+    from payouts.facts.records import MAX_AMOUNT_DIGITS
+    from plans.money import parse_plain_decimal
+
     principal = acting(key)
     price = parse_plain_decimal(lowest_price, "lowest price", integer_digits=MAX_AMOUNT_DIGITS)
     with unit_of_work() as session:

@@ -7,7 +7,6 @@ from typing import Annotated
 import typer
 
 from api.commands.common import Key, acting
-from payouts import leaderboard
 from payouts.db import unit_of_work
 
 app = typer.Typer(help="The partner portal's settings.", no_args_is_help=True)
@@ -20,6 +19,8 @@ def leaderboard_command(
 ) -> None:
     """Show partners their rank among their peers (off by default), or stop; `show` says
     which it is."""
+    from payouts import leaderboard
+
     if state not in ("on", "off", "show"):
         raise typer.BadParameter(f"{state!r}: on, off or show")
     if state == "show":

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-import uvicorn
 
 
 def serve(
@@ -14,4 +13,6 @@ def serve(
     workers: Annotated[int, typer.Option(min=1, help="Worker processes")] = 1,
 ) -> None:
     """Serve the HTTP API (OpenAPI docs at /docs) on the configured database."""
+    import uvicorn
+
     uvicorn.run("api.app:create_app", factory=True, host=host, port=port, workers=workers)

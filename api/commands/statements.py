@@ -10,7 +10,6 @@ import typer
 
 from api.commands.common import fail, progress
 from payouts.db import unit_of_work
-from statements import issue, rendering
 
 app = typer.Typer(help="Partner statements: render and verify.", no_args_is_help=True)
 
@@ -25,6 +24,8 @@ def render(
     ),
 ) -> None:
     """Write every partner's statement of PERIOD as PDF and CSV."""
+    from statements import rendering
+
     with progress() as bar, unit_of_work() as session:
         task = bar.add_task(f"statements {period}", total=None)
 
@@ -43,6 +44,8 @@ SHOWN = 20  # differences printed; the API answers all of them
 @app.command("verify")
 def verify(partner: str, period: str) -> None:
     """Rebuild PARTNER's statement of PERIOD from the ledger and compare it with the one issued."""
+    from statements import issue
+
     with unit_of_work(read_only=True) as session:
         result = issue.verify(session, partner, period)
     if result.match:

@@ -10,7 +10,6 @@ import typer
 
 from api.commands.common import Key, acting, fail
 from payouts.db import unit_of_work
-from payouts.tax import profiles, year_end
 
 app = typer.Typer(help="Tax: year-end figures; the tax-form requirement.", no_args_is_help=True)
 
@@ -23,6 +22,8 @@ def forms_required(
     """No payout without a valid tax form: when on, a partner with no tax profile is held
     at close for "tax form" (off by default: only partners with a profile are gated);
     `show` says which it is."""
+    from payouts.tax import profiles
+
     if state not in ("on", "off", "show"):
         fail(f"{state!r}: on, off or show")
     if state == "show":
@@ -53,7 +54,7 @@ def report(
     year: Annotated[int, typer.Argument(min=2000, max=2999, help="Calendar year, e.g. 2026")],
     form: Annotated[
         str, typer.Option("--form", help="The information return: 1099-nec")
-    ] = year_end.FORM_1099_NEC,
+    ] = "1099-nec",
     threshold: Annotated[
         str | None,
         typer.Option(help="The year's threshold in USD, when the table has none (2027 on)"),
@@ -62,6 +63,8 @@ def report(
     key: Key = "",
 ) -> None:
     """US payees whose paid payouts in YEAR reach the 1099-NEC threshold, as CSV."""
+    from payouts.tax import year_end
+
     if form.lower() != year_end.FORM_1099_NEC:
         fail(f"--form {form!r} is not supported; the report knows 1099-nec")
     acting(key)  # taxpayer details are finance's to read

@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 import typer
 from sqlalchemy.orm import Session
 
 from api.commands.common import Key, acting
-from payouts import plan_book, tiers
 from payouts.db import unit_of_work
-from payouts.periods import Month
-from plans.components.tier_rate import Metric, Tier, metric_label, show_metric
-from plans.tiers import tier_component
+
+if TYPE_CHECKING:
+    from payouts import tiers
+    from plans.components.tier_rate import Metric
 
 app = typer.Typer(help="Partner tiers: evaluation and history.", no_args_is_help=True)
 
@@ -20,6 +21,9 @@ app = typer.Typer(help="Partner tiers: evaluation and history.", no_args_is_help
 @app.command("evaluate")
 def evaluate(period: str, key: Key = "") -> None:
     """Evaluate tiers whose cadence ends with PERIOD (YYYY-MM); they apply from the next."""
+    from payouts import tiers
+    from payouts.periods import Month
+
     month = Month.parse(period)
     principal = acting(key)
     with unit_of_work() as session:
@@ -42,6 +46,8 @@ def evaluate(period: str, key: Key = "") -> None:
 @app.command("show")
 def show(partner: str) -> None:
     """A partner's tier history: each evaluation's reason, figures and gap to the next tier."""
+    from payouts import tiers
+
     with unit_of_work(read_only=True) as session:
         records = tiers.history(session, partner)
         if not records:
@@ -61,6 +67,10 @@ def show(partner: str) -> None:
 def _figures(session: Session, record: tiers.TierRecord) -> list[str]:
     """The evaluation's figures, then each requirement of the next tier (or, at the top,
     of the tier held): the figure, the threshold and what is missing."""
+    from payouts import plan_book
+    from plans.components.tier_rate import Metric, Tier, metric_label, show_metric
+    from plans.tiers import tier_component
+
     plan = plan_book.get(session, record.plan_id, record.plan_version).plan()
     component = tier_component(plan, record.component_id)
     figures = record.metrics
@@ -87,5 +97,7 @@ def _figures(session: Session, record: tiers.TierRecord) -> list[str]:
 
 
 def _show(metric: Metric, value: Decimal, currency: str) -> str:
+    from plans.components.tier_rate import Metric, show_metric
+
     shown = show_metric(metric, value)
     return f"{shown} {currency}" if metric is Metric.sourced_revenue else shown

@@ -15,7 +15,7 @@ from typing import Annotated
 import typer
 
 from api.commands.common import owner_actor
-from payouts import second_factor, users
+from payouts import users
 from payouts.db import engine_for, unit_of_work
 from payouts.settings import get_settings
 
@@ -88,6 +88,8 @@ def reset_second_factor(
 ) -> None:
     """Remove a finance user's lost second factor: recorded and audited; its recovery
     codes stop working, its sessions end, and the next sign-in enrols a new app."""
+    from payouts import second_factor
+
     url = get_settings().owner_url
     with unit_of_work(engine_for(url)) as session:
         user = users.by_email(session, email)

@@ -8,7 +8,6 @@ from typing import Annotated
 import typer
 
 from api.commands.common import fail
-from payouts.batch import jobs
 from payouts.db import normalise_url
 from payouts.settings import get_settings
 
@@ -19,6 +18,8 @@ def worker(
     ] = 1,
 ) -> None:
     """Take slices of `payouts batch run --distributed` from the broker until stopped."""
+    from payouts.batch import jobs
+
     settings = get_settings()
     if not settings.broker_url:
         fail("a worker needs BROKER_URL: the broker distributed runs put their slices on")

@@ -15,10 +15,12 @@ from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from sqlalchemy.orm import Session
 
-from api.auth import Finance, Principal
+from api.auth import Finance
 from api.database import DbSession
-from api.errors import NotFound, problem_responses
+from api.errors import problem_responses
 from api.idempotency import Idem, Outcome
+from api.principals import Principal
+from api.refusals import NotFound
 from api.schemas import Page, Paging, PeriodPath
 from payouts import adjustments
 

@@ -16,9 +16,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Query, Response
 from pydantic import BaseModel
 
-from api.auth import Billing, Principal, Role
-from api.errors import Forbidden, problem_responses
+from api.auth import Billing
+from api.errors import problem_responses
 from api.idempotency import Idem, Outcome
+from api.principals import Principal, Role
+from api.refusals import Forbidden
 from payouts.facts.ingest import KINDS, IngestResult, ingest
 
 MAX_BULK = 1000

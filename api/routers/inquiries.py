@@ -15,10 +15,12 @@ from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from sqlalchemy.orm import Session
 
-from api.auth import Finance, PartnerReader, Role, own_partner
+from api.auth import Finance, PartnerReader, own_partner
 from api.database import DbSession
-from api.errors import Forbidden, NotFound, problem_responses
+from api.errors import problem_responses
 from api.idempotency import Idem, Outcome
+from api.principals import Role
+from api.refusals import Forbidden, NotFound
 from api.schemas import Page, Paging, PeriodPath
 from payouts import inquiries
 from payouts.reference.models import Partner

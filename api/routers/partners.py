@@ -13,9 +13,11 @@ from pydantic import BaseModel, Field, StringConstraints
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from api.auth import Finance, PartnerReader, Principal, own_partner
+from api.auth import Finance, PartnerReader, own_partner
 from api.database import DbSession
-from api.errors import NotFound, problem_responses
+from api.errors import problem_responses
+from api.principals import Principal
+from api.refusals import NotFound
 from api.schemas import Page, Paging, PeriodPath, download
 from payouts import issued
 from payouts.reference.models import Partner

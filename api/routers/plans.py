@@ -14,8 +14,9 @@ from sqlalchemy.orm import Session
 
 from api.auth import Finance
 from api.database import DbSession
-from api.errors import NotFound, UnsupportedMediaType, problem_responses
+from api.errors import problem_responses
 from api.idempotency import Idem, Outcome
+from api.refusals import NotFound, UnsupportedMediaType
 from api.schemas import Page, Paging
 from payouts import plan_book
 from payouts.plan_book import PlanAssignment, PlanVersionRecord

@@ -17,7 +17,7 @@ from pydantic import StringConstraints
 from sqlalchemy.orm import Session
 
 from api.auth import engine_of
-from api.errors import NotFound
+from api.refusals import NotFound
 from api.schemas import PeriodPath, download
 from api.web import charts
 from api.web.account import landing

@@ -27,7 +27,7 @@ from starlette.datastructures import FormData
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.auth import SESSION_COOKIE, engine_of
-from api.errors import ApiError
+from api.refusals import ApiError
 from payouts import sign_in
 from payouts.db import read_only_connection, unit_of_work
 

@@ -139,7 +139,11 @@ def _check_precision(amount: Decimal, currency: str, field: str) -> None:
 class FactRecord(BaseModel):
     """Base of every incoming record: the source system's id and strict fields."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+    # Validators are built on first use, not when the module is imported: a command that
+    # only names the kinds of facts (`payouts facts import --help`) builds none of them.
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, str_strip_whitespace=True, defer_build=True
+    )
 
     id: SourceId
 

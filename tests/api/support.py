@@ -20,7 +20,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from api.app import create_app
-from api.auth import create_key
+from api.principals import create_key
 from payouts.db import make_engine, unit_of_work
 from tests.conftest import ON_POSTGRES, create_database, drop_database, migrate, owner_url_for
 

@@ -247,7 +247,7 @@ def test_a_partner_key_cannot_run_approve_or_close_a_batch(api: Api) -> None:
 
 
 def test_missing_malformed_revoked_and_expired_keys_are_refused(api: Api) -> None:
-    from api.auth import revoke_key
+    from api.principals import revoke_key
 
     assert api.get(None, "/plans").status_code == 401
     bad = api.client.get("/plans", headers={"Authorization": "Bearer ppk_nope_nope"})

@@ -13,8 +13,8 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import event
 
-from api.auth import DEFAULT_KEY_DAYS, create_key
 from api.limits import BAD_KEY_WINDOW_SECONDS, BAD_KEYS_PER_WINDOW, MAX_BODY_BYTES
+from api.principals import DEFAULT_KEY_DAYS, create_key
 from payouts.access import ApiKey
 from payouts.db import make_engine, unit_of_work
 from tests.api.cli import payouts

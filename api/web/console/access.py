@@ -13,7 +13,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from api.errors import NotFound
+from api.refusals import NotFound
 from api.web.security import signed_in
 from payouts import sign_in
 from payouts.users import UserRole

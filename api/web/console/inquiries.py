@@ -14,7 +14,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
 from api.auth import engine_of
-from api.errors import NotFound
+from api.refusals import NotFound
 from api.web.console.access import ConsoleUser
 from api.web.security import form_of_session
 from api.web.templating import render

@@ -9,8 +9,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from payouts import audit, periods
+from payouts.facts import FACT_KINDS
 from payouts.facts import models as m
-from payouts.facts.ingest import FactConflict, FactsRefused, ingest
+from payouts.facts.ingest import KINDS, FactConflict, FactsRefused, ingest
 from payouts.periods import Period
 from payouts.reference.models import Customer
 
@@ -252,3 +253,7 @@ def test_the_same_refund_and_payment_twice_are_unchanged_not_over_the_invoice(
         ingest(seeded, kind, [record], actor="billing")
         again = ingest(seeded, kind, [record], actor="billing")
         assert again.unchanged == [record["id"]]
+
+
+def test_the_kinds_the_command_line_names_are_the_kinds_ingestion_reads() -> None:
+    assert tuple(KINDS) == FACT_KINDS

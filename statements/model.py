@@ -361,9 +361,7 @@ class Statement:
             raise StatementInvalid([f"unknown payout currency {self.payout_currency!r}"]) from None
         # Normalise (losslessly) so that equal statements have equal canonical forms.
         if not _derived:
-            object.__setattr__(
-                self, "lines", tuple(sorted(self.lines, key=StatementLine.sort_key))
-            )
+            object.__setattr__(self, "lines", tuple(sorted(self.lines, key=StatementLine.sort_key)))
         object.__setattr__(self, "holds", tuple(self.holds))
         object.__setattr__(self, "subtotals", tuple(self.subtotals))
         object.__setattr__(self, "plan_versions", tuple(self.plan_versions))

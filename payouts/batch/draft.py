@@ -578,8 +578,7 @@ def _manual_rows(session: Session, period: str) -> list[Row]:
 
 
 _SERVER_COLUMNS = ", ".join(
-    f"to_char({name}, 'YYYY-MM-DD')" if form is Form.DATE else name
-    for name, form in DRAFT_COLUMNS
+    f"to_char({name}, 'YYYY-MM-DD')" if form is Form.DATE else name for name, form in DRAFT_COLUMNS
 )
 """The draft's columns as PostgreSQL writes them in COPY text the way `DRAFT_TEXT` does:
 integers in digits, a flag as t or f, NULL as \\N, text escaped, and a date in ISO form
@@ -596,7 +595,7 @@ def copied_lines_digest(session: Session, period: str) -> Any | None:
     client encoding other than UTF-8, or an escape `_hash_alike` refuses): the caller
     then encodes the rows itself."""
     dbapi = session.connection().connection.dbapi_connection
-    if dbapi is None or dbapi.info.encoding != "utf-8":  # type: ignore[attr-defined]
+    if dbapi is None or dbapi.info.encoding != "utf-8":
         return None
     digest = hashlib.sha256()
     query = (
@@ -605,17 +604,21 @@ def copied_lines_digest(session: Session, period: str) -> Any | None:
         'ORDER BY partner_id COLLATE "C", line_no) TO STDOUT'
     )
     alike = True
-    with dbapi.cursor() as cursor, cursor.copy(query, (period, MANUAL_SOURCE)) as copy:
-        rows: list[Any] = []
-        # A row at a time, as the server sends them; read to the end even once they
-        # differ: leaving a COPY early cancels it, which would abort the transaction.
-        for row in copy:
-            if alike:
-                rows.append(row)
-                if len(rows) == _COPY_ROWS_CHECKED:
-                    alike = _hash_alike(digest, rows)
-                    rows = []
-        alike = alike and _hash_alike(digest, rows)
+    cursor = dbapi.cursor()
+    try:
+        with cursor.copy(query, (period, MANUAL_SOURCE)) as copy:
+            rows: list[Any] = []
+            # A row at a time, as the server sends them; read to the end even once they
+            # differ: leaving a COPY early cancels it, which would abort the transaction.
+            for row in copy:
+                if alike:
+                    rows.append(row)
+                    if len(rows) == _COPY_ROWS_CHECKED:
+                        alike = _hash_alike(digest, rows)
+                        rows = []
+            alike = alike and _hash_alike(digest, rows)
+    finally:
+        cursor.close()
     return digest if alike else None
 
 

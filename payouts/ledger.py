@@ -20,6 +20,20 @@ from plans.line_kinds import ENTRY_KINDS
 
 MANUAL_LINES = "source_fact LIKE 'manual:%'"
 
+STATISTICS_FUNCTION = """
+CREATE OR REPLACE FUNCTION ledger_statistics_refresh() RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
+BEGIN
+    ANALYZE ledger_entries;
+    ANALYZE margin_lines;
+END
+$$;
+"""
+"""Analyse the ledger's tables as their owner (migration 0024): see `refresh_statistics`."""
+
+FUNCTIONS = ("ledger_statistics_refresh()",)
+"""What the service's role may execute (`payouts.privileges`)."""
+
 
 class LedgerEntry(LineColumns, Base):
     __tablename__ = "ledger_entries"
@@ -97,3 +111,13 @@ def next_line_no(session: Session, period: str, partner_id: str) -> int:
         )
     )
     return int(current or 0) + 1
+
+
+def refresh_statistics(session: Session) -> None:
+    """Have PostgreSQL's planner statistics of the ledger (and margin lines) brought up
+    to date, inside this transaction: after a close posts a month, statements are read
+    from the ledger a slice of partners at a time, and a planner that still counts the
+    table as it was reads each slice by scanning the whole month. ANALYZE counts the
+    transaction's own new rows. Nothing on SQLite."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT ledger_statistics_refresh()"))

@@ -20,6 +20,8 @@ Why each table gets what it gets:
   may be deleted, but never in a closed period (triggers); draft lines themselves
   are written through the two partition functions the owner provides; a distributed
   run's workers add its slices (`draft_slices`), which the run deletes once stored;
+- the ledger's planner statistics are refreshed (ANALYZE, which changes no row)
+  through a function the owner provides, which a close calls once it has posted;
 - API keys are administered by the owner: the service only reads them;
 - an idempotency record is written before its request's work and completed after;
 - web users are invited, reset and disabled by the owner (`payouts users`): the
@@ -48,6 +50,7 @@ from __future__ import annotations
 
 from sqlalchemy import Connection, text
 
+from payouts import ledger
 from payouts.batch import partitions
 from payouts.errors import PayoutsError
 
@@ -139,7 +142,7 @@ def grant(connection: Connection, role: str) -> None:
     ]
     for table, privileges in sorted(SERVICE_PRIVILEGES.items()):
         statements.append(f"GRANT {', '.join(privileges)} ON {table} TO {who}")
-    for function in partitions.FUNCTIONS:
+    for function in (*partitions.FUNCTIONS, *ledger.FUNCTIONS):
         statements.append(f"REVOKE ALL ON FUNCTION {function} FROM PUBLIC")
         statements.append(f"GRANT EXECUTE ON FUNCTION {function} TO {who}")
     for statement in statements:

@@ -37,7 +37,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import InitVar, dataclass, field, fields, replace
 from datetime import date
 from decimal import Decimal
 from functools import lru_cache
@@ -270,6 +270,9 @@ class Statement:
     plan_versions: tuple[str, ...]
     issued_on: date
     content_hash: str | None = field(default=None)
+    _derived: InitVar[bool] = False
+    """Set by `create` alone: its lines are normalised and sorted, and its totals,
+    balances and subtotals are their sums, so they are not checked again."""
 
     # -- construction -------------------------------------------------------------
 
@@ -347,16 +350,18 @@ class Statement:
             ytd=ytd,
             plan_versions=tuple(sorted(versions)),
             issued_on=period_end if issued_on is None else issued_on,
+            _derived=True,
         )
 
-    def __post_init__(self) -> None:
+    def __post_init__(self, _derived: bool) -> None:
         problems: list[str] = []
         try:
             exponent = minor_exponent(self.payout_currency)
         except KeyError:
             raise StatementInvalid([f"unknown payout currency {self.payout_currency!r}"]) from None
         # Normalise (losslessly) so that equal statements have equal canonical forms.
-        object.__setattr__(self, "lines", tuple(sorted(self.lines, key=StatementLine.sort_key)))
+        if not _derived:
+            object.__setattr__(self, "lines", tuple(sorted(self.lines, key=StatementLine.sort_key)))
         object.__setattr__(self, "holds", tuple(self.holds))
         object.__setattr__(self, "subtotals", tuple(self.subtotals))
         object.__setattr__(self, "plan_versions", tuple(self.plan_versions))
@@ -370,14 +375,18 @@ class Statement:
         if problems:
             raise StatementInvalid(problems)
         object.__setattr__(self, "ytd", _normalised_ytd(self.ytd, exponent, problems))
-        object.__setattr__(
-            self, "lines", tuple(_normalised_line(line, exponent, problems) for line in self.lines)
-        )
+        if not _derived:
+            object.__setattr__(
+                self,
+                "lines",
+                tuple(_normalised_line(line, exponent, problems) for line in self.lines),
+            )
         if problems:
             raise StatementInvalid(problems)
         problems.extend(self._header_problems())
         problems.extend(self._line_problems())
-        problems.extend(self._sum_problems(exponent))
+        if not _derived:
+            problems.extend(self._sum_problems(exponent))
         if problems:
             raise StatementInvalid(problems)
 

@@ -16,6 +16,7 @@ A month can hold a million lines, so this module is built for that:
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -524,20 +525,48 @@ STORED_DIGEST_CHUNK = 20_000
 """Draft rows read and hashed at a time by `stored_digest`."""
 
 
-def stored_digest(session: Session, period: str) -> str:
+def stored_digest(session: Session, period: str, *, server_text: bool = True) -> str:
     """The digest of the draft as stored: must equal the one computed when it was run.
 
-    The lines stream through the hash a chunk at a time (a month's draft as Python
-    tuples is gigabytes), in Python's order of partner ids: code-point order, which is
-    PostgreSQL's "C" collation and SQLite's binary one, so the digest never depends on
-    the server's locale."""
+    The lines go through the hash in Python's order of partner ids: code-point order,
+    which is PostgreSQL's "C" collation and SQLite's binary one, so the digest never
+    depends on the server's locale. On PostgreSQL the server writes them in COPY text
+    (`copied_lines_digest`), which is what this encoder writes; where it could differ,
+    on SQLite, and without `server_text`, they are read and encoded here."""
+    digest = None
+    if server_text and session.get_bind().dialect.name == "postgresql":
+        digest = copied_lines_digest(session, period)
+    manual: list[Row] | None = None
+    if digest is None:
+        digest, manual = _encoded_lines_digest(session, period)
+    else:
+        manual = _manual_rows(session, period)
+    return finish_digest(
+        digest,
+        stored_rep_text(session, period),
+        payees.stored_text(session, period),
+        copy_text(manual) if manual else b"",
+    )
+
+
+def _by_key(session: Session) -> tuple[Any, Any]:
+    """The draft's order for hashing: partner ids in code-point order, then line."""
     partner_id: Any = DraftLine.partner_id
     if session.get_bind().dialect.name == "postgresql":
         partner_id = partner_id.collate("C")
+    return partner_id, DraftLine.line_no
+
+
+def _encoded_lines_digest(session: Session, period: str) -> tuple[Any, list[Row]]:
+    """The running digest of the draft's lines but manual adjustments, read and encoded
+    here; and the manual adjustments' rows (hashed in a part of their own).
+
+    The lines stream through the hash a chunk at a time (a month's draft as Python
+    tuples is gigabytes)."""
     query = (
         select(*[getattr(DraftLine, k) for k in COLUMNS])
         .where(DraftLine.period == period)
-        .order_by(partner_id, DraftLine.line_no)
+        .order_by(*_by_key(session))
         .execution_options(yield_per=STORED_DIGEST_CHUNK)
     )
     source = COLUMNS.index("source_fact")
@@ -549,9 +578,79 @@ def stored_digest(session: Session, period: str) -> str:
             line = tuple(row)
             (manual if str(line[source]).startswith(MANUAL_SOURCE) else rows).append(line)
         digest.update(copy_text(rows))  # each row's text is its own: chunks concatenate
-    return finish_digest(
-        digest,
-        stored_rep_text(session, period),
-        payees.stored_text(session, period),
-        copy_text(manual) if manual else b"",
+    return digest, manual
+
+
+def _manual_rows(session: Session, period: str) -> list[Row]:
+    """The period's manual adjustments as draft rows, in the draft's order."""
+    query = (
+        select(*[getattr(DraftLine, k) for k in COLUMNS])
+        .where(DraftLine.period == period, DraftLine.source_fact.startswith(MANUAL_SOURCE))
+        .order_by(*_by_key(session))
     )
+    return [tuple(row) for row in session.execute(query)]
+
+
+_SERVER_COLUMNS = ", ".join(
+    f"to_char({name}, 'YYYY-MM-DD')" if form is Form.DATE else name for name, form in DRAFT_COLUMNS
+)
+"""The draft's columns as PostgreSQL writes them in COPY text the way `DRAFT_TEXT` does:
+integers in digits, a flag as t or f, NULL as \\N, text escaped, and a date in ISO form
+whatever the session's DateStyle."""
+
+_COPY_ROWS_CHECKED = 4_096
+"""Rows of the server's COPY text checked (`_hash_alike`) and hashed at a time."""
+
+
+def copied_lines_digest(session: Session, period: str) -> Any | None:
+    """The running digest of the draft's lines but manual adjustments, over the COPY
+    text PostgreSQL writes of them: the same bytes `DRAFT_TEXT` writes, read without
+    turning a million rows into Python values. None where the two could differ (a
+    client encoding other than UTF-8, or an escape `_hash_alike` refuses): the caller
+    then encodes the rows itself."""
+    dbapi = session.connection().connection.dbapi_connection
+    if dbapi is None or dbapi.info.encoding != "utf-8":
+        return None
+    digest = hashlib.sha256()
+    query = (
+        f"COPY (SELECT {_SERVER_COLUMNS} FROM draft_lines "  # noqa: S608 (our column list)
+        "WHERE period = %s AND NOT starts_with(source_fact, %s) "
+        'ORDER BY partner_id COLLATE "C", line_no) TO STDOUT'
+    )
+    alike = True
+    cursor = dbapi.cursor()
+    try:
+        with cursor.copy(query, (period, MANUAL_SOURCE)) as copy:
+            rows: list[Any] = []
+            # A row at a time, as the server sends them; read to the end even once they
+            # differ: leaving a COPY early cancels it, which would abort the transaction.
+            for row in copy:
+                if alike:
+                    rows.append(row)
+                    if len(rows) == _COPY_ROWS_CHECKED:
+                        alike = _hash_alike(digest, rows)
+                        rows = []
+            alike = alike and _hash_alike(digest, rows)
+    finally:
+        cursor.close()
+    return digest if alike else None
+
+
+_OTHER_ESCAPE = re.compile(rb"\\[^nN]")
+"""A backslash that starts neither \\n nor \\N."""
+
+
+def _hash_alike(digest: Any, rows: list[Any]) -> bool:
+    """Hash the server's COPY text of `rows`, if it is what `DRAFT_TEXT` writes; else
+    False, nothing hashed.
+
+    Both escape a line break as \\n and write NULL as \\N; they differ on the rest:
+    COPY escapes a backspace, form feed and vertical tab that this encoder keeps, and
+    this encoder leaves a backslash, tab or carriage return as is outside free text.
+    So the text is alike when every backslash in it starts \\n or \\N (none is
+    escaped itself, so each starts an escape)."""
+    text = b"".join(rows)
+    if _OTHER_ESCAPE.search(text) is not None:
+        return False
+    digest.update(text)
+    return True

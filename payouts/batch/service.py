@@ -283,6 +283,8 @@ def close(session: Session, period: str, *, actor: str) -> CloseResult:
         ),
         {"now": now, "period": period},
     )
+    # What follows (payout lines, then the statements) reads the month just posted.
+    ledger.refresh_statistics(session)
     payouts, held = _payouts(session, period, actor)
     row.status = "closed"
     batch.status = "closed"

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+import pytest
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from payouts import issued
@@ -10,6 +11,7 @@ from payouts.batch import service as batch
 from payouts.batch.models import PayoutInstruction
 from payouts.periods import Period
 from statements import issue
+from tests.conftest import ON_POSTGRES
 from tests.payouts.program import Program
 
 
@@ -37,3 +39,31 @@ def test_close_posts_pays_and_freezes_without_the_statements_package(session: Se
     stored = issued.issued(session, "P-REF", "2026-01")
     assert stored is not None
     assert stored.content_hash == hashes["P-REF"]
+
+
+@pytest.mark.skipif(not ON_POSTGRES, reason="planner statistics are PostgreSQL's")
+def test_the_closes_own_transaction_plans_its_reads_knowing_the_month_just_posted(
+    session: Session,
+) -> None:
+    # Statements are read from the ledger right after posting, in the same transaction:
+    # a planner that counted the table as empty scanned the whole month for each slice.
+    program = Program(session)
+    plan = program.plan("referral", minimum_payout="0")
+    for number in range(1, 4):
+        program.partner(f"P-{number}", plan, kind="referral")
+        program.deal(f"P-{number}", "referral", day="2026-01-02", customer=f"C-{number}")
+        program.invoice(None, f"{number}00.00", "2026-01-15", customer=f"C-{number}")
+    batch.run(session, "2026-01", actor="alice")
+    batch.approve(session, "2026-01", actor="bob")
+
+    closed = batch.close(session, "2026-01", actor="bob")
+
+    # What the planner knows of the ledger's months (statistics are transactional).
+    known = session.scalar(
+        text(
+            "SELECT most_common_vals::text FROM pg_stats "
+            "WHERE tablename = 'ledger_entries' AND attname = 'period'"
+        )
+    )
+    assert closed.posted > 0
+    assert known == "{2026-01}"

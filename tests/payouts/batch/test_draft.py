@@ -70,3 +70,50 @@ def test_a_draft_changed_in_the_database_no_longer_matches_its_digest(program: P
 @pytest.mark.skipif(not ON_POSTGRES, reason="COPY is PostgreSQL's")
 def test_the_run_copies_on_postgresql(program: Program) -> None:
     assert batch._can_copy(program.session)
+
+
+def _program_of(session: Session, partner_ids: tuple[str, ...]) -> Program:
+    program = Program(session)
+    plan = program.plan("referral", minimum_payout="0")
+    for number, partner_id in enumerate(partner_ids, start=1):
+        program.partner(partner_id, plan, kind="referral")
+        program.deal(partner_id, "referral", day="2026-01-02", customer=f"C-{number}")
+        program.invoice(None, f"{number}00.00", "2026-01-15", customer=f"C-{number}")
+    return program
+
+
+@pytest.mark.skipif(not ON_POSTGRES, reason="the server writes COPY text on PostgreSQL only")
+def test_the_servers_copy_text_of_the_draft_hashes_as_the_lines_encoded_here(
+    session: Session,
+) -> None:
+    program = _program_of(session, ("P-1", "P-2", "P-3"))
+    result = batch.run(program.session, "2026-01", actor="alice")
+    copied = draft.copied_lines_digest(program.session, "2026-01")
+    encoded, manual = draft._encoded_lines_digest(program.session, "2026-01")
+    assert copied is not None
+    assert copied.hexdigest() == encoded.hexdigest()
+    assert manual == []
+    assert draft.stored_digest(program.session, "2026-01") == result.draft_hash
+
+
+# COPY writes backspace, vertical tab and form feed as \b, \v and \f, where the draft's
+# encoder (and so the approved hash) keeps them as they are; and the encoder writes a
+# backslash, tab or carriage return as is outside free text, where COPY escapes them.
+ESCAPED_OTHERWISE = ("a\bb", "a\vb", "a\fb", "a\\b", "a\tb", "a\rb")
+
+
+@pytest.mark.skipif(not ON_POSTGRES, reason="the server writes COPY text on PostgreSQL only")
+@pytest.mark.as_owner
+@pytest.mark.parametrize("text", ESCAPED_OTHERWISE)
+def test_text_the_server_would_escape_otherwise_is_hashed_as_encoded_here(
+    session: Session, text: str
+) -> None:
+    program = _program_of(session, ("P-1", "P-2"))
+    batch.run(program.session, "2026-01", actor="alice")
+    line = program.session.scalars(select(DraftLine).limit(1)).one()
+    line.explanation += f" ({text})"
+    program.session.flush()
+    assert draft.copied_lines_digest(program.session, "2026-01") is None
+    assert draft.stored_digest(program.session, "2026-01") == draft.stored_digest(
+        program.session, "2026-01", server_text=False
+    )

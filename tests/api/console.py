@@ -24,6 +24,8 @@ class FinanceUser:
     email: str
     secret: str
     recovery_codes: list[str]
+    code: str
+    """The code that enrolled the second factor."""
 
 
 def secret_on(page: str) -> str:
@@ -37,10 +39,9 @@ def enrolled(portal: DemoPortal, email: str) -> FinanceUser:
     page = browser.get("/console/second-factor")
     assert page.status_code == 200, page.text
     secret = secret_on(page.text)
-    done = browser.submit(
-        "/console/second-factor", {"code": second_factor.current_code(secret), "next": "/console"}
-    )
+    code = second_factor.current_code(secret)
+    done = browser.submit("/console/second-factor", {"code": code, "next": "/console"})
     assert done.status_code == 200, done.text
     codes = _CODES.findall(done.text)
     assert len(codes) == second_factor.RECOVERY_CODES
-    return FinanceUser(browser, email, secret, codes)
+    return FinanceUser(browser, email, secret, codes, code)

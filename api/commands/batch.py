@@ -263,14 +263,21 @@ def reps_report(
     """Quota credit and commission per deal and rep, as CSV."""
     from payouts.batch import reps as rep_report
 
-    with unit_of_work() as session:
-        text = rep_report.report_csv(session, period)
     if out is None:
-        typer.echo(text, nl=False)
+        with unit_of_work() as session:
+            typer.echo(rep_report.report_csv(session, period), nl=False)
         return
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(text, encoding="utf-8")
-    typer.echo(f"{out}: {text.count(chr(10)) - 1} rep credit line(s)")
+    # Written as read (a month's report is not held in memory), under a temporary name
+    # renamed once complete: a failed report leaves no half file behind.
+    partial = out.with_name(out.name + ".partial")
+    try:
+        with unit_of_work() as session, partial.open("w", encoding="utf-8", newline="") as file:
+            lines = rep_report.write_csv(session, period, file)
+        partial.replace(out)
+    finally:
+        partial.unlink(missing_ok=True)
+    typer.echo(f"{out}: {lines} rep credit line(s)")
 
 
 def simulate_command(

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any, TextIO
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from payouts.batch.models import RepCreditLine
@@ -31,14 +33,43 @@ class RepCreditRow:
     plan_label: str
 
 
+REPORT_CHUNK = 20_000
+"""Rep credit lines read at a time: a month's report is written as it is read."""
+
+
 def report(session: Session, period: str) -> list[RepCreditRow]:
+    return list(report_rows(session, period))
+
+
+def report_rows(session: Session, period: str) -> Iterator[RepCreditRow]:
+    """The period's rep credit by rep and deal in Python's (code-point) order, a chunk
+    of lines read at a time: a month of 630,000 lines held as objects took 1.6 GB."""
     period = str(Month.parse(period))
-    rows = sorted(
-        session.scalars(select(RepCreditLine).where(RepCreditLine.period == period)),
-        key=lambda r: (r.rep_id or "", r.deal_id),  # Python's order, not the collation's
+    line = RepCreditLine
+    rep: Any = func.coalesce(line.rep_id, "")
+    deal: Any = line.deal_id
+    if session.get_bind().dialect.name == "postgresql":
+        rep, deal = rep.collate("C"), deal.collate("C")
+    query = (
+        select(
+            line.period,
+            line.rep_id,
+            line.deal_id,
+            line.partner_ids,
+            line.via_partner,
+            line.credit_basis,
+            line.credit_minor,
+            line.commission_rate,
+            line.commission_minor,
+            line.currency,
+            line.plan_label,
+        )
+        .where(line.period == period)
+        .order_by(rep, deal)
+        .execution_options(yield_per=REPORT_CHUNK)
     )
-    return [
-        RepCreditRow(
+    for r in session.execute(query):
+        yield RepCreditRow(
             period=r.period,
             rep_id=r.rep_id,
             deal_id=r.deal_id,
@@ -51,8 +82,6 @@ def report(session: Session, period: str) -> list[RepCreditRow]:
             currency=r.currency,
             plan_label=r.plan_label,
         )
-        for r in rows
-    ]
 
 
 COLUMNS = (
@@ -81,8 +110,16 @@ def _cell(value: object) -> str:
 
 def report_csv(session: Session, period: str) -> str:
     out = io.StringIO()
+    write_csv(session, period, out)
+    return out.getvalue()
+
+
+def write_csv(session: Session, period: str, out: TextIO) -> int:
+    """Write the report as CSV to `out` as it is read; return its lines."""
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(COLUMNS)
-    for row in report(session, period):
+    count = 0
+    for row in report_rows(session, period):
         writer.writerow([_cell(getattr(row, c)) for c in COLUMNS])
-    return out.getvalue()
+        count += 1
+    return count

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine
@@ -96,3 +97,29 @@ def test_the_rep_report_says_yes_or_no_where_python_said_true_or_false(session: 
         ("D-VIA", "yes"),
         ("D-DIRECT", "no"),
     }
+
+
+def test_the_rep_report_file_is_the_printed_report_in_code_point_order(
+    fresh_url: str, engine: Engine, tmp_path: Path
+) -> None:
+    """`reps report --out` writes the report as it reads it (a month is not held in
+    memory): the same text as printed, rows by rep then deal in code-point order
+    whatever the database's collation ("D-B" before "D-a"), and no partial file left."""
+    with unit_of_work(engine) as session:
+        program = Program(session)
+        ingest(session, "reps", [{"id": "R-1", "name": "Rita", "currency": "USD"}], actor="crm")
+        program.partner("P-1", program.plan("tiered_reseller"))
+        program.assign(None, program.plan("rep_credit"), "2026-01-01")
+        for deal_id in ("D-a", "D-B", "D-_", "D-10", "D-9"):
+            program.deal("P-1", "sourced", list_amount="100.00", rep="R-1", deal_id=deal_id)
+        batch.run(session, "2026-01", actor="alice")
+
+    printed = payouts("reps", "report", "2026-01", database_url=fresh_url)
+    out = tmp_path / "reports" / "rep-credit.csv"
+    written = payouts("reps", "report", "2026-01", "--out", out, database_url=fresh_url)
+    assert (printed.code, written.code) == (0, 0), (printed.err, written.err)
+    assert written.out.strip() == f"{out}: 5 rep credit line(s)"
+    assert out.read_text(encoding="utf-8") == printed.out
+    deals = [row["deal_id"] for row in csv.DictReader(io.StringIO(printed.out))]
+    assert deals == sorted(deals) == ["D-10", "D-9", "D-B", "D-_", "D-a"]
+    assert [p.name for p in out.parent.iterdir()] == ["rep-credit.csv"]

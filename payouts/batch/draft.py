@@ -536,7 +536,6 @@ def stored_digest(session: Session, period: str, *, server_text: bool = True) ->
     digest = None
     if server_text and session.get_bind().dialect.name == "postgresql":
         digest = copied_lines_digest(session, period)
-    manual: list[Row] | None = None
     if digest is None:
         digest, manual = _encoded_lines_digest(session, period)
     else:

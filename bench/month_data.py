@@ -253,25 +253,43 @@ class Step:
     cpu: float
 
 
+GNU_TIME = "/usr/bin/time"
+
+
 def timed(command: list[str], env: dict[str, str]) -> Step:
     """Run `command` in a process of its own; its wall time and peak resident memory
-    (from wait4: on Linux the largest of that process's own peak and those of the
-    processes it waited for, such as the batch run's workers: the largest process, not
-    their sum)."""
-    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
-        start = time.perf_counter()
-        process = subprocess.Popen(command, env=env, stdout=out, stderr=err, text=True)
-        _, status, usage = os.wait4(process.pid, 0)
-        seconds = time.perf_counter() - start
-        process.returncode = os.waitstatus_to_exitcode(status)
-        out.seek(0)
-        err.seek(0)
-        if process.returncode != 0:
-            raise SystemExit(
-                f"{' '.join(command[1:4])} failed ({process.returncode}): {err.read()[-2000:]}"
+    (the largest of that process's own peak and those of the processes it waited for,
+    such as the batch run's workers: the largest process, not their sum).
+
+    The command is started by GNU time where the machine has it: a process forked from
+    this one (which holds the loaded month) would count this process's size as its own
+    peak, because Linux keeps the peak of the memory a process had before exec. Without
+    GNU time the peak comes from wait4 and cannot read below this process's size."""
+    with tempfile.TemporaryDirectory() as scratch:
+        usage_file = Path(scratch) / "usage"
+        wrapped = [GNU_TIME, "-f", "%M %U %S", "-o", str(usage_file), *command]
+        out, err = Path(scratch) / "out", Path(scratch) / "err"
+        with out.open("w") as stdout, err.open("w") as stderr:
+            start = time.perf_counter()
+            process = subprocess.Popen(
+                wrapped if Path(GNU_TIME).exists() else command,
+                env=env,
+                stdout=stdout,
+                stderr=stderr,
+                text=True,
             )
+            _, status, usage = os.wait4(process.pid, 0)
+            seconds = time.perf_counter() - start
+        returncode = os.waitstatus_to_exitcode(status)
+        if returncode != 0:
+            raise SystemExit(
+                f"{' '.join(command[1:4])} failed ({returncode}): {err.read_text()[-2000:]}"
+            )
+        if usage_file.exists():
+            peak_kb, user, system = usage_file.read_text().split()[-3:]
+            return Step(seconds, int(peak_kb) / 1024, out.read_text(), float(user) + float(system))
         cpu = usage.ru_utime + usage.ru_stime  # Linux counts the reaped workers in it
-        return Step(seconds, usage.ru_maxrss / 1024, out.read(), cpu)
+        return Step(seconds, usage.ru_maxrss / 1024, out.read_text(), cpu)
 
 
 def payouts_command() -> str:

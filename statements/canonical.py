@@ -211,8 +211,12 @@ def content_hash(statement: Statement) -> str:
 
 
 def seal(statement: Statement) -> Statement:
-    """The statement carrying its own content hash (as issued at period close)."""
-    return replace(statement, content_hash=content_hash(statement))
+    """The statement carrying its own content hash (as issued at period close).
+
+    The statement was checked and normalised when it was made (both constructors do),
+    and only its hash changes here, so the copy is not checked again (``_derived``):
+    checking it re-sorted and re-summed every line a second time per statement."""
+    return replace(statement, content_hash=content_hash(statement), _derived=True)
 
 
 def verify(statement: Statement) -> bool:

@@ -83,6 +83,13 @@ from statements.model import (
     StatementLine,
     TierProgress,
 )
+from statements.page_text import (
+    FastLongTable,
+    FastTable,
+    draw_right_string,
+    draw_string,
+    split_known_characters_at_once,
+)
 
 __all__ = ["FONT_SEARCH_PATHS", "MoneyFormat", "fonts", "money_format", "render_pdf"]
 
@@ -284,6 +291,7 @@ def fonts() -> Fonts:
     for font in (regular, bold):
         _embed_subsets_once(font)
         _font_objects_once(font)
+        split_known_characters_at_once(font)
         pdfmetrics.registerFont(font)
     pdfmetrics.registerFontFamily(
         "StatementSans",
@@ -295,6 +303,7 @@ def fonts() -> Fonts:
     fallback = TTFont(FALLBACK_FONT, str(FALLBACK_FONT_FILE))
     _embed_subsets_once(fallback)
     _font_objects_once(fallback)
+    split_known_characters_at_once(fallback)
     pdfmetrics.registerFont(fallback)
     coverage = frozenset(regular.face.charToGlyph)
     return Fonts(
@@ -594,7 +603,7 @@ class _RequirementBar(Flowable):  # type: ignore[misc]  # reportlab is untyped
         baseline = 4.0
         canvas.setFont(f.regular, 8)
         canvas.setFillColor(INK)
-        canvas.drawString(0, baseline, _fit(self.label, self.LABEL_WIDTH - 6, f.regular, 8))
+        draw_string(canvas, 0, baseline, _fit(self.label, self.LABEL_WIDTH - 6, f.regular, 8))
         x = self.LABEL_WIDTH
         y = baseline - 1
         canvas.setFillColor(BAR_BG)
@@ -607,7 +616,7 @@ class _RequirementBar(Flowable):  # type: ignore[misc]  # reportlab is untyped
         canvas.setFillColor(INK)
         canvas.setFont(f.regular, 8)
         text_x = x + self.BAR_WIDTH + 8
-        canvas.drawString(text_x, baseline, _fit(self.figures, self.width - text_x, f.regular, 8))
+        draw_string(canvas, text_x, baseline, _fit(self.figures, self.width - text_x, f.regular, 8))
 
 
 # -- the document -------------------------------------------------------------------
@@ -736,7 +745,7 @@ def _line_shape(row_count: int, prior_rows: tuple[int, ...]) -> LongTable:
         ("TOPPADDING", (0, last), (-1, last), 3),
     ]
     commands.extend(("BACKGROUND", (0, row + 1), (-1, row + 1), PRIOR) for row in prior_rows)
-    return LongTable(
+    return FastLongTable(
         [[""] * len(_LINE_COLUMNS) for _ in range(row_count)],
         colWidths=_LINE_WIDTHS,
         repeatRows=2,
@@ -775,7 +784,7 @@ def _header(statement: Statement, fmt: MoneyFormat, t: Gettext) -> Table:
             s.small_right,
         ),
     ]
-    table = Table([[left, right]], colWidths=(CONTENT_WIDTH * 0.62, CONTENT_WIDTH * 0.38))
+    table = FastTable([[left, right]], colWidths=(CONTENT_WIDTH * 0.62, CONTENT_WIDTH * 0.38))
     table.setStyle(
         TableStyle(
             [
@@ -840,7 +849,7 @@ def _figure_shape(
         if strong:
             commands.append(("FONT", (0, row), (-1, row), f.bold, 9, 12))
             commands.append(("LINEABOVE", (0, row), (-1, row), 0.6, INK))
-    return Table(
+    return FastTable(
         [["", ""] for _ in range(len(strong_rows) + 1)],
         colWidths=(width * label_share, width * (1 - label_share)),
         style=TableStyle(commands),
@@ -941,7 +950,7 @@ def _summary(
             background=colors.white,
         ),
     ]
-    table = Table([[left, right]], colWidths=(left_width + 8, right_width))
+    table = FastTable([[left, right]], colWidths=(left_width + 8, right_width))
     table.setStyle(
         TableStyle(
             [
@@ -1024,7 +1033,7 @@ def _tier(tier: TierProgress, fmt: MoneyFormat, t: Gettext) -> list[Any]:
         parts.append(Spacer(1, 3))
         parts.append(_paragraph(_markup(gap_text), s.body))
     if tier.at_risk:
-        warning = Table(
+        warning = FastTable(
             [[_paragraph(f"<b>{escape(at_risk)}</b> {_markup(at_risk_text)}", s.warn)]],
             colWidths=(CONTENT_WIDTH,),
             style=TableStyle(
@@ -1066,7 +1075,7 @@ def _subtotals(statement: Statement, fmt: MoneyFormat, t: Gettext) -> list[Any]:
 
 def _subtotals_shape(row_count: int) -> Table:
     f = fonts()
-    return Table(
+    return FastTable(
         [[""] * 4 for _ in range(row_count)],
         colWidths=(200.0, 180.0, 40.0, CONTENT_WIDTH - 420.0),
         hAlign="LEFT",
@@ -1188,7 +1197,7 @@ def _draw_mixed(canvas: Any, x: float, y: float, text: str, size: float) -> None
             runs.append((font, char))
     for font, run in runs:
         canvas.setFont(font, size)
-        canvas.drawString(x, y, run)
+        draw_string(canvas, x, y, run)
         x += float(pdfmetrics.stringWidth(run, font, size))
 
 
@@ -1221,10 +1230,12 @@ class _Furniture:
         canvas.line(MARGIN_X, 16 * mm, PAGE_WIDTH - MARGIN_X, 16 * mm)
         canvas.setFont(f.regular, 6.5)
         page_text = self.page_label % {"number": number, "total": total}
-        canvas.drawRightString(PAGE_WIDTH - MARGIN_X, 12.5 * mm, page_text)
+        draw_right_string(canvas, PAGE_WIDTH - MARGIN_X, 12.5 * mm, page_text)
         text_width = CONTENT_WIDTH - float(pdfmetrics.stringWidth(page_text, f.bold, 7)) - 12
-        canvas.drawString(MARGIN_X, 12.5 * mm, _fit(self.hash_text, text_width, f.regular, 6.5))
-        canvas.drawString(MARGIN_X, 9.5 * mm, _fit(self.versions_text, text_width, f.regular, 6.5))
+        draw_string(canvas, MARGIN_X, 12.5 * mm, _fit(self.hash_text, text_width, f.regular, 6.5))
+        draw_string(
+            canvas, MARGIN_X, 9.5 * mm, _fit(self.versions_text, text_width, f.regular, 6.5)
+        )
         canvas.restoreState()
 
 
@@ -1352,7 +1363,7 @@ def _document(statement: Statement, document: Document, fmt: MoneyFormat, t: Get
         ]
     )
     last = len(data) - 1
-    table = LongTable(
+    table = FastLongTable(
         data,
         colWidths=_INVOICE_WIDTHS,
         repeatRows=1,

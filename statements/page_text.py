@@ -1,0 +1,156 @@
+"""Strings on a statement page, written straight into the page's content stream.
+
+A statement prints about a hundred short strings a page (cells, labels, amounts),
+each through reportlab's ``Canvas.drawString``: a text object is made, the string's
+width is measured (and unused), the string is split into font subsets one character
+at a time, and the operators are joined. `draw_string` writes the same operators
+reportlab writes (reportlab 5.1, ``PDFTextObject`` with a TrueType font) for a string
+of the document's first font subset, and the statement fonts look up a string whose
+characters all have codes already at once (`split_known_characters_at_once`): nearly
+every character of a statement has its code after the first lines. The PDF has the
+same bytes (``tests/statements/test_pdf_bytes.py``). Anything else (a string reaching
+past the first 256 codes of its font, an empty string, a font that is not TrueType)
+is drawn by reportlab itself.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from reportlab.lib.rl_accel import fp_str
+from reportlab.pdfbase import pdfmetrics
+from reportlab.platypus import LongTable, Table
+
+__all__ = [
+    "FastLongTable",
+    "FastTable",
+    "draw_right_string",
+    "draw_string",
+    "split_known_characters_at_once",
+]
+
+NBSP, SPACE = 0xA0, 0x20
+"""reportlab prints a no-break space as the subset's space."""
+
+
+def _encoded(canvas: Any, text: str) -> tuple[Any, bytes] | None:
+    """The font and the one-subset codes of `text` in this document (new characters
+    are given their codes as reportlab gives them), or None when reportlab must draw
+    it (see the module's docstring)."""
+    if not text:
+        return None
+    font = pdfmetrics.getFont(canvas._fontname)
+    if not font._dynamicFont:
+        return None
+    parts = font.splitString(text, canvas._doc)
+    if len(parts) != 1 or parts[0][0] != 0:
+        return None  # reportlab draws it; the codes it was given stay the same
+    return font, parts[0][1]
+
+
+def split_known_characters_at_once(font: Any) -> None:
+    """Make `font` split a string whose characters all have codes in the document's
+    first subset at once; any other string is split by reportlab's ``splitString``
+    (5.1), character by character, as before. The result is the same list: paragraphs,
+    which reportlab draws itself, print the same bytes faster."""
+    split = font.splitString
+
+    def split_string(text: str, doc: Any, encoding: str = "utf-8") -> Any:
+        state = font.state.get(doc)
+        if state is not None and text and isinstance(text, str):
+            assignments = state.assignments
+            try:
+                return [
+                    (0, bytes([assignments[SPACE if c == NBSP else c] for c in map(ord, text)]))
+                ]
+            except (KeyError, ValueError):
+                pass
+        return split(text, doc, encoding)
+
+    font.splitString = split_string
+
+
+def _write(canvas: Any, font: Any, x: float, y: float, codes: bytes) -> None:
+    # What PDFTextObject writes for Canvas.drawString: origin, subset font, the string.
+    canvas._code.append(
+        f"BT 1 0 0 1 {fp_str(x, y)} Tm {font.getSubsetInternalName(0, canvas._doc)} "
+        f"{fp_str(canvas._fontsize)} Tf {fp_str(canvas._leading)} TL "
+        f"({canvas._escape(codes)}) Tj T* ET"
+    )
+
+
+def draw_string(canvas: Any, x: float, y: float, text: str) -> None:
+    """``canvas.drawString(x, y, text)``, the same bytes, faster."""
+    encoded = _encoded(canvas, text)
+    if encoded is None:
+        canvas.drawString(x, y, text)
+    else:
+        _write(canvas, encoded[0], x, y, encoded[1])
+
+
+def draw_right_string(canvas: Any, x: float, y: float, text: str) -> None:
+    """``canvas.drawRightString(x, y, text)``, the same bytes, faster."""
+    encoded = _encoded(canvas, text)
+    if encoded is None:
+        canvas.drawRightString(x, y, text)
+    else:
+        width = pdfmetrics.stringWidth(text, canvas._fontname, canvas._fontsize)
+        _write(canvas, encoded[0], x - width, y, encoded[1])
+
+
+_DRAW = {"LEFT": draw_string, "RIGHT": draw_right_string}
+
+
+def _draw_text_cell(table: Any, cellval: str, cellstyle: Any, pos: Any, size: Any) -> bool:
+    """Draw a string cell as reportlab's ``Table._drawCell`` does (top-aligned, left or
+    right); False when the cell is of another kind, which reportlab then draws."""
+    draw = _DRAW.get(cellstyle.alignment)
+    if (
+        draw is None
+        or cellstyle.valign != "TOP"
+        or cellstyle.direction
+        or cellstyle.shaping
+        or cellstyle.href
+        or cellstyle.destination
+    ):
+        return False
+    canvas = table.canv
+    current = table._curcellstyle
+    if current is not cellstyle:
+        if current is None or cellstyle.color != current.color:
+            canvas.setFillColor(cellstyle.color)
+        if (
+            current is None
+            or cellstyle.leading != current.leading
+            or cellstyle.fontname != current.fontname
+            or cellstyle.fontsize != current.fontsize
+        ):
+            canvas.setFont(cellstyle.fontname, cellstyle.fontsize, cellstyle.leading)
+        table._curcellstyle = cellstyle
+    colpos, rowpos = pos
+    colwidth, rowheight = size
+    if draw is draw_string:
+        x = colpos + cellstyle.leftPadding
+    else:
+        x = colpos + colwidth - cellstyle.rightPadding
+    y = rowpos + rowheight - cellstyle.topPadding - cellstyle.fontsize
+    for line in cellval.split("\n"):
+        draw(canvas, x, y, line)
+        y -= cellstyle.leading
+    return True
+
+
+class FastTable(Table):  # type: ignore[misc]  # reportlab is untyped
+    """A Table whose string cells are drawn by `draw_string`: the same bytes."""
+
+    def _drawCell(self, cellval: Any, cellstyle: Any, pos: Any, size: Any) -> None:
+        if not isinstance(cellval, str) or not _draw_text_cell(self, cellval, cellstyle, pos, size):
+            super()._drawCell(cellval, cellstyle, pos, size)
+
+
+class FastLongTable(LongTable):  # type: ignore[misc]  # reportlab is untyped
+    """A LongTable whose string cells are drawn by `draw_string`: the same bytes."""
+
+    def _drawCell(self, cellval: Any, cellstyle: Any, pos: Any, size: Any) -> None:
+        if not isinstance(cellval, str) or not _draw_text_cell(self, cellval, cellstyle, pos, size):
+            super()._drawCell(cellval, cellstyle, pos, size)

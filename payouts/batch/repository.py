@@ -196,7 +196,7 @@ class _Reach:
     """Conditions on the month's invoices, each on a chunk of ids of one way."""
     deals: tuple[ColumnElement[bool], ...]
     """The condition on deals: those the partners have a role on."""
-    sources: tuple[tuple[Any, Select[tuple[str]]], ...] = ()
+    sources: tuple[tuple[Any, Select[str]], ...] = ()
     """The ways again: an invoice column and the query of the ids it must be among."""
 
     @classmethod

@@ -53,6 +53,7 @@ from sqlalchemy import Connection, text
 from payouts import ledger
 from payouts.batch import partitions
 from payouts.errors import PayoutsError
+from payouts.facts import statistics as fact_statistics
 
 READ = ("SELECT",)
 ADD = ("SELECT", "INSERT")
@@ -142,7 +143,7 @@ def grant(connection: Connection, role: str) -> None:
     ]
     for table, privileges in sorted(SERVICE_PRIVILEGES.items()):
         statements.append(f"GRANT {', '.join(privileges)} ON {table} TO {who}")
-    for function in (*partitions.FUNCTIONS, *ledger.FUNCTIONS):
+    for function in (*partitions.FUNCTIONS, *ledger.FUNCTIONS, *fact_statistics.FUNCTIONS):
         statements.append(f"REVOKE ALL ON FUNCTION {function} FROM PUBLIC")
         statements.append(f"GRANT EXECUTE ON FUNCTION {function} TO {who}")
     for statement in statements:

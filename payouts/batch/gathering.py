@@ -91,6 +91,7 @@ def gather_partners(
     partner order, reading only the facts that reach them."""
     month, referrals = context.month, context.referrals
     period = str(month)
+    batch_repository.without_jit(session)
     facts = batch_repository.month_facts(session, period, partners)
     facts.deals.update(
         repository.deals(

@@ -18,16 +18,21 @@ from operator import attrgetter, itemgetter
 from typing import Any, NamedTuple, cast
 
 from sqlalchemy import (
+    ARRAY,
     BigInteger,
     ColumnElement,
     Select,
+    String,
     Subquery,
     and_,
+    bindparam,
     exists,
     func,
     null,
     or_,
     select,
+    text,
+    true,
 )
 from sqlalchemy.orm import Session, aliased
 
@@ -136,7 +141,7 @@ def month_facts(session: Session, period: str, partners: Partners | None) -> Mon
     # Those too only where they reach `partners`: a refund or cancellation of an invoice
     # that reaches none of them is none of their business (`gathering` skips it). Found
     # by id or customer, the reach only filters them.
-    reaching = reach.either()
+    reaching = reach.either(session)
     wanted = {r.invoice_id for r in refunds} | paid_on.keys()
     for chunk in repository.chunks(wanted - records.keys()):
         invoices(session, records, paid_on, m.Invoice.id.in_(chunk), *reaching)
@@ -191,6 +196,8 @@ class _Reach:
     """Conditions on the month's invoices, each on a chunk of ids of one way."""
     deals: tuple[ColumnElement[bool], ...]
     """The condition on deals: those the partners have a role on."""
+    sources: tuple[tuple[Any, Select[str]], ...] = ()
+    """The ways again: an invoice column and the query of the ids it must be among."""
 
     @classmethod
     def of(cls, session: Session, month: Month, partners: Partners | None) -> _Reach:
@@ -220,15 +227,29 @@ class _Reach:
                 ),
             ),
             (m.Deal.id.in_(role_deals),),
+            ((by_deal, role_deals), (by_customer, referred_customers)),
         )
 
     @property
     def whole(self) -> bool:
         return self.ways == ((),)
 
-    def either(self) -> list[ColumnElement[bool]]:
-        """One condition for any way: to filter invoices found otherwise (by id)."""
-        return [] if self.whole else [or_(*(and_(*way) for way in self.ways))]
+    def either(self, session: Session) -> list[ColumnElement[bool]]:
+        """One condition for any way: to filter invoices found otherwise (by id), a few
+        hundred at a time. On PostgreSQL each way's ids are read here, once, and the
+        condition looks an invoice up among them: PostgreSQL answers an OR of the ways'
+        subqueries by reading each way whole again, for every query."""
+        if self.whole:
+            return []
+        if session.get_bind().dialect.name != "postgresql":
+            return [or_(*(and_(*way) for way in self.ways))]
+        among = []
+        for column, ids in self.sources:
+            found = [value for (value,) in repository.read(session, ids)]
+            # A set the server hashes once a query, also in a prepared statement's generic
+            # plan (where `= ANY` of an array parameter is a search through the array).
+            among.append(column.in_(select(func.unnest(bindparam(None, found, ARRAY(String))))))
+        return [or_(*among)]
 
 
 def _invoiced(month: Month, column: Any, outer: Any | None = None) -> ColumnElement[bool]:
@@ -257,7 +278,7 @@ def _paid_earlier(session: Session, period: str, reach: _Reach) -> dict[str, tup
         query = (
             select(m.Payment.invoice_id, day, total)
             .join(m.Invoice, m.Invoice.id == m.Payment.invoice_id)
-            .where(m.Payment.accounting_period == period, m.Invoice.accounting_period != period)
+            .where(m.Payment.accounting_period == period, _other_month(period))
             .where(*way)
             .group_by(m.Payment.invoice_id)
         )
@@ -266,6 +287,14 @@ def _paid_earlier(session: Session, period: str, reach: _Reach) -> dict[str, tup
             for invoice_id, paid_day, paid_total in repository.read(session, query)
         )
     return found
+
+
+def _other_month(period: str) -> ColumnElement[bool]:
+    """An invoice accounted in another month than `period`: before it or after it, two
+    ranges the invoices' period indexes answer (`!=` they cannot: the planner scanned
+    every invoice of every month, in parallel, for each slice)."""
+    column = m.Invoice.accounting_period
+    return or_(column < period, column > period)
 
 
 def _month_invoices(
@@ -300,6 +329,17 @@ def _month_invoices(
                 seen.add(record.invoice_id)
                 found.append(record)
     return found
+
+
+def without_jit(session: Session) -> None:
+    """Have PostgreSQL run this transaction's reads without compiling them (JIT).
+
+    A slice's reads are many short reads through indexes, whose estimated costs pass
+    the server's `jit_above_cost` all the same: compiling each one cost the server a
+    good part of the time of running it, to save nothing. Reset when the transaction
+    ends; nothing on other databases."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SET LOCAL jit = off"))
 
 
 def referral_roles(session: Session, month: Month) -> list[tuple[str, str, str]]:
@@ -347,7 +387,7 @@ def invoices(
     payments in it. Read as plain tuples and unpacked: attribute access on a
     result row costs a quarter of a microsecond, ten of them an invoice, a million
     invoices a month."""
-    query = _invoice_query(paid).where(*where)
+    query = _invoice_query(paid, session.get_bind().dialect.name).where(*where)
     by_query = paid is not None
     found: list[f.Invoice] = []
     # Per currency: -exponent (from_minor, its checks hoisted) and the amounts seen so
@@ -409,7 +449,7 @@ _INVOICE_COLUMNS = (
 )
 
 
-def _invoice_query(paid: Subquery | str | None) -> Select[*tuple[Any, ...]]:
+def _invoice_query(paid: Subquery | str | None, dialect: str) -> Select[*tuple[Any, ...]]:
     """`invoices`' query: the invoice columns, then the last payment date and total paid."""
     if paid is None:
         return select(*_INVOICE_COLUMNS, null(), null())
@@ -422,10 +462,17 @@ def _invoice_query(paid: Subquery | str | None) -> Select[*tuple[Any, ...]]:
     # estimates a scan cheaper than a few thousand lookups; measured, it is not), and
     # there is no second round of queries by invoice id.
     own = (m.Payment.invoice_id == m.Invoice.id, m.Payment.accounting_period == paid)
+    day, total = func.max(m.Payment.paid_date), func.sum(m.Payment.amount_minor).cast(BigInteger)
+    if dialect == "postgresql":
+        # Both from one lookup of the invoice's payments (LATERAL), not one lookup each.
+        payments = select(day.label("day"), total.label("total")).where(*own).lateral("paid")
+        return select(*_INVOICE_COLUMNS, payments.c.day, payments.c.total).outerjoin(
+            payments, true()
+        )
     return select(
         *_INVOICE_COLUMNS,
-        select(func.max(m.Payment.paid_date)).where(*own).scalar_subquery(),
-        select(func.sum(m.Payment.amount_minor).cast(BigInteger)).where(*own).scalar_subquery(),
+        select(day).where(*own).scalar_subquery(),
+        select(total).where(*own).scalar_subquery(),
     )
 
 

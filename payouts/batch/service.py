@@ -45,6 +45,7 @@ from payouts.batch.models import (
     PayoutInstruction,
     RepCreditLine,
 )
+from payouts.facts import statistics as fact_statistics
 from payouts.ledger import LedgerEntry
 from payouts.periods import Month, Period
 from payouts.reference.models import Partner
@@ -103,6 +104,8 @@ def run(
     _lock(session, period)
     # Asked before the row lock below.
     split = (workers > 1 or distributed) and snapshots.untouched(session)
+    # Facts loaded in bulk and not analysed yet would be read through nested loops.
+    fact_statistics.refresh(session)
     row = _period_row(session, period)
     as_copy = _can_copy(session)
     partitioned = session.get_bind().dialect.name == "postgresql"

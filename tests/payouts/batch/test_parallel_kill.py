@@ -38,7 +38,7 @@ from payouts.db import make_engine, unit_of_work
 from payouts.facts.ingest import ingest
 from payouts.facts.models import Deal
 from tests.api.cli import ROOT, environment, key_for
-from tests.conftest import migrate, owner_url_for
+from tests.conftest import migrate
 
 pytestmark = [pytest.mark.postgres_only, pytest.mark.slow]
 
@@ -194,13 +194,6 @@ def month(fresh_url: str, tmp_path: Path) -> Iterator[MonthUnderTest]:
             .limit(1)
         ).one()
     deal_of_month = (deal.id, deal.customer_id, deal.currency)
-    # The statistics autovacuum gathers within a minute of a bulk load: without them
-    # PostgreSQL plans a slice's reads as if the tables were empty (nested loops over
-    # the role index), and a run of this month takes 17 s instead of about 2.
-    owner = make_engine(owner_url_for(fresh_url)).execution_options(isolation_level="AUTOCOMMIT")
-    with owner.connect() as conn:
-        conn.execute(text("ANALYZE"))
-    owner.dispose()
     yield MonthUnderTest(engine, fresh_url, period, deal_of_month, tmp_path / "stderr", key)
     engine.dispose()
 

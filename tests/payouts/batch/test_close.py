@@ -91,8 +91,15 @@ def test_a_close_of_a_changed_draft_posts_nothing_though_it_checks_while_posting
         with unit_of_work(engine) as session:
             batch.approve(session, "2026-01", actor="bob")
         with unit_of_work(engine) as session:
-            # What the service's role may do to an open month's payees.
+            # What the service's role may do to an open month's payees: another account.
             session.execute(text("DELETE FROM draft_payees WHERE partner_id = 'P-REF'"))
+            session.execute(
+                text(
+                    "INSERT INTO draft_payees (period, partner_id, name, account_holder, iban) "
+                    "VALUES ('2026-01', 'P-REF', 'Partner P-REF', 'Someone Else', "
+                    "'DE89370400440532013000')"
+                )
+            )
         with Session(engine) as session:
             with pytest.raises(DraftChanged, match="differs from what was approved"):
                 batch.close(session, "2026-01", actor="bob")

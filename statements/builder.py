@@ -13,7 +13,7 @@ explain why). A failed payout comes back as an adjustment in a later period.
 from __future__ import annotations
 
 from collections import defaultdict, namedtuple
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, NamedTuple
@@ -159,6 +159,9 @@ class _Partner(NamedTuple):
 
 _PostedLine = namedtuple("_PostedLine", _LINE_COLUMNS)  # type: ignore[misc]
 
+_posted_line: Callable[[tuple[Any, ...]], Any] = _PostedLine._make
+"""A posted row as read (`_lines_by_partner`), its columns by name."""
+
 _SHOWN_AS = {kind: shown_as(kind) for kind in ENTRY_KINDS}
 """`shown_as` of each kind a ledger entry may have (the database refuses any other),
 looked up rather than called: it makes an enum member by value, once a line."""
@@ -224,12 +227,12 @@ class PostedSlice:
         lines: list[StatementLine] = []
         paid_minor = 0
         for row in self.entries.get(partner_id, ()):
-            entry = _PostedLine._make(row)
+            entry = _posted_line(row)
             if entry.entry_kind == LineKind.payout:
                 paid_minor -= entry.amount_minor
                 continue
             lines.append(_line(entry, _SHOWN_AS[entry.entry_kind], f"{period}-{entry.line_no}"))
-        for margin in map(_PostedLine._make, self.margins.get(partner_id, ())):
+        for margin in map(_posted_line, self.margins.get(partner_id, ())):
             lines.append(_line(margin, LineKind.margin, f"{period}-m{margin.line_no}"))
         statement = Statement.create(
             partner_id=partner.id,

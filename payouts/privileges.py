@@ -22,6 +22,7 @@ Why each table gets what it gets:
   run's workers add its slices (`draft_slices`), which the run deletes once stored;
 - the ledger's planner statistics are refreshed (ANALYZE, which changes no row)
   through a function the owner provides, which a close calls once it has posted;
+  so are a new draft partition's, through another, which a run calls once installed;
 - API keys are administered by the owner: the service only reads them;
 - an idempotency record is written before its request's work and completed after;
 - web users are invited, reset and disabled by the owner (`payouts users`): the
@@ -143,7 +144,12 @@ def grant(connection: Connection, role: str) -> None:
     ]
     for table, privileges in sorted(SERVICE_PRIVILEGES.items()):
         statements.append(f"GRANT {', '.join(privileges)} ON {table} TO {who}")
-    for function in (*partitions.FUNCTIONS, *ledger.FUNCTIONS, *fact_statistics.FUNCTIONS):
+    for function in (
+        *partitions.FUNCTIONS,
+        *partitions.STATISTICS_FUNCTIONS,
+        *ledger.FUNCTIONS,
+        *fact_statistics.FUNCTIONS,
+    ):
         statements.append(f"REVOKE ALL ON FUNCTION {function} FROM PUBLIC")
         statements.append(f"GRANT EXECUTE ON FUNCTION {function} TO {who}")
     for statement in statements:

@@ -13,7 +13,7 @@ explain why). A failed payout comes back as an adjustment in a later period.
 from __future__ import annotations
 
 from collections import defaultdict, namedtuple
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, NamedTuple
@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from payouts import plan_book
 from payouts.batch.models import PayoutHold, PayoutInstruction, PayoutResult
 from payouts.errors import PayoutsError
+from payouts.facts.repository import one_of, read
 from payouts.ledger import LedgerEntry, MarginLine
 from payouts.periods import Month
 from payouts.reference.models import Partner
@@ -31,7 +32,7 @@ from payouts.tax import invoices
 from payouts.tax.invoices import Document
 from payouts.tiers import TierRecord
 from plans.components.tier_rate import Metric, TierRate
-from plans.line_kinds import PAYOUT_REVERSAL, shown_as
+from plans.line_kinds import ENTRY_KINDS, PAYOUT_REVERSAL, shown_as
 from plans.model import PlanVersion
 from plans.money import from_minor
 from statements.model import (
@@ -142,8 +143,10 @@ def statements_of(session: Session, period: str, partner_ids: Sequence[str]) -> 
     return PostedSlice.read(session, period, partner_ids).statements()
 
 
-def _in_slice(column: Any, partner_ids: Sequence[str]) -> Any:
-    return column.in_(list(partner_ids))
+def _in_slice(session: Session, column: Any, partner_ids: Sequence[str]) -> Any:
+    """`column` is one of the slice's partners: one array parameter on PostgreSQL (a
+    slice's 500 ids as 500 parameters cost more to send than the query to answer)."""
+    return one_of(session, column, list(partner_ids))
 
 
 class _Partner(NamedTuple):
@@ -155,6 +158,13 @@ class _Partner(NamedTuple):
 
 
 _PostedLine = namedtuple("_PostedLine", _LINE_COLUMNS)  # type: ignore[misc]
+
+_posted_line: Callable[[tuple[Any, ...]], Any] = _PostedLine._make
+"""A posted row as read (`_lines_by_partner`), its columns by name."""
+
+_SHOWN_AS = {kind: shown_as(kind) for kind in ENTRY_KINDS}
+"""`shown_as` of each kind a ledger entry may have (the database refuses any other),
+looked up rather than called: it makes an enum member by value, once a line."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,7 +202,7 @@ class PostedSlice:
                         Partner.type,
                         Partner.locale,
                         Partner.payout_currency,
-                    ).where(_in_slice(Partner.id, partner_ids))
+                    ).where(_in_slice(session, Partner.id, partner_ids))
                 )
             },
             entries=_lines_by_partner(session, LedgerEntry, period, partner_ids),
@@ -216,12 +226,13 @@ class PostedSlice:
         currency = partner.payout_currency
         lines: list[StatementLine] = []
         paid_minor = 0
-        for entry in self.entries.get(partner_id, ()):
+        for row in self.entries.get(partner_id, ()):
+            entry = _posted_line(row)
             if entry.entry_kind == LineKind.payout:
                 paid_minor -= entry.amount_minor
                 continue
-            lines.append(_line(entry, shown_as(entry.entry_kind), f"{period}-{entry.line_no}"))
-        for margin in self.margins.get(partner_id, ()):
+            lines.append(_line(entry, _SHOWN_AS[entry.entry_kind], f"{period}-{entry.line_no}"))
+        for margin in map(_posted_line, self.margins.get(partner_id, ())):
             lines.append(_line(margin, LineKind.margin, f"{period}-m{margin.line_no}"))
         statement = Statement.create(
             partner_id=partner.id,
@@ -267,16 +278,18 @@ def _lines_by_partner(
     period: str,
     partner_ids: Sequence[str],
 ) -> dict[str, list[Any]]:
-    """The slice's posted lines of `period` in `table`, per partner, in line order."""
+    """The slice's posted lines of `period` in `table`, per partner, in line order: plain
+    tuples in `_LINE_COLUMNS` order, as the driver returns them (a slice is sent to
+    another process, and a tuple is pickled several times faster than a named one)."""
     columns = [getattr(table, name) for name in _LINE_COLUMNS]
     found: dict[str, list[Any]] = defaultdict(list)
-    make = _PostedLine._make
-    for row in session.execute(
+    for row in read(
+        session,
         select(*columns)
-        .where(table.period == period, _in_slice(table.partner_id, partner_ids))
-        .order_by(table.partner_id, table.line_no)
+        .where(table.period == period, _in_slice(session, table.partner_id, partner_ids))
+        .order_by(table.partner_id, table.line_no),
     ):
-        found[row.partner_id].append(make(row))
+        found[row[0]].append(row)
     return found
 
 
@@ -288,7 +301,7 @@ def _opening_balances(session: Session, month: Month, partner_ids: Sequence[str]
             select(LedgerEntry.partner_id, func.sum(LedgerEntry.amount_minor))
             .where(
                 LedgerEntry.period <= str(month.previous()),
-                _in_slice(LedgerEntry.partner_id, partner_ids),
+                _in_slice(session, LedgerEntry.partner_id, partner_ids),
             )
             .group_by(LedgerEntry.partner_id)
         )
@@ -303,7 +316,7 @@ def _year_to_date_sums(
     for partner_id, kind, total in session.execute(
         select(LedgerEntry.partner_id, LedgerEntry.entry_kind, func.sum(LedgerEntry.amount_minor))
         .where(
-            _in_slice(LedgerEntry.partner_id, partner_ids),
+            _in_slice(session, LedgerEntry.partner_id, partner_ids),
             LedgerEntry.period >= f"{month.year:04d}-01",
             LedgerEntry.period <= str(month),
         )
@@ -317,7 +330,7 @@ def _holds(session: Session, period: str, partner_ids: Sequence[str]) -> dict[st
     found: dict[str, list[Hold]] = defaultdict(list)
     for partner_id, code, reason in session.execute(
         select(PayoutHold.partner_id, PayoutHold.code, PayoutHold.reason)
-        .where(PayoutHold.period == period, _in_slice(PayoutHold.partner_id, partner_ids))
+        .where(PayoutHold.period == period, _in_slice(session, PayoutHold.partner_id, partner_ids))
         .order_by(PayoutHold.id)
     ):
         found[partner_id].append(Hold(code, reason))
@@ -331,7 +344,7 @@ def _payout_references(session: Session, period: str, partner_ids: Sequence[str]
         select(PayoutInstruction.partner_id, PayoutInstruction.end_to_end_id)
         .where(
             PayoutInstruction.period == period,
-            _in_slice(PayoutInstruction.partner_id, partner_ids),
+            _in_slice(session, PayoutInstruction.partner_id, partner_ids),
         )
         .order_by(PayoutInstruction.id)
     ):
@@ -346,7 +359,10 @@ def _latest_tiers(
     found: dict[str, TierRecord] = {}
     for record in session.scalars(
         select(TierRecord)
-        .where(TierRecord.evaluated_period <= period, _in_slice(TierRecord.partner_id, partner_ids))
+        .where(
+            TierRecord.evaluated_period <= period,
+            _in_slice(session, TierRecord.partner_id, partner_ids),
+        )
         .order_by(
             TierRecord.partner_id,
             TierRecord.evaluated_period.desc(),
@@ -373,7 +389,7 @@ def payout_states(
         select(PayoutInstruction)
         .where(
             PayoutInstruction.period == period,
-            _in_slice(PayoutInstruction.partner_id, partner_ids),
+            _in_slice(session, PayoutInstruction.partner_id, partner_ids),
         )
         .order_by(PayoutInstruction.id)
     ):

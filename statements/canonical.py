@@ -177,9 +177,15 @@ def _assert_no_float(value: object, path: str = "$") -> None:
     rounding; refuse it loudly instead of serialising it."""
     if isinstance(value, float):
         raise TypeError(f"float at {path} in a canonical statement")
+    # A line is all leaves: a dict or list of leaves only is passed in one check; one
+    # holding anything else (a float among them) is walked, to name where.
     if isinstance(value, dict):
+        if _LEAVES.issuperset(map(type, value.values())):
+            return
         items: Iterable[tuple[object, object]] = value.items()
     elif isinstance(value, list):
+        if _LEAVES.issuperset(map(type, value)):
+            return
         items = enumerate(value)
     else:
         return

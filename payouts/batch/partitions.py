@@ -137,6 +137,22 @@ partition, replacing the draft there was; refused for a closed period."""
 FUNCTIONS = ("draft_partition_begin(text)", "draft_partition_install(text)")
 """What the service's role may execute (`payouts.privileges`)."""
 
+STATISTICS_FUNCTION = """
+CREATE OR REPLACE FUNCTION draft_partition_analyse(p text) RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
+BEGIN
+    IF p !~ '^[12][0-9]{3}-(0[1-9]|1[0-2])$' THEN
+        RAISE EXCEPTION 'draft_partition_analyse: % is not a period YYYY-MM', p;
+    END IF;
+    EXECUTE format('ANALYZE %I', 'draft_lines_' || replace(p, '-', '_'));
+END
+$$;
+"""
+"""Analyse a period's partition as its owner (migration 0026): see `install`."""
+
+STATISTICS_FUNCTIONS = ("draft_partition_analyse(text)",)
+"""What the service's role may execute besides `FUNCTIONS` (a later migration's)."""
+
 
 def begin(session: Executor, period: str) -> str:
     """Wait for any other run, then create the empty table the new draft is written
@@ -150,7 +166,10 @@ def begin(session: Executor, period: str) -> str:
 
 def install(session: Executor, period: str) -> None:
     """Index the table `begin` created and make it the period's partition, replacing
-    the draft there was, guarded against changes once the period closes."""
-    session.execute(
-        text("SELECT draft_partition_install(:period)"), {"period": str(Month.parse(period))}
-    )
+    the draft there was, guarded against changes once the period closes; then have it
+    analysed. A close reads the whole draft in key order twice (to check it against
+    the approval, and to post it); a planner that knows nothing of the new table
+    sorts the month on disk instead of reading it through its key."""
+    period = str(Month.parse(period))
+    session.execute(text("SELECT draft_partition_install(:period)"), {"period": period})
+    session.execute(text("SELECT draft_partition_analyse(:period)"), {"period": period})

@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import zlib
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -258,6 +260,9 @@ def close(session: Session, period: str, *, actor: str) -> CloseResult:
     """Post the approved draft to the ledger, decide payouts and freeze the period."""
     period = str(Month.parse(period))
     _lock(session, period)
+    # Asked before the row lock below: whether the draft can be checked by another
+    # connection, under this transaction's snapshot, while this one posts it.
+    alongside = snapshots.untouched(session)
     batch = get(session, period)
     if batch.status == "closed":
         raise PeriodClosed(f"period {period} is already closed")
@@ -269,23 +274,18 @@ def close(session: Session, period: str, *, actor: str) -> CloseResult:
         raise DraftChanged(
             f"facts for {period} arrived after the draft was calculated: run and approve again"
         )
-    if draft.stored_digest(session, period) != approval.draft_hash:
-        raise DraftChanged(
-            f"the {period} draft (lines, rep credit or payee details) differs from what "
-            "was approved"
-        )
-
     now = utcnow()
-    posted = _post_draft(session, period, actor, now)
-    columns = ", ".join(draft.LINE_FIELDS)
-    session.execute(
-        text(
-            f"INSERT INTO margin_lines ({columns}, posted_at) "  # noqa: S608
-            f"SELECT {columns}, :now FROM draft_lines "
-            "WHERE period = :period AND NOT payable ORDER BY partner_id, line_no"
-        ),
-        {"now": now, "period": period},
-    )
+    with _draft_as_approved(session, period, approval.draft_hash, alongside=alongside):
+        posted = _post_draft(session, period, actor, now)
+        columns = ", ".join(draft.LINE_FIELDS)
+        session.execute(
+            text(
+                f"INSERT INTO margin_lines ({columns}, posted_at) "  # noqa: S608
+                f"SELECT {columns}, :now FROM draft_lines "
+                "WHERE period = :period AND NOT payable ORDER BY partner_id, line_no"
+            ),
+            {"now": now, "period": period},
+        )
     # What follows (payout lines, then the statements) reads the month just posted.
     ledger.refresh_statistics(session)
     payouts, held = _payouts(session, period, actor)
@@ -311,6 +311,54 @@ def close(session: Session, period: str, *, actor: str) -> CloseResult:
         },
     )
     return CloseResult(period, posted, len(payouts), dict(payable), held)
+
+
+@contextmanager
+def _draft_as_approved(
+    session: Session, period: str, approved_hash: str, *, alongside: bool
+) -> Iterator[None]:
+    """Refuse the close, with nothing posted, if the stored draft (lines, rep credit,
+    payees) is not what was approved; what the block posts is kept only if it is.
+
+    The check reads and hashes the whole draft. Given `alongside` (PostgreSQL, nothing
+    written by this transaction before the close), it runs on a connection of its
+    own under this transaction's snapshot, which holds that same draft (the batch
+    lock keeps any run out, and a close changes no draft), while the block posts it:
+    the block runs in a savepoint, rolled back if the hashes differ. Otherwise the
+    draft is checked first and the block runs only if it passes."""
+    if not alongside:
+        _refuse_unless(period, draft.stored_digest(session, period), approved_hash)
+        yield
+        return
+    shared = snapshots.share(session)
+    engine = session.get_bind().engine
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        checked = pool.submit(_digest_under, engine, shared.snapshot, period)
+        posting = session.begin_nested()
+        try:
+            yield
+            stored = checked.result()
+        except BaseException:
+            posting.rollback()
+            raise
+        if stored != approved_hash:
+            posting.rollback()
+        else:
+            posting.commit()
+    _refuse_unless(period, stored, approved_hash)
+
+
+def _digest_under(engine: Any, snapshot: str, period: str) -> str:
+    with snapshots.reading(engine, snapshot) as reader:
+        return draft.stored_digest(reader, period)
+
+
+def _refuse_unless(period: str, stored_hash: str, approved_hash: str) -> None:
+    if stored_hash != approved_hash:
+        raise DraftChanged(
+            f"the {period} draft (lines, rep credit or payee details) differs from what "
+            "was approved"
+        )
 
 
 def _post_draft(session: Session, period: str, actor: str, now: Any) -> int:

@@ -7,12 +7,14 @@ from dataclasses import replace
 
 import pytest
 
+from statements import canonical
 from statements.canonical import (
     ContentHashMismatch,
     canonical_json,
     content_hash,
     from_canonical,
     seal,
+    to_document,
     verify,
 )
 from statements.model import Statement, StatementInvalid
@@ -97,3 +99,13 @@ def test_a_negative_zero_is_written_as_zero(sample: Statement) -> None:
     first = replace(sample.lines[0], base_amount=Decimal("-0.00"))
     s = replace(sample, lines=(first, *sample.lines[1:]))
     assert '"base_amount":"-0.00"' not in canonical_json(s)
+
+
+def test_a_float_anywhere_in_the_document_is_refused_naming_where(sample: Statement) -> None:
+    document = to_document(sample, include_hash=False)
+    lines = document["lines"]
+    assert isinstance(lines, list)
+    assert isinstance(lines[0], dict)
+    lines[0]["amount"] = 1.5  # type: ignore[assignment]
+    with pytest.raises(TypeError, match=r"float at \$\.lines\[0\]\.amount"):
+        canonical._dumps(document)

@@ -8,10 +8,13 @@ from sqlalchemy.orm import Session
 
 from payouts import issued
 from payouts.batch import service as batch
+from payouts.batch.errors import DraftChanged
 from payouts.batch.models import PayoutInstruction
+from payouts.db import make_engine, unit_of_work
+from payouts.ledger import LedgerEntry, MarginLine
 from payouts.periods import Period
 from statements import issue
-from tests.conftest import ON_POSTGRES
+from tests.conftest import ON_POSTGRES, migrate
 from tests.payouts.program import Program
 
 
@@ -67,3 +70,49 @@ def test_the_closes_own_transaction_plans_its_reads_knowing_the_month_just_poste
     )
     assert closed.posted > 0
     assert known == "{2026-01}"
+
+
+@pytest.mark.postgres_only
+def test_a_close_of_a_changed_draft_posts_nothing_though_it_checks_while_posting(
+    fresh_url: str,
+) -> None:
+    # A close of its own transaction hashes the draft on another connection while it
+    # posts; a draft that differs from the approved one must still leave no line.
+    engine = make_engine(fresh_url)
+    migrate(fresh_url)
+    try:
+        with unit_of_work(engine) as session:
+            program = Program(session)
+            plan = program.plan("referral", minimum_payout="0")
+            program.partner("P-REF", plan, kind="referral")
+            program.deal("P-REF", "referral", day="2026-01-02", customer="C-2")
+            program.invoice(None, "100.00", "2026-01-15", customer="C-2")
+            batch.run(session, "2026-01", actor="alice")
+        with unit_of_work(engine) as session:
+            batch.approve(session, "2026-01", actor="bob")
+        with unit_of_work(engine) as session:
+            # What the service's role may do to an open month's payees: another account.
+            session.execute(text("DELETE FROM draft_payees WHERE partner_id = 'P-REF'"))
+            session.execute(
+                text(
+                    "INSERT INTO draft_payees (period, partner_id, name, account_holder, iban) "
+                    "VALUES ('2026-01', 'P-REF', 'Partner P-REF', 'Someone Else', "
+                    "'DE89370400440532013000')"
+                )
+            )
+        with Session(engine) as session:
+            with pytest.raises(DraftChanged, match="differs from what was approved"):
+                batch.close(session, "2026-01", actor="bob")
+            posted = session.scalar(select(func.count()).select_from(LedgerEntry))
+            margins = session.scalar(select(func.count()).select_from(MarginLine))
+            assert (posted, margins) == (0, 0)
+            session.rollback()
+        with unit_of_work(engine) as session:
+            batch.run(session, "2026-01", actor="alice")
+        with unit_of_work(engine) as session:
+            batch.approve(session, "2026-01", actor="bob")
+        with unit_of_work(engine) as session:
+            closed = batch.close(session, "2026-01", actor="bob")
+        assert closed.posted > 0
+    finally:
+        engine.dispose()

@@ -136,6 +136,47 @@ def test_running_again_swaps_in_a_new_partition_with_the_same_lines(engine: Engi
     assert set(_tables(engine)) == {"draft_lines", *(partitions.partition_of(p) for p in MONTHS)}
 
 
+def test_a_new_draft_is_analysed_so_a_close_reads_it_in_key_order(
+    engine: Engine, fresh_url: str
+) -> None:
+    # Without statistics of the new partition, the planner sorted the whole month on
+    # disk for the close's two reads of it in key order.
+    with unit_of_work(engine) as session:
+        batch.run(session, "2026-03", actor="carol")
+    owner = make_engine(owner_url_for(fresh_url))  # pg_stats shows its tables' only
+    try:
+        with owner.connect() as conn:
+            analysed = conn.scalar(
+                text(
+                    "SELECT most_common_vals::text FROM pg_stats "
+                    "WHERE tablename = 'draft_lines_2026_03' AND attname = 'period'"
+                )
+            )
+    finally:
+        owner.dispose()
+    assert analysed == "{2026-03}"
+
+
+def test_statements_issued_are_compressed_by_lz4_where_the_server_has_it(
+    engine: Engine,
+) -> None:
+    # The canonical JSON of a large month's statements is hundreds of megabytes.
+    with engine.connect() as conn:
+        lz4 = conn.scalar(
+            text(
+                "SELECT 'lz4' = ANY(enumvals) FROM pg_settings "
+                "WHERE name = 'default_toast_compression'"
+            )
+        )
+        compression = conn.scalar(
+            text(
+                "SELECT attcompression FROM pg_attribute WHERE attname = 'canonical_json' "
+                "AND attrelid = 'issued_statements'::regclass"
+            )
+        )
+    assert compression == ("l" if lz4 else "")
+
+
 def test_a_run_that_fails_leaves_the_draft_there_was(engine: Engine) -> None:
     before = _drafts(engine)
     tables = _tables(engine)

@@ -45,22 +45,23 @@ KEYS: dict[str, str] = {}
 
 
 @pytest.fixture
-def month(fresh_url: str, tmp_path: Path) -> str:
+def month(migrated_url: str, tmp_path: Path) -> str:
     """January through the CLI: P-1 is paid in EUR on USD invoices, converted by FX-1."""
-    assert payouts("db", "upgrade", database_url=fresh_url).code == 0
     KEYS.clear()
-    KEYS.update({holder: key_for(fresh_url, holder) for holder in ("alice", "bob", "carol")})
+    KEYS.update({holder: key_for(migrated_url, holder) for holder in ("alice", "bob", "carol")})
     for kind, content in FILES.items():
         path = tmp_path / f"{kind}.csv"
         path.write_text(content, encoding="utf-8")
-        imported = payouts("facts", "import", kind, path, database_url=fresh_url, key=KEYS["carol"])
+        imported = payouts(
+            "facts", "import", kind, path, database_url=migrated_url, key=KEYS["carol"]
+        )
         assert imported.code == 0, imported.err
     plans = [EXAMPLES / "tiered_reseller.yaml", EXAMPLES / "referral.yaml"]
-    assert payouts("plans", "load", *plans, database_url=fresh_url, key=KEYS["carol"]).code == 0
+    assert payouts("plans", "load", *plans, database_url=migrated_url, key=KEYS["carol"]).code == 0
     for plan, partner in (("tiered-reseller", "P-1"), ("referral", "P-2")):
         args = ["plans", "assign", plan, "--from", "2026-01-01", "--partner", partner]
-        assert payouts(*args, database_url=fresh_url, key=KEYS["carol"]).code == 0
-    return fresh_url
+        assert payouts(*args, database_url=migrated_url, key=KEYS["carol"]).code == 0
+    return migrated_url
 
 
 @pytest.mark.parametrize("stored", ["1e30", "1E+30", "-0.9", "0", "abc", "NaN"])

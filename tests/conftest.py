@@ -21,7 +21,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import closing
+from contextlib import AbstractContextManager, closing, contextmanager
 from pathlib import Path
 
 import pytest
@@ -149,13 +149,19 @@ class Templates:
 TEMPLATES = Templates()
 
 
-def copy_of(kind: str, build: Callable[[str], object], directory: Path) -> tuple[str, str]:
-    """A new database holding what `build(url)` makes in an empty database, built once a
-    session (see `Templates`): (PostgreSQL name to drop, or "", URL)."""
-    return TEMPLATES.copy(kind, build, directory)
+@contextmanager
+def copy_of(kind: str, build: Callable[[str], object], directory: Path) -> Iterator[str]:
+    """A new database holding what `build(url)` makes in an empty one, built once a
+    session (`Templates`); dropped afterwards. `directory` holds a SQLite copy."""
+    name, url = TEMPLATES.copy(kind, build, directory)
+    try:
+        yield url
+    finally:
+        if name:
+            drop_database(name)
 
 
-def migrated_copy(directory: Path) -> tuple[str, str]:
+def migrated_copy(directory: Path) -> AbstractContextManager[str]:
     """A new database at the newest schema, the service role granted (as `migrate`)."""
     return copy_of("migrated", migrate, directory)
 
@@ -242,18 +248,23 @@ def fresh_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
         name, url = create_database("pp_test")
     else:
         name, url = "", f"sqlite:///{tmp_path / 'fresh.db'}"
-    yield from _settings_on(name, url, monkeypatch)
+    try:
+        yield from _settings_on(url, monkeypatch)
+    finally:
+        if name:
+            drop_database(name)
 
 
 @pytest.fixture
 def migrated_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     """As `fresh_url`, a database at the newest schema (a copy: `migrated_copy`)."""
-    name, url = migrated_copy(tmp_path)
-    yield from _settings_on(name, url, monkeypatch)
+    with migrated_copy(tmp_path) as url:
+        yield from _settings_on(url, monkeypatch)
 
 
-def _settings_on(name: str, url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    """Point the settings at `url` for the test, then drop database `name` if given."""
+def _settings_on(url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """Point the settings at `url` for the test."""
+    from payouts.db import engine_for
     from payouts.settings import get_settings
 
     monkeypatch.setenv("DATABASE_URL", url)
@@ -263,8 +274,4 @@ def _settings_on(name: str, url: str, monkeypatch: pytest.MonkeyPatch) -> Iterat
         yield url
     finally:
         get_settings.cache_clear()
-        if name:
-            from payouts.db import engine_for
-
-            engine_for.cache_clear()
-            drop_database(name)
+        engine_for.cache_clear()

@@ -28,7 +28,7 @@ from api.commands.demo import DEMO_FINANCE_EMAIL, DEMO_PARTNER_EMAIL, DEMO_PASSW
 from payouts import users
 from payouts.db import make_engine, unit_of_work
 from tests.api.cli import payouts
-from tests.conftest import copy_of, drop_database, owner_url_for
+from tests.conftest import copy_of, owner_url_for
 
 PERIOD = "2026-03"
 PASSWORD = "correct horse battery staple"
@@ -181,22 +181,20 @@ def _demo_program(url: str) -> None:
 @contextmanager
 def demo_portal(directory: Path) -> Iterator[DemoPortal]:
     """A copy of the demo program (run once a session: `copy_of`), dropped afterwards."""
-    name, url = copy_of("demo_portal", _demo_program, directory)
-    engine = make_engine(url)
-    try:
-        with engine.connect() as connection:
-            other = connection.execute(
-                text(
-                    "SELECT partner_id FROM issued_statements WHERE period = :p "
-                    "AND partner_id <> :mine ORDER BY partner_id LIMIT 1"
-                ),
-                {"p": PERIOD, "mine": _DEMO["partner"]},
-            ).scalar_one()
-        yield DemoPortal(url, engine, _DEMO["partner"], other, _DEMO["key"])
-    finally:
-        engine.dispose()
-        if name:
-            drop_database(name)
+    with copy_of("demo_portal", _demo_program, directory) as url:
+        engine = make_engine(url)
+        try:
+            with engine.connect() as connection:
+                other = connection.execute(
+                    text(
+                        "SELECT partner_id FROM issued_statements WHERE period = :p "
+                        "AND partner_id <> :mine ORDER BY partner_id LIMIT 1"
+                    ),
+                    {"p": PERIOD, "mine": _DEMO["partner"]},
+                ).scalar_one()
+            yield DemoPortal(url, engine, _DEMO["partner"], other, _DEMO["key"])
+        finally:
+            engine.dispose()
 
 
 __all__ = [

@@ -39,16 +39,17 @@ def scratch_url(directory: Path, *, migrated: bool = False) -> Iterator[str]:
     """An empty database of the active backend (or, `migrated`, one at the newest
     schema: a copy of one migrated once a session), dropped afterwards."""
     if migrated:
-        name, url = migrated_copy(directory)
-    elif ON_POSTGRES:
-        name, url = create_database("pp_api")
-    else:
-        name, url = "", f"sqlite:///{directory / f'api-{uuid.uuid4().hex[:8]}.db'}"
+        with migrated_copy(directory) as url:
+            yield url
+        return
+    if not ON_POSTGRES:
+        yield f"sqlite:///{directory / f'api-{uuid.uuid4().hex[:8]}.db'}"
+        return
+    name, url = create_database("pp_api")
     try:
         yield url
     finally:
-        if name:
-            drop_database(name)
+        drop_database(name)
 
 
 @dataclass

@@ -10,6 +10,10 @@ Each test gets a session inside an outer transaction that is rolled back at the 
 other's rows. Tests that need real commits (the CLI, concurrency) use `fresh_url` (an
 empty database) or `migrated_url` (one at the newest schema, copied from a database
 migrated once a session: `copy_of`).
+
+Under pytest-xdist (`-n 2`) each worker process runs its tests on a PostgreSQL
+database of its own, named after the run's (`<database>_gw0`, ...), which the worker
+creates and drops; the databases it copies from are named after it too.
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ from contextlib import AbstractContextManager, closing, contextmanager
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import Engine, create_engine, make_url, text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
@@ -33,9 +37,25 @@ from payouts import migrations
 from payouts.db import make_engine, normalise_url
 from payouts.errors import DatabaseUnavailable
 
-BACKEND_URL = os.environ.get("DATABASE_URL", "").strip()
+WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
+"""pytest-xdist's name for this process (gw0, gw1, ...); empty in a run of one process."""
+
+
+def _for_this_worker(variable: str) -> str:
+    """The URL in `variable`, pointed at this worker's own database under pytest-xdist
+    (and the variable set so, for code that reads the settings)."""
+    url = os.environ.get(variable, "").strip()
+    if not WORKER or not url.startswith(("postgresql", "postgres://")):
+        return url
+    parsed = make_url(url)
+    url = parsed.set(database=f"{parsed.database}_{WORKER}").render_as_string(hide_password=False)
+    os.environ[variable] = url
+    return url
+
+
+BACKEND_URL = _for_this_worker("DATABASE_URL")
 ON_POSTGRES = BACKEND_URL.startswith(("postgresql", "postgres://"))
-OWNER_URL = os.environ.get("DATABASE_OWNER_URL", "").strip() or BACKEND_URL
+OWNER_URL = _for_this_worker("DATABASE_OWNER_URL") or BACKEND_URL
 SERVICE_ROLE = migrations.service_role(OWNER_URL, BACKEND_URL) if ON_POSTGRES else None
 """The service's own role when the tests run with two roles, else None."""
 
@@ -182,18 +202,43 @@ def pytest_report_header() -> str:
     return "database backend: SQLite"
 
 
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     skip = pytest.mark.skip(reason="needs PostgreSQL (set DATABASE_URL)")
     for item in items:
         if "postgres_only" in item.keywords and not ON_POSTGRES:
             item.add_marker(skip)
+    if WORKER:
+        _share_out(items)
+
+
+def _share_out(items: list[pytest.Item]) -> None:
+    """How pytest-xdist's workers share the tests (`--dist loadgroup`): a module's tests
+    stay together on one worker, so that its module fixtures are built once; the `slow`
+    tests, which start processes of their own and time them, run one after another on
+    one worker, and first, while the other workers take the rest."""
+    for item in items:
+        if item.get_closest_marker("xdist_group") is None:
+            group = "slow" if "slow" in item.keywords else item.nodeid.split("::")[0]
+            item.add_marker(pytest.mark.xdist_group(group))
+    items.sort(key=lambda item: "slow" not in item.keywords)  # stable: the rest in order
 
 
 @pytest.fixture(scope="session")
-def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
-    if ON_POSTGRES:
-        return BACKEND_URL
-    return f"sqlite:///{tmp_path_factory.mktemp('db') / 'payouts.db'}"
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    if not ON_POSTGRES:
+        yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'payouts.db'}"
+        return
+    if not WORKER:
+        yield BACKEND_URL
+        return
+    name = normalise_url(BACKEND_URL).database or ""
+    drop_database(name)  # left by a run that was killed
+    _create(name)
+    try:
+        yield BACKEND_URL
+    finally:
+        drop_database(name)
 
 
 @pytest.fixture(scope="session")

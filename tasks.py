@@ -60,7 +60,11 @@ def demo(args: list[str]) -> None:
 
 
 def test(args: list[str]) -> None:
-    run(BIN / "python", "-m", "pytest", *args)
+    """The suite in parallel: a pytest-xdist worker a core (at most 4), each on a database
+    of its own (tests/conftest.py); `-n 0` among the arguments runs it in one process."""
+    workers = min(os.cpu_count() or 1, 4)
+    parallel = ["-n", str(workers), "--dist", "loadgroup", "--no-loadscope-reorder"]
+    run(BIN / "python", "-m", "pytest", *parallel, *args)
 
 
 def lint(_: list[str]) -> None:

@@ -2,7 +2,8 @@
 
     python .ci/pgdb.py roles         create the roles if missing (idempotent)
     python .ci/pgdb.py create NAME   a new database owned by the schema owner role
-    python .ci/pgdb.py drop NAME
+    python .ci/pgdb.py drop NAME     that database and those the tests named after it
+                                     (NAME_gw0, ... of pytest-xdist's workers; NAME_template_...)
 
 The roles are those of the README's "Database roles": `payouts_owner` owns the schema
 and runs migrations (and, for the tests, creates their scratch databases);
@@ -33,6 +34,15 @@ def roles(conn: psycopg.Connection) -> None:
         conn.execute(sql.SQL("CREATE ROLE {} LOGIN").format(sql.Identifier(SERVICE)))
 
 
+def _named_after(conn: psycopg.Connection, name: str) -> list[str]:
+    """Databases the tests made for a run on `name` (left behind if the run was killed)."""
+    rows = conn.execute(
+        "SELECT datname FROM pg_database WHERE left(datname, length(%s) + 1) = %s || '_'",
+        (name, name),
+    )
+    return [row[0] for row in rows]
+
+
 def main() -> None:
     action = sys.argv[1]
     with psycopg.connect(SERVER, autocommit=True) as conn:
@@ -43,6 +53,8 @@ def main() -> None:
         if action == "create":
             conn.execute(sql.SQL("CREATE DATABASE {} OWNER {}").format(name, sql.Identifier(OWNER)))
         elif action == "drop":
+            for found in _named_after(conn, sys.argv[2]):
+                conn.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(found)))
             conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(name))
         else:
             sys.exit(f"unknown action {action!r}")

@@ -7,27 +7,55 @@ does: migrations as the schema owner, everything else as the service's own role,
 which owns nothing (`payouts.privileges`).
 Each test gets a session inside an outer transaction that is rolled back at the end
 (services flush and use savepoints; they never commit), so tests never see each
-other's rows. Tests that need real commits (the CLI, concurrency) use `fresh_url`.
+other's rows. Tests that need real commits (the CLI, concurrency) use `fresh_url` (an
+empty database) or `migrated_url` (one at the newest schema, copied from a database
+migrated once a session: `copy_of`).
+
+Under pytest-xdist (`-n 2`) each worker process runs its tests on a PostgreSQL
+database of its own, named after the run's (`<database>_gw0`, ...), which the worker
+creates and drops; the databases it copies from are named after it too.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
+import sqlite3
+import tempfile
+import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, closing, contextmanager
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import Engine, create_engine, make_url, text
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from payouts import migrations
 from payouts.db import make_engine, normalise_url
 from payouts.errors import DatabaseUnavailable
 
-BACKEND_URL = os.environ.get("DATABASE_URL", "").strip()
+WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
+"""pytest-xdist's name for this process (gw0, gw1, ...); empty in a run of one process."""
+
+
+def _for_this_worker(variable: str) -> str:
+    """The URL in `variable`, pointed at this worker's own database under pytest-xdist
+    (and the variable set so, for code that reads the settings)."""
+    url = os.environ.get(variable, "").strip()
+    if not WORKER or not url.startswith(("postgresql", "postgres://")):
+        return url
+    parsed = make_url(url)
+    url = parsed.set(database=f"{parsed.database}_{WORKER}").render_as_string(hide_password=False)
+    os.environ[variable] = url
+    return url
+
+
+BACKEND_URL = _for_this_worker("DATABASE_URL")
 ON_POSTGRES = BACKEND_URL.startswith(("postgresql", "postgres://"))
-OWNER_URL = os.environ.get("DATABASE_OWNER_URL", "").strip() or BACKEND_URL
+OWNER_URL = _for_this_worker("DATABASE_OWNER_URL") or BACKEND_URL
 SERVICE_ROLE = migrations.service_role(OWNER_URL, BACKEND_URL) if ON_POSTGRES else None
 """The service's own role when the tests run with two roles, else None."""
 
@@ -51,25 +79,115 @@ def migrate(url: str) -> migrations.SchemaState:
     return migrations.upgrade(owner_url_for(url), service_url=url)
 
 
-def create_database(prefix: str) -> tuple[str, str]:
-    """A new, empty PostgreSQL database owned by the schema owner: (name, service URL)."""
+def create_database(prefix: str, template: str | None = None) -> tuple[str, str]:
+    """A new PostgreSQL database owned by the schema owner: (name, service URL); empty,
+    or a copy of the database `template` (which nobody may be connected to)."""
     name = f"{prefix}_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(_server_url(OWNER_URL, "postgres"), isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-    finally:
-        admin.dispose()
+    _create(name, template)
     return name, _server_url(BACKEND_URL, name)
 
 
+def _create(name: str, template: str | None = None) -> None:
+    statement = f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else "")
+    # Autovacuum may be visiting the template for a moment: try again then.
+    for attempt in range(100):
+        try:
+            _as_administrator(statement)
+            return
+        except OperationalError as exc:
+            if "being accessed by other users" not in str(exc) or attempt == 99:
+                raise
+            time.sleep(0.1)
+
+
 def drop_database(name: str) -> None:
+    _as_administrator(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _as_administrator(statement: str) -> None:
     admin = create_engine(_server_url(OWNER_URL, "postgres"), isolation_level="AUTOCOMMIT")
     try:
         with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            conn.execute(text(statement))
     finally:
         admin.dispose()
+
+
+class Templates:
+    """Databases built once a session and copied for each test that asks for one.
+
+    A migration takes seconds and a demo program many; a copy takes a fraction of a
+    second (PostgreSQL: `CREATE DATABASE ... TEMPLATE`; SQLite: the backup API, which
+    copies what is committed, WAL included). A template is closed to connections once
+    built, so that no test can change what the next one copies.
+    """
+
+    def __init__(self) -> None:
+        self.built: dict[str, str] = {}
+        """What was built -> the template: its database name, or its SQLite file."""
+        self._directory: Path | None = None
+
+    def copy(self, kind: str, build: Callable[[str], object], directory: Path) -> tuple[str, str]:
+        """A new database holding what `build(url)` made in an empty one: (PostgreSQL
+        name or "", URL). `directory` holds a SQLite copy."""
+        if kind not in self.built:
+            self.built[kind] = self._build(kind, build)
+        template = self.built[kind]
+        if ON_POSTGRES:
+            return create_database(f"pp_{kind}", template)
+        path = directory / f"{kind}-{uuid.uuid4().hex[:8]}.db"
+        with closing(sqlite3.connect(template)) as src, closing(sqlite3.connect(path)) as dst:
+            src.backup(dst)
+        return "", f"sqlite:///{path}"
+
+    def _build(self, kind: str, build: Callable[[str], object]) -> str:
+        if not ON_POSTGRES:
+            self._directory = self._directory or Path(tempfile.mkdtemp(prefix="pp-templates-"))
+            path = self._directory / f"{kind}.db"
+            build(f"sqlite:///{path}")
+            return str(path)
+        name = f"{normalise_url(BACKEND_URL).database}_template_{kind}"
+        drop_database(name)  # left by a run that was killed
+        _create(name)
+        build(_server_url(BACKEND_URL, name))
+        _as_administrator(f'ALTER DATABASE "{name}" WITH ALLOW_CONNECTIONS false')
+        _as_administrator(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            f"WHERE datname = '{name}' AND pid <> pg_backend_pid()"
+        )
+        return name
+
+    def drop(self) -> None:
+        if ON_POSTGRES:
+            for name in self.built.values():
+                drop_database(name)
+        if self._directory is not None:
+            shutil.rmtree(self._directory, ignore_errors=True)
+        self.built.clear()
+
+
+TEMPLATES = Templates()
+
+
+@contextmanager
+def copy_of(kind: str, build: Callable[[str], object], directory: Path) -> Iterator[str]:
+    """A new database holding what `build(url)` makes in an empty one, built once a
+    session (`Templates`); dropped afterwards. `directory` holds a SQLite copy."""
+    name, url = TEMPLATES.copy(kind, build, directory)
+    try:
+        yield url
+    finally:
+        if name:
+            drop_database(name)
+
+
+def migrated_copy(directory: Path) -> AbstractContextManager[str]:
+    """A new database at the newest schema, the service role granted (as `migrate`)."""
+    return copy_of("migrated", migrate, directory)
+
+
+def pytest_sessionfinish() -> None:
+    TEMPLATES.drop()
 
 
 def pytest_report_header() -> str:
@@ -84,18 +202,43 @@ def pytest_report_header() -> str:
     return "database backend: SQLite"
 
 
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     skip = pytest.mark.skip(reason="needs PostgreSQL (set DATABASE_URL)")
     for item in items:
         if "postgres_only" in item.keywords and not ON_POSTGRES:
             item.add_marker(skip)
+    if WORKER:
+        _share_out(items)
+
+
+def _share_out(items: list[pytest.Item]) -> None:
+    """How pytest-xdist's workers share the tests (`--dist loadgroup`): a module's tests
+    stay together on one worker, so that its module fixtures are built once; the `slow`
+    tests, which start processes of their own and time them, run one after another on
+    one worker, and first, while the other workers take the rest."""
+    for item in items:
+        if item.get_closest_marker("xdist_group") is None:
+            group = "slow" if "slow" in item.keywords else item.nodeid.split("::")[0]
+            item.add_marker(pytest.mark.xdist_group(group))
+    items.sort(key=lambda item: "slow" not in item.keywords)  # stable: the rest in order
 
 
 @pytest.fixture(scope="session")
-def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
-    if ON_POSTGRES:
-        return BACKEND_URL
-    return f"sqlite:///{tmp_path_factory.mktemp('db') / 'payouts.db'}"
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    if not ON_POSTGRES:
+        yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'payouts.db'}"
+        return
+    if not WORKER:
+        yield BACKEND_URL
+        return
+    name = normalise_url(BACKEND_URL).database or ""
+    drop_database(name)  # left by a run that was killed
+    _create(name)
+    try:
+        yield BACKEND_URL
+    finally:
+        drop_database(name)
 
 
 @pytest.fixture(scope="session")
@@ -146,13 +289,29 @@ def fresh_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     DATABASE_URL (and DATABASE_OWNER_URL) are pointed at it for code that reads the
     settings (the CLI).
     """
-    from payouts.settings import get_settings
-
     if ON_POSTGRES:
         name, url = create_database("pp_test")
     else:
-        name = ""
-        url = f"sqlite:///{tmp_path / 'fresh.db'}"
+        name, url = "", f"sqlite:///{tmp_path / 'fresh.db'}"
+    try:
+        yield from _settings_on(url, monkeypatch)
+    finally:
+        if name:
+            drop_database(name)
+
+
+@pytest.fixture
+def migrated_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """As `fresh_url`, a database at the newest schema (a copy: `migrated_copy`)."""
+    with migrated_copy(tmp_path) as url:
+        yield from _settings_on(url, monkeypatch)
+
+
+def _settings_on(url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """Point the settings at `url` for the test."""
+    from payouts.db import engine_for
+    from payouts.settings import get_settings
+
     monkeypatch.setenv("DATABASE_URL", url)
     monkeypatch.setenv("DATABASE_OWNER_URL", owner_url_for(url))
     get_settings.cache_clear()
@@ -160,8 +319,4 @@ def fresh_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
         yield url
     finally:
         get_settings.cache_clear()
-        if name:
-            from payouts.db import engine_for
-
-            engine_for.cache_clear()
-            drop_database(name)
+        engine_for.cache_clear()

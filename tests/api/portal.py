@@ -10,6 +10,7 @@ forms as a person's browser would, CSRF token included.
 from __future__ import annotations
 
 import re
+import tempfile
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -27,8 +28,7 @@ from api.commands.demo import DEMO_FINANCE_EMAIL, DEMO_PARTNER_EMAIL, DEMO_PASSW
 from payouts import users
 from payouts.db import make_engine, unit_of_work
 from tests.api.cli import payouts
-from tests.api.support import scratch_url
-from tests.conftest import owner_url_for
+from tests.conftest import copy_of, owner_url_for
 
 PERIOD = "2026-03"
 PASSWORD = "correct horse battery staple"
@@ -159,19 +159,29 @@ def without_trigger(portal: DemoPortal, table: str) -> Iterator[Session]:
         owner.dispose()
 
 
-@contextmanager
-def demo_portal(directory: Path) -> Iterator[DemoPortal]:
-    with scratch_url(directory) as url:
+_DEMO: dict[str, str] = {}
+"""What the demo program's template was built with: its partner user's partner and a
+finance key (the token is shown once, when it is made)."""
+
+
+def _demo_program(url: str) -> None:
+    with tempfile.TemporaryDirectory() as directory:
         made = payouts(
             "demo", "--partners", "16", "--months", "3", "--seed", "7", "--workers", "1",
-            "--out", str(directory / "demo"), database_url=url,
+            "--out", str(Path(directory) / "demo"), database_url=url,
         )  # fmt: skip
-        assert made.code == 0, made.err
-        partner = re.search(r"partner (\S+)\) with the password", made.out)
-        assert partner is not None, made.out
-        key = payouts(
-            "keys", "create", "--role", "finance", "--name", "fiona", database_url=url
-        ).out.strip().splitlines()[-1]  # fmt: skip
+    assert made.code == 0, made.err
+    partner = re.search(r"partner (\S+)\) with the password", made.out)
+    assert partner is not None, made.out
+    key = payouts("keys", "create", "--role", "finance", "--name", "fiona", database_url=url)
+    assert key.code == 0, key.err
+    _DEMO.update(partner=partner.group(1), key=key.out.strip().splitlines()[-1])
+
+
+@contextmanager
+def demo_portal(directory: Path) -> Iterator[DemoPortal]:
+    """A copy of the demo program (run once a session: `copy_of`), dropped afterwards."""
+    with copy_of("demo_portal", _demo_program, directory) as url:
         engine = make_engine(url)
         try:
             with engine.connect() as connection:
@@ -180,9 +190,9 @@ def demo_portal(directory: Path) -> Iterator[DemoPortal]:
                         "SELECT partner_id FROM issued_statements WHERE period = :p "
                         "AND partner_id <> :mine ORDER BY partner_id LIMIT 1"
                     ),
-                    {"p": PERIOD, "mine": partner.group(1)},
+                    {"p": PERIOD, "mine": _DEMO["partner"]},
                 ).scalar_one()
-            yield DemoPortal(url, engine, partner.group(1), other, key)
+            yield DemoPortal(url, engine, _DEMO["partner"], other, _DEMO["key"])
         finally:
             engine.dispose()
 

@@ -22,15 +22,26 @@ from sqlalchemy.orm import Session
 from api.app import create_app
 from api.principals import create_key
 from payouts.db import make_engine, unit_of_work
-from tests.conftest import ON_POSTGRES, create_database, drop_database, migrate, owner_url_for
+from tests.conftest import (
+    ON_POSTGRES,
+    create_database,
+    drop_database,
+    migrated_copy,
+    owner_url_for,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "plans" / "examples"
 
 
 @contextmanager
-def scratch_url(directory: Path) -> Iterator[str]:
-    """An empty database of the active backend, dropped afterwards."""
+def scratch_url(directory: Path, *, migrated: bool = False) -> Iterator[str]:
+    """An empty database of the active backend (or, `migrated`, one at the newest
+    schema: a copy of one migrated once a session), dropped afterwards."""
+    if migrated:
+        with migrated_copy(directory) as url:
+            yield url
+        return
     if not ON_POSTGRES:
         yield f"sqlite:///{directory / f'api-{uuid.uuid4().hex[:8]}.db'}"
         return
@@ -94,9 +105,8 @@ class Api:
 
 @contextmanager
 def running_api(directory: Path) -> Iterator[Api]:
-    with scratch_url(directory) as url:
+    with scratch_url(directory, migrated=True) as url:
         engine = make_engine(url)
-        migrate(url)
         try:
             with TestClient(create_app(engine), raise_server_exceptions=False) as client:
                 yield Api(engine, client, url)

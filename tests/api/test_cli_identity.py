@@ -28,14 +28,13 @@ def write(tmp: Path, name: str, text: str) -> Path:
 
 
 @pytest.fixture
-def program(fresh_url: str, tmp_path: Path) -> dict[str, str]:
+def program(migrated_url: str, tmp_path: Path) -> dict[str, str]:
     """A referral partner with one invoice in each of January to March, and keys."""
-    assert payouts("db", "upgrade", database_url=fresh_url).code == 0
     keys = {
-        "alice": key_for(fresh_url, "alice"),
-        "bob": key_for(fresh_url, "bob"),
-        "alice-2": key_for(fresh_url, "Alice"),  # the same person, a second key
-        "billing": key_for(fresh_url, "billing-system", role="billing"),
+        "alice": key_for(migrated_url, "alice"),
+        "bob": key_for(migrated_url, "bob"),
+        "alice-2": key_for(migrated_url, "Alice"),  # the same person, a second key
+        "billing": key_for(migrated_url, "billing-system", role="billing"),
     }
     files = {
         "partners": PARTNERS,
@@ -51,12 +50,12 @@ def program(fresh_url: str, tmp_path: Path) -> dict[str, str]:
             "import",
             kind,
             write(tmp_path, f"{kind}.csv", text),
-            database_url=fresh_url,
+            database_url=migrated_url,
             key=keys["billing"],
         )
         assert run.code == 0, run.err
     loaded = payouts(
-        "plans", "load", EXAMPLES / "referral.yaml", database_url=fresh_url, key=keys["alice"]
+        "plans", "load", EXAMPLES / "referral.yaml", database_url=migrated_url, key=keys["alice"]
     )
     assert loaded.code == 0, loaded.err
     assigned = payouts(
@@ -67,11 +66,11 @@ def program(fresh_url: str, tmp_path: Path) -> dict[str, str]:
         "P-1",
         "--from",
         "2026-01-01",
-        database_url=fresh_url,
+        database_url=migrated_url,
         key=keys["alice"],
     )
     assert assigned.code == 0, assigned.err
-    return {"url": fresh_url, **keys}
+    return {"url": migrated_url, **keys}
 
 
 def test_a_command_that_changes_money_without_a_key_is_refused_and_changes_nothing(

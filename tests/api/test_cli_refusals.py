@@ -63,16 +63,17 @@ def test_a_usage_mistake_is_one_line_with_where_to_find_help(tmp_path: Path) -> 
     assert "payouts plans assign --help" in line
 
 
-def test_assigning_a_plan_to_an_unknown_partner_is_a_domain_refusal(fresh_url: str) -> None:
-    assert payouts("db", "upgrade", database_url=fresh_url).code == 0
-    key = key_for(fresh_url, "finance")
-    loaded = payouts("plans", "load", EXAMPLES / "referral.yaml", database_url=fresh_url, key=key)
+def test_assigning_a_plan_to_an_unknown_partner_is_a_domain_refusal(migrated_url: str) -> None:
+    key = key_for(migrated_url, "finance")
+    loaded = payouts(
+        "plans", "load", EXAMPLES / "referral.yaml", database_url=migrated_url, key=key
+    )
     assert loaded.code == 0, loaded.err
     args = ("plans", "assign", "referral", "--partner", "NOBODY", "--from", "2026-01-01")
-    run = payouts(*args, database_url=fresh_url, key=key)
+    run = payouts(*args, database_url=migrated_url, key=key)
     assert run.code == 1
     assert one_clean_line(run.err) == "error: no partner 'NOBODY'"
-    shell = payouts_process(*args, database_url=fresh_url, key=key)
+    shell = payouts_process(*args, database_url=migrated_url, key=key)
     assert (shell.code, one_clean_line(shell.err)) == (1, "error: no partner 'NOBODY'")
 
 

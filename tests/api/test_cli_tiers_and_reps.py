@@ -17,14 +17,12 @@ from payouts.batch import service as batch
 from payouts.db import make_engine, unit_of_work
 from payouts.facts.ingest import ingest
 from tests.api.cli import payouts
-from tests.conftest import migrate
 from tests.payouts.program import Program
 
 
 @pytest.fixture
-def engine(fresh_url: str) -> Iterator[Engine]:
-    migrate(fresh_url)
-    engine = make_engine(fresh_url)
+def engine(migrated_url: str) -> Iterator[Engine]:
+    engine = make_engine(migrated_url)
     try:
         yield engine
     finally:
@@ -32,7 +30,7 @@ def engine(fresh_url: str) -> Iterator[Engine]:
 
 
 def test_tiers_show_prints_each_requirement_with_the_figure_threshold_and_gap(
-    fresh_url: str, engine: Engine
+    migrated_url: str, engine: Engine
 ) -> None:
     with unit_of_work(engine) as session:
         program = Program(session)
@@ -51,7 +49,7 @@ def test_tiers_show_prints_each_requirement_with_the_figure_threshold_and_gap(
         program.invoice(deal, "5000.00", "2026-02-15")
         tiers.evaluate(session, "2026-03", actor="finance")
 
-    shown = payouts("tiers", "show", "P-2", database_url=fresh_url)
+    shown = payouts("tiers", "show", "P-2", database_url=migrated_url)
     assert shown.code == 0, shown.err
     lines = shown.out.splitlines()
     assert lines[0].startswith("2026-03 tiered-reseller/status-tiers: Silver (new, from 2026-04)")
@@ -100,7 +98,7 @@ def test_the_rep_report_says_yes_or_no_where_python_said_true_or_false(session: 
 
 
 def test_the_rep_report_file_is_the_printed_report_in_code_point_order(
-    fresh_url: str, engine: Engine, tmp_path: Path
+    migrated_url: str, engine: Engine, tmp_path: Path
 ) -> None:
     """`reps report --out` writes the report as it reads it (a month is not held in
     memory): the same text as printed, rows by rep then deal in code-point order
@@ -114,9 +112,9 @@ def test_the_rep_report_file_is_the_printed_report_in_code_point_order(
             program.deal("P-1", "sourced", list_amount="100.00", rep="R-1", deal_id=deal_id)
         batch.run(session, "2026-01", actor="alice")
 
-    printed = payouts("reps", "report", "2026-01", database_url=fresh_url)
+    printed = payouts("reps", "report", "2026-01", database_url=migrated_url)
     out = tmp_path / "reports" / "rep-credit.csv"
-    written = payouts("reps", "report", "2026-01", "--out", out, database_url=fresh_url)
+    written = payouts("reps", "report", "2026-01", "--out", out, database_url=migrated_url)
     assert (printed.code, written.code) == (0, 0), (printed.err, written.err)
     assert written.out.strip() == f"{out}: 5 rep credit line(s)"
     assert out.read_text(encoding="utf-8") == printed.out

@@ -7,6 +7,7 @@ problem+json over HTTP; an amendment corrects it while its month is open.
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from payouts.db import make_engine, unit_of_work
 from tests.api.cli import key_for, payouts, payouts_process
 from tests.api.support import Api, running_api
 from tests.api.test_cli_month import EXAMPLES, FILES
+from tests.conftest import copy_of, migrate
 
 PROBLEMS = "https://partner-payouts.dev/problems/"
 
@@ -41,26 +43,31 @@ def execute(url: str, sql: str, **params: str) -> None:
 
 
 KEYS: dict[str, str] = {}
-"""Holder -> finance API key of the month under test."""
+"""Holder -> finance API key of the month under test (made with it, so in every copy)."""
+
+
+def _january(url: str) -> None:
+    """January through the CLI: P-1 is paid in EUR on USD invoices, converted by FX-1."""
+    migrate(url)
+    KEYS.update({holder: key_for(url, holder) for holder in ("alice", "bob", "carol")})
+    with tempfile.TemporaryDirectory() as directory:
+        for kind, content in FILES.items():
+            path = Path(directory) / f"{kind}.csv"
+            path.write_text(content, encoding="utf-8")
+            imported = payouts("facts", "import", kind, path, database_url=url, key=KEYS["carol"])
+            assert imported.code == 0, imported.err
+    plans = [EXAMPLES / "tiered_reseller.yaml", EXAMPLES / "referral.yaml"]
+    assert payouts("plans", "load", *plans, database_url=url, key=KEYS["carol"]).code == 0
+    for plan, partner in (("tiered-reseller", "P-1"), ("referral", "P-2")):
+        args = ["plans", "assign", plan, "--from", "2026-01-01", "--partner", partner]
+        assert payouts(*args, database_url=url, key=KEYS["carol"]).code == 0
 
 
 @pytest.fixture
-def month(fresh_url: str, tmp_path: Path) -> str:
-    """January through the CLI: P-1 is paid in EUR on USD invoices, converted by FX-1."""
-    assert payouts("db", "upgrade", database_url=fresh_url).code == 0
-    KEYS.clear()
-    KEYS.update({holder: key_for(fresh_url, holder) for holder in ("alice", "bob", "carol")})
-    for kind, content in FILES.items():
-        path = tmp_path / f"{kind}.csv"
-        path.write_text(content, encoding="utf-8")
-        imported = payouts("facts", "import", kind, path, database_url=fresh_url, key=KEYS["carol"])
-        assert imported.code == 0, imported.err
-    plans = [EXAMPLES / "tiered_reseller.yaml", EXAMPLES / "referral.yaml"]
-    assert payouts("plans", "load", *plans, database_url=fresh_url, key=KEYS["carol"]).code == 0
-    for plan, partner in (("tiered-reseller", "P-1"), ("referral", "P-2")):
-        args = ["plans", "assign", plan, "--from", "2026-01-01", "--partner", partner]
-        assert payouts(*args, database_url=fresh_url, key=KEYS["carol"]).code == 0
-    return fresh_url
+def month(tmp_path: Path) -> Iterator[str]:
+    """A copy of January (made through the CLI once a session: `copy_of`)."""
+    with copy_of("fx_month", _january, tmp_path) as url:
+        yield url
 
 
 @pytest.mark.parametrize("stored", ["1e30", "1E+30", "-0.9", "0", "abc", "NaN"])

@@ -17,7 +17,6 @@ from payouts.batch.errors import BatchBusy, PeriodClosed
 from payouts.db import make_engine, unit_of_work
 from payouts.facts import models as m
 from payouts.facts.ingest import ingest
-from tests.conftest import migrate
 from tests.payouts.program import Program
 
 
@@ -42,9 +41,8 @@ def at_once(count: int, work: Callable[[int], Any]) -> list[Any]:
 
 
 @pytest.fixture
-def engine_with_month(fresh_url: str) -> Any:
-    engine = make_engine(fresh_url)
-    migrate(fresh_url)
+def engine_with_month(migrated_url: str) -> Any:
+    engine = make_engine(migrated_url)
     with unit_of_work(engine) as session:
         program = Program(session)
         plan = program.plan("referral", minimum_payout="0")

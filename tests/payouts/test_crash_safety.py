@@ -31,7 +31,10 @@ from tests.api.cli import ROOT, environment, key_for, payouts
 from tests.conftest import BACKEND_URL, ON_POSTGRES, migrate, owner_url_for
 from tests.payouts.program import Program
 
-pytestmark = pytest.mark.slow
+# 25 processes of the command line, each 1.5 s of start-up alone on an idle machine: at
+# load 15, beside another xdist worker, the test went past the suite's 300 s; a hang is
+# still caught (each process is waited for at most 300 s, and the test at most 900 s).
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 PERIOD = "2026-01"
 KILLS_PER_STEP = 7  # x 3 steps = 21 kill points
 

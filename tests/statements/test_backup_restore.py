@@ -15,7 +15,7 @@ from payouts.batch.models import Batch
 from payouts.db import make_engine, normalise_url, unit_of_work
 from payouts.issued import IssuedStatement
 from statements import issue
-from tests.conftest import BACKEND_URL, migrate, owner_url_for
+from tests.conftest import BACKEND_URL, owner_url_for
 from tests.payouts.program import Program
 
 pytestmark = [
@@ -39,9 +39,8 @@ def _admin(sql: str) -> None:
     admin.dispose()
 
 
-def test_a_restored_dump_verifies_every_statement(fresh_url: str, tmp_path: Path) -> None:
-    engine = make_engine(fresh_url)
-    migrate(fresh_url)
+def test_a_restored_dump_verifies_every_statement(migrated_url: str, tmp_path: Path) -> None:
+    engine = make_engine(migrated_url)
     with unit_of_work(engine) as session:
         program = Program(session)
         plan = program.plan("referral", minimum_payout="0")
@@ -55,7 +54,7 @@ def test_a_restored_dump_verifies_every_statement(fresh_url: str, tmp_path: Path
 
     dump = tmp_path / "payouts.dump"
     subprocess.run(
-        ["pg_dump", "--format=custom", f"--file={dump}", _libpq(owner_url_for(fresh_url))],
+        ["pg_dump", "--format=custom", f"--file={dump}", _libpq(owner_url_for(migrated_url))],
         check=True,
         capture_output=True,
     )

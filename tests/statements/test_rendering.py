@@ -80,9 +80,10 @@ def test_rendering_a_month_that_is_not_closed_is_refused(program: Program, tmp_p
     assert not (tmp_path / "out").exists()
 
 
-def test_the_command_refuses_a_month_without_a_closed_batch(fresh_url: str, tmp_path: Path) -> None:
-    assert payouts("db", "upgrade", database_url=fresh_url).code == 0
-    run = payouts("statements", "render", "2026-05", "--out", tmp_path, database_url=fresh_url)
+def test_the_command_refuses_a_month_without_a_closed_batch(
+    migrated_url: str, tmp_path: Path
+) -> None:
+    run = payouts("statements", "render", "2026-05", "--out", tmp_path, database_url=migrated_url)
     assert run.code == 1
     assert "statement(s)" not in run.out
     assert run.err.startswith("error: no batch for 2026-05")

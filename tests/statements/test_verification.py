@@ -16,7 +16,7 @@ from statements.builder import build
 from statements.canonical import content_hash
 from tests.api.cli import payouts
 from tests.api.support import running_api
-from tests.conftest import migrate, owner_url_for
+from tests.conftest import owner_url_for
 from tests.payouts.program import Program
 from tests.statements.months import PARTNER, PERIOD, closed_referral_month, referral_month
 from tests.statements.tampering import change_line, line_no, slip_in_line
@@ -96,10 +96,9 @@ def test_a_statement_issued_before_its_content_was_kept_can_only_compare_hashes(
 
 
 @pytest.fixture
-def committed(fresh_url: str) -> Iterator[Engine]:
+def committed(migrated_url: str) -> Iterator[Engine]:
     """The closed month committed to its own database, for the command line and HTTP."""
-    migrate(fresh_url)
-    engine = make_engine(fresh_url)
+    engine = make_engine(migrated_url)
     with unit_of_work(engine) as session:
         closed_referral_month(session)
     try:
@@ -109,16 +108,16 @@ def committed(fresh_url: str) -> Iterator[Engine]:
 
 
 def test_the_command_prints_what_differs_and_the_reason_a_statement_cannot_be_rebuilt(
-    fresh_url: str, committed: Engine
+    migrated_url: str, committed: Engine
 ) -> None:
-    matched = payouts("statements", "verify", PARTNER, PERIOD, database_url=fresh_url)
+    matched = payouts("statements", "verify", PARTNER, PERIOD, database_url=migrated_url)
     assert (matched.code, matched.out.split()[:3]) == (0, ["match:", PARTNER, PERIOD])
 
-    owner = make_engine(owner_url_for(fresh_url))  # tampering needs the owner's credentials
+    owner = make_engine(owner_url_for(migrated_url))  # tampering needs the owner's credentials
     with unit_of_work(owner) as session:
         number = line_no(session, PARTNER, PERIOD, "revenue-share")
         change_line(session, PARTNER, PERIOD, number, explanation="forged")
-    changed = payouts("statements", "verify", PARTNER, PERIOD, database_url=fresh_url)
+    changed = payouts("statements", "verify", PARTNER, PERIOD, database_url=migrated_url)
     assert changed.code == 1
     assert f"line {PERIOD}-{number} explanation: issued " in changed.out
     assert "the ledger now gives 'forged'" in changed.out
@@ -130,7 +129,7 @@ def test_the_command_prints_what_differs_and_the_reason_a_statement_cannot_be_re
     with unit_of_work(owner) as session:
         change_line(session, PARTNER, PERIOD, number, amount_minor=1)
     owner.dispose()
-    broken = payouts("statements", "verify", PARTNER, PERIOD, database_url=fresh_url)
+    broken = payouts("statements", "verify", PARTNER, PERIOD, database_url=migrated_url)
     assert broken.code == 1
     assert broken.err.strip() == (
         f"error: MISMATCH for {PARTNER} {PERIOD}: the statement cannot be rebuilt from the "

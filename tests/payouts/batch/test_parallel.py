@@ -28,7 +28,7 @@ from payouts.facts.models import Deal, DealRole, FxRate
 from payouts.periods import Period
 from payouts.reference.models import Partner
 from plans.errors import MissingFxRate
-from tests.conftest import ON_POSTGRES, migrate, owner_url_for
+from tests.conftest import ON_POSTGRES, owner_url_for
 from tests.payouts.program import Program
 
 PARTNERS, MONTHS = 60, 4
@@ -139,14 +139,13 @@ def test_a_range_compares_ids_as_python_does(session: Session) -> None:
 
 
 @pytest.fixture
-def committed(fresh_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Engine, str]]:
+def committed(migrated_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Engine, str]]:
     """The demo program committed in a fresh database, and ranges small enough to split."""
     if not ON_POSTGRES:
         pytest.skip("needs PostgreSQL (set DATABASE_URL)")
     monkeypatch.setattr(parallel, "MIN_WORKER_PARTNERS", 5)
     monkeypatch.setattr(parallel, "SLICE_PARTNERS", 7)
-    engine = make_engine(fresh_url)
-    migrate(fresh_url)
+    engine = make_engine(migrated_url)
     with unit_of_work(engine) as session:
         program = demo.generate(session, PARTNERS, MONTHS, seed=5, start="2026-01")
     for period in program.periods[:-1]:

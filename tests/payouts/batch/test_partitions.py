@@ -30,10 +30,9 @@ MONTHS = ("2026-01", "2026-02", "2026-03")
 
 
 @pytest.fixture
-def engine(fresh_url: str) -> Iterator[Engine]:
+def engine(migrated_url: str) -> Iterator[Engine]:
     """A program of three months: January and February closed, March drafted."""
-    engine = make_engine(fresh_url)
-    migrate(fresh_url)
+    engine = make_engine(migrated_url)
     with unit_of_work(engine) as session:
         demo.generate(session, 12, len(MONTHS), seed=3, start=MONTHS[0])
     for period in MONTHS:

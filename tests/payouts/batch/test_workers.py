@@ -39,7 +39,6 @@ from demo import program as demo
 from payouts.batch import jobs
 from payouts.db import make_engine, unit_of_work
 from tests.api.cli import ROOT, environment, key_for
-from tests.conftest import migrate
 
 pytestmark = [pytest.mark.postgres_only, pytest.mark.slow]
 
@@ -175,11 +174,10 @@ def queue() -> Iterator[str]:
 
 
 def test_a_worker_killed_in_the_middle_of_a_slice_changes_nothing_in_the_draft(
-    fresh_url: str, queue: str, tmp_path: Path
+    migrated_url: str, queue: str, tmp_path: Path
 ) -> None:
-    migrate(fresh_url)
-    engine = make_engine(fresh_url)
-    key = key_for(fresh_url, "alice")
+    engine = make_engine(migrated_url)
+    key = key_for(migrated_url, "alice")
     with unit_of_work(engine) as session:
         program = demo.generate(
             session,
@@ -195,7 +193,7 @@ def test_a_worker_killed_in_the_middle_of_a_slice_changes_nothing_in_the_draft(
     alone = subprocess.run(
         _command("batch", "run", period, "--workers", "1"),
         cwd=ROOT,
-        env=_env(fresh_url, key, queue),
+        env=_env(migrated_url, key, queue),
         capture_output=True,
         text=True,
         check=False,
@@ -208,7 +206,7 @@ def test_a_worker_killed_in_the_middle_of_a_slice_changes_nothing_in_the_draft(
         name: subprocess.Popen(
             _command("worker", "--concurrency", str(POOL)),
             cwd=ROOT,
-            env=_env(fresh_url, None, queue, name),
+            env=_env(migrated_url, None, queue, name),
             stdout=subprocess.DEVNULL,
             stderr=(tmp_path / f"{name}.log").open("wb"),
             start_new_session=True,  # its pool's processes are signalled with it
@@ -218,7 +216,7 @@ def test_a_worker_killed_in_the_middle_of_a_slice_changes_nothing_in_the_draft(
     run = subprocess.Popen(
         _command("batch", "run", period, "--distributed"),
         cwd=ROOT,
-        env=_env(fresh_url, key, queue),
+        env=_env(migrated_url, key, queue),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

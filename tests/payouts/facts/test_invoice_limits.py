@@ -16,7 +16,6 @@ from sqlalchemy.exc import IntegrityError
 from payouts.db import make_engine, unit_of_work
 from payouts.facts import models as m
 from payouts.facts.ingest import FactsRefused, ingest
-from tests.conftest import migrate
 from tests.payouts.test_concurrency import at_once
 
 TRIALS = 5
@@ -24,9 +23,8 @@ RACERS = 4
 
 
 @pytest.fixture
-def engine(fresh_url: str) -> Iterator[Engine]:
-    engine = make_engine(fresh_url)
-    migrate(fresh_url)
+def engine(migrated_url: str) -> Iterator[Engine]:
+    engine = make_engine(migrated_url)
     with unit_of_work(engine) as session:
         ingest(session, "customers", [{"id": "C-1", "name": "Customer One"}], actor="crm")
         ingest(

@@ -17,7 +17,6 @@ from payouts.db import make_engine, unit_of_work
 from payouts.facts.ingest import ingest
 from payouts.tax.invoices import next_number
 from payouts.tax.models import SelfBilledInvoice
-from tests.conftest import migrate
 from tests.payouts.test_concurrency import at_once
 
 ISSUER = "vendor-gmbh"
@@ -29,9 +28,8 @@ class ClosedWithAnError(Exception):
 
 
 @pytest.fixture
-def engine(fresh_url: str) -> Iterator[Engine]:
-    migrate(fresh_url)
-    engine = make_engine(fresh_url)
+def engine(migrated_url: str) -> Iterator[Engine]:
+    engine = make_engine(migrated_url)
     with unit_of_work(engine) as session:
         partners = [
             {"id": f"P-{i}", "name": f"Partner {i}", "type": "referral", "payout_currency": "EUR"}

@@ -158,18 +158,21 @@ def test_the_command_line_refuses_a_form_it_does_not_know_in_one_line(fresh_url:
 
 
 def test_the_command_line_reports_a_year_and_refuses_one_without_a_figure(
-    fresh_url: str,
+    migrated_url: str,
 ) -> None:
-    assert payouts("db", "upgrade", database_url=fresh_url).code == 0
-    key = key_for(fresh_url, "finance")
-    done = payouts("tax", "report", "2026", "--form", "1099-nec", database_url=fresh_url, key=key)
+    key = key_for(migrated_url, "finance")
+    done = payouts(
+        "tax", "report", "2026", "--form", "1099-nec", database_url=migrated_url, key=key
+    )
     assert done.code == 0, done.err
     assert done.out.splitlines() == [",".join(year_end.COLUMNS)]
     assert "0 payee(s) reach 2000.00 USD" in done.err
-    later = payouts("tax", "report", "2027", database_url=fresh_url, key=key)
+    later = payouts("tax", "report", "2027", database_url=migrated_url, key=key)
     assert later.code == 1
     assert len(later.err.strip().splitlines()) == 1
     assert "--threshold" in later.err
-    given = payouts("tax", "report", "2027", "--threshold", "2100", database_url=fresh_url, key=key)
+    given = payouts(
+        "tax", "report", "2027", "--threshold", "2100", database_url=migrated_url, key=key
+    )
     assert given.code == 0, given.err
     assert "reach 2100 USD (given with --threshold)" in given.err

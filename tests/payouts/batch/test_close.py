@@ -14,17 +14,23 @@ from payouts.db import make_engine, unit_of_work
 from payouts.ledger import LedgerEntry, MarginLine
 from payouts.periods import Period
 from statements import issue
-from tests.conftest import ON_POSTGRES, migrate
+from tests.conftest import ON_POSTGRES
 from tests.payouts.program import Program
 
 
-def test_close_posts_pays_and_freezes_without_the_statements_package(session: Session) -> None:
+def _referral_month_run(session: Session) -> Program:
+    """One referral partner paid on one invoice of January 2026; January run."""
     program = Program(session)
     plan = program.plan("referral", minimum_payout="0")
     program.partner("P-REF", plan, kind="referral")
     program.deal("P-REF", "referral", day="2026-01-02", customer="C-2")
     program.invoice(None, "100.00", "2026-01-15", customer="C-2")
     batch.run(session, "2026-01", actor="alice")
+    return program
+
+
+def test_close_posts_pays_and_freezes_without_the_statements_package(session: Session) -> None:
+    program = _referral_month_run(session)
     batch.approve(session, "2026-01", actor="bob")
 
     closed = batch.close(session, "2026-01", actor="bob")
@@ -74,20 +80,14 @@ def test_the_closes_own_transaction_plans_its_reads_knowing_the_month_just_poste
 
 @pytest.mark.postgres_only
 def test_a_close_of_a_changed_draft_posts_nothing_though_it_checks_while_posting(
-    fresh_url: str,
+    migrated_url: str,
 ) -> None:
     # A close of its own transaction hashes the draft on another connection while it
     # posts; a draft that differs from the approved one must still leave no line.
-    engine = make_engine(fresh_url)
-    migrate(fresh_url)
+    engine = make_engine(migrated_url)
     try:
         with unit_of_work(engine) as session:
-            program = Program(session)
-            plan = program.plan("referral", minimum_payout="0")
-            program.partner("P-REF", plan, kind="referral")
-            program.deal("P-REF", "referral", day="2026-01-02", customer="C-2")
-            program.invoice(None, "100.00", "2026-01-15", customer="C-2")
-            batch.run(session, "2026-01", actor="alice")
+            _referral_month_run(session)
         with unit_of_work(engine) as session:
             batch.approve(session, "2026-01", actor="bob")
         with unit_of_work(engine) as session:

@@ -136,13 +136,13 @@ def test_running_again_swaps_in_a_new_partition_with_the_same_lines(engine: Engi
 
 
 def test_a_new_draft_is_analysed_so_a_close_reads_it_in_key_order(
-    engine: Engine, fresh_url: str
+    engine: Engine, migrated_url: str
 ) -> None:
     # Without statistics of the new partition, the planner sorted the whole month on
     # disk for the close's two reads of it in key order.
     with unit_of_work(engine) as session:
         batch.run(session, "2026-03", actor="carol")
-    owner = make_engine(owner_url_for(fresh_url))  # pg_stats shows its tables' only
+    owner = make_engine(owner_url_for(migrated_url))  # pg_stats shows its tables' only
     try:
         with owner.connect() as conn:
             analysed = conn.scalar(

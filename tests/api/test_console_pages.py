@@ -107,14 +107,15 @@ def test_a_refusal_is_listed_under_its_status(
     assert f'href="/console/adjustments/{number}"' not in pending
 
 
-def _console_routes(portal: DemoPortal) -> list[tuple[str, str]]:
-    """Every route of the app under /console (the app's included routers, read back)."""
+def _console_routes(portal: DemoPortal, adjustment: int) -> list[tuple[str, str]]:
+    """Every route of the app under /console (the app's included routers, read back),
+    about the manual adjustment numbered `adjustment`."""
     found = []
     for included in create_app(portal.engine).routes:
         for route in getattr(getattr(included, "original_router", None), "routes", [included]):
             if isinstance(route, APIRoute) and route.path.startswith("/console"):
                 path = (
-                    route.path.replace("{adjustment_id}", "1")
+                    route.path.replace("{adjustment_id}", str(adjustment))
                     .replace("{inquiry_id}", "1")
                     .replace("{period}", "2026-03")
                     .replace("{partner_id}", portal.partner)
@@ -141,9 +142,11 @@ def _token(browser: Browser) -> str:
 def test_every_console_route_answers_every_role_as_it_should(
     portal: DemoPortal, alice: FinanceUser
 ) -> None:
-    routes = _console_routes(portal)
+    # An adjustment of its own, pending: it depends on no other test having made one.
+    number = _propose(alice, portal, "5.00", "Every route asked about it")
+    routes = _console_routes(portal, number)
     assert ("GET", "/console") in routes
-    assert ("POST", "/console/adjustments/1/approve") in routes
+    assert ("POST", f"/console/adjustments/{number}/approve") in routes
     assert ("POST", "/console/periods/2026-03/approve") in routes
     assert ("POST", "/console/inquiries/1/resolve") in routes
     assert ("GET", "/console/rep-credit/2026-03.csv") in routes
@@ -176,7 +179,7 @@ def test_every_console_route_answers_every_role_as_it_should(
             if not where.startswith("/console/second-factor"):
                 wrong.append(f"finance without a second factor {path} went to {where!r}")
     # The API twins read with a session too: only finance past its second factor.
-    for twin in ("/adjustments", "/adjustments/1", "/batches/2026-03", "/inquiries"):
+    for twin in ("/adjustments", f"/adjustments/{number}", "/batches/2026-03", "/inquiries"):
         for who, browser in (("partner", partner), ("sales_ops", sales), ("halfway", halfway)):
             status = browser.get(twin).status_code
             if status not in (403, 404):

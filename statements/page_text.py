@@ -140,17 +140,17 @@ def _draw_text_cell(table: Any, cellval: str, cellstyle: Any, pos: Any, size: An
     return True
 
 
-class FastTable(Table):  # type: ignore[misc]  # reportlab is untyped
+class _StringCells:
+    """A table whose string cells are drawn by `draw_string`: the same bytes."""
+
+    def _drawCell(self, cellval: Any, cellstyle: Any, pos: Any, size: Any) -> None:
+        if not isinstance(cellval, str) or not _draw_text_cell(self, cellval, cellstyle, pos, size):
+            super()._drawCell(cellval, cellstyle, pos, size)  # type: ignore[misc]
+
+
+class FastTable(_StringCells, Table):  # type: ignore[misc]  # reportlab is untyped
     """A Table whose string cells are drawn by `draw_string`: the same bytes."""
 
-    def _drawCell(self, cellval: Any, cellstyle: Any, pos: Any, size: Any) -> None:
-        if not isinstance(cellval, str) or not _draw_text_cell(self, cellval, cellstyle, pos, size):
-            super()._drawCell(cellval, cellstyle, pos, size)
 
-
-class FastLongTable(LongTable):  # type: ignore[misc]  # reportlab is untyped
+class FastLongTable(_StringCells, LongTable):  # type: ignore[misc]  # reportlab is untyped
     """A LongTable whose string cells are drawn by `draw_string`: the same bytes."""
-
-    def _drawCell(self, cellval: Any, cellstyle: Any, pos: Any, size: Any) -> None:
-        if not isinstance(cellval, str) or not _draw_text_cell(self, cellval, cellstyle, pos, size):
-            super()._drawCell(cellval, cellstyle, pos, size)

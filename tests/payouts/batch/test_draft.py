@@ -17,16 +17,25 @@ from tests.payouts.program import Program
 TRICKY = ("P\\N", "P\\t\\\\", "P-plain")
 
 
-@pytest.fixture
-def program(session: Session) -> Program:
+def _program_of(
+    session: Session, partner_ids: tuple[str, ...], *, second_invoice: bool = False
+) -> Program:
+    """A referral partner each, on a deal of their own invoiced in January 2026 (twice
+    with `second_invoice`)."""
     program = Program(session)
     plan = program.plan("referral", minimum_payout="0")
-    for number, partner_id in enumerate(TRICKY, start=1):
+    for number, partner_id in enumerate(partner_ids, start=1):
         program.partner(partner_id, plan, kind="referral")
         program.deal(partner_id, "referral", day="2026-01-02", customer=f"C-{number}")
         program.invoice(None, f"{number}00.00", "2026-01-15", customer=f"C-{number}")
-        program.invoice(None, f"{number}0.00", "2026-01-20", customer=f"C-{number}")
+        if second_invoice:
+            program.invoice(None, f"{number}0.00", "2026-01-20", customer=f"C-{number}")
     return program
+
+
+@pytest.fixture
+def program(session: Session) -> Program:
+    return _program_of(session, TRICKY, second_invoice=True)
 
 
 def test_the_encoded_columns_are_exactly_the_tables_columns() -> None:
@@ -70,16 +79,6 @@ def test_a_draft_changed_in_the_database_no_longer_matches_its_digest(program: P
 @pytest.mark.skipif(not ON_POSTGRES, reason="COPY is PostgreSQL's")
 def test_the_run_copies_on_postgresql(program: Program) -> None:
     assert batch._can_copy(program.session)
-
-
-def _program_of(session: Session, partner_ids: tuple[str, ...]) -> Program:
-    program = Program(session)
-    plan = program.plan("referral", minimum_payout="0")
-    for number, partner_id in enumerate(partner_ids, start=1):
-        program.partner(partner_id, plan, kind="referral")
-        program.deal(partner_id, "referral", day="2026-01-02", customer=f"C-{number}")
-        program.invoice(None, f"{number}00.00", "2026-01-15", customer=f"C-{number}")
-    return program
 
 
 @pytest.mark.skipif(not ON_POSTGRES, reason="the server writes COPY text on PostgreSQL only")

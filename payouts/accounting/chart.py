@@ -2,7 +2,8 @@
 
 Finance writes it in YAML. It names the accounts every journal needs (the payables,
 bank clearing, FX differences, rep commissions, the default expense, contra revenue,
-capitalised costs and their amortisation) and, optionally, accounts for one plan
+capitalised costs and their amortisation), the input VAT account when partners self-bill
+with VAT, and, optionally, accounts for one plan
 component (by id) or for every component of a kind. Each account may carry
 dimensions (department, class, location) that exports supporting them pass through.
 It is validated like a plan: every problem is listed with its path.
@@ -67,6 +68,9 @@ class Accounts(_Strict):
     amortisation_expense: Account
     rep_commission_expense: Account
     accrued_rep_commissions: Account
+    input_vat: Account | None = None
+    """VAT on self-billed invoices, which the payouts pay on top of the commission
+    (recoverable input VAT). Needed only when a month's self-billed invoices carry VAT."""
 
 
 class ComponentAccounts(_Strict):

@@ -13,9 +13,12 @@ Entries, in this order, per currency:
 - prior-period adjustments: named with the month the facts belong to;
 - amortisation of capitalised costs (`capitalisation`);
 - payouts decided at close: accrued commissions payable to partner payables;
-- the payout file: partner payables to bank clearing;
+- the payout file: partner payables to bank clearing; for partners that self-bill, the
+  VAT their invoices add to the payout is debited to input VAT, so that bank clearing
+  is credited with what the payout file sends;
 - failed payouts returned at `mark-paid`: bank clearing back to accrued commissions
-  payable (the ledger's payout reversals, in the month they are posted to);
+  payable (the ledger's payout reversals, in the month they are posted to), and the
+  VAT the bank returned with them back from input VAT (their documents are cancelled);
 - rep commission: rep commission expense against accrued rep commissions.
 
 The FX differences account is in the chart for finance's own revaluations: ledger
@@ -41,6 +44,11 @@ from payouts.errors import PayoutsError
 from payouts.periods import Month
 from plans.accounting import Accounting, Treatment
 from plans.money import from_minor
+
+
+class ChartIncomplete(PayoutsError):
+    code = "chart-incomplete"
+    status = 422
 
 
 class JournalUnbalanced(PayoutsError):
@@ -135,7 +143,7 @@ def journal(session: Session, period: str, chart: Chart) -> Journal:
     groups = sources.ledger_groups(session, month.period)
     _cost_entries(builder, chart, known, groups)
     _amortisation_entries(builder, chart, capitalisation.layers(session, month.period))
-    _payout_entries(builder, chart, groups)
+    _payout_entries(builder, chart, groups, sources.self_billed_vat(session, month.period))
     for currency, amount in sorted(sources.rep_commissions(session, month.period).items()):
         builder.add(
             "rep_commission",
@@ -205,7 +213,9 @@ def _amortisation_entries(
         builder.entry("amortisation", currency, "amortisation of capitalised costs", postings)
 
 
-def _payout_entries(builder: _Builder, chart: Chart, groups: list[sources.LedgerGroup]) -> None:
+def _payout_entries(
+    builder: _Builder, chart: Chart, groups: list[sources.LedgerGroup], vat: sources.SelfBilledVat
+) -> None:
     accounts = chart.accounts
     paid: dict[str, tuple[int, int]] = {}
     returned: dict[str, tuple[int, int]] = {}
@@ -223,23 +233,48 @@ def _payout_entries(builder: _Builder, chart: Chart, groups: list[sources.Ledger
             accounts.partner_payables,
             "payable to partners",
         )
+        vat_paid, documents = vat.paid.get(currency, (0, 0))
         builder.add(
             "payout_file",
             currency,
             "payout file",
-            [(accounts.partner_payables, -amount, f"{count} payout(s) in the payout file")],
+            [
+                (accounts.partner_payables, -amount, f"{count} payout(s) in the payout file"),
+                *_input_vat(chart, vat_paid, f"VAT of {documents} self-billed document(s)"),
+            ],
             accounts.bank_clearing,
             "sent to the bank",
         )
     for currency, (amount, count) in sorted(returned.items()):
+        vat_back, documents = vat.returned.get(currency, (0, 0))
         builder.add(
             "payout_reversal",
             currency,
             "failed payouts returned to balances",
-            [(accounts.bank_clearing, amount, f"{count} failed payout(s) returned by the bank")],
+            [
+                (
+                    accounts.bank_clearing,
+                    amount + vat_back,
+                    f"{count} failed payout(s) returned by the bank",
+                ),
+                *_input_vat(chart, -vat_back, f"VAT of {documents} cancelled document(s)"),
+            ],
             accounts.accrued_commissions_payable,
             "returned to partners' balances",
         )
+
+
+def _input_vat(chart: Chart, vat_minor: int, description: str) -> list[tuple[Account, int, str]]:
+    """The signed VAT on the input VAT account (nothing for none); a chart without that
+    account serves only months without VAT."""
+    if not vat_minor:
+        return []
+    if chart.accounts.input_vat is None:
+        raise ChartIncomplete(
+            "the month's self-billed invoices carry VAT, and the chart of accounts names no "
+            "accounts.input_vat to book it to"
+        )
+    return [(chart.accounts.input_vat, vat_minor, description)]
 
 
 def _sided(account: Account, signed_minor: int, description: str) -> list[Posting]:

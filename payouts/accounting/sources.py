@@ -8,15 +8,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import and_, exists, func, select
+from sqlalchemy.orm import Session, aliased
 
 from payouts.batch.models import Batch, RepCreditLine
 from payouts.errors import PayoutsError
 from payouts.ledger import LedgerEntry
 from payouts.periods import Month, Period
 from payouts.plan_book import PlanVersionRecord
+from payouts.tax.models import SelfBilledInvoice
 from plans.accounting import EXPENSE, Accounting, Treatment
 
 
@@ -141,6 +143,53 @@ def rep_commissions(session: Session, period: str) -> dict[str, int]:
         .group_by(r.currency)
     )
     return {currency: int(total) for currency, total in session.execute(query) if total}
+
+
+@dataclass(frozen=True, slots=True)
+class SelfBilledVat:
+    """Currency -> (VAT in minor units, documents): the VAT the month's payouts paid on
+    top of the commission (its close's self-billed invoices and correcting credit notes),
+    and the VAT that came back with the failed payouts returned in the month (each
+    cancelled by a credit note of the failed payout's own period)."""
+
+    paid: dict[str, tuple[int, int]]
+    returned: dict[str, tuple[int, int]]
+
+
+def self_billed_vat(session: Session, period: str) -> SelfBilledVat:
+    d = SelfBilledInvoice
+    corrected = aliased(SelfBilledInvoice)
+    at_close = (
+        select(d.currency, func.sum(d.vat_minor), func.count())
+        .outerjoin(corrected, corrected.id == d.refers_to)
+        .where(d.period == period)
+        .where((d.refers_to.is_(None)) | (corrected.period < d.period))
+        .group_by(d.currency)
+    )
+    reversal = LedgerEntry
+    returned = (
+        select(d.currency, -func.sum(d.vat_minor), func.count())
+        .join(corrected, corrected.id == d.refers_to)
+        .where(corrected.period == d.period)
+        .where(
+            exists().where(
+                and_(
+                    reversal.period == period,
+                    reversal.entry_kind == "payout_reversal",
+                    reversal.partner_id == d.partner_id,
+                    reversal.prior_period == d.period,
+                )
+            )
+        )
+        .group_by(d.currency)
+    )
+    return SelfBilledVat(_vat_by_currency(session, at_close), _vat_by_currency(session, returned))
+
+
+def _vat_by_currency(session: Session, query: Any) -> dict[str, tuple[int, int]]:
+    return {
+        currency: (int(vat), int(count)) for currency, vat, count in session.execute(query) if vat
+    }
 
 
 def treatments(session: Session) -> dict[tuple[str, str], Accounting]:

@@ -17,6 +17,8 @@ from sqlalchemy import Engine, select, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
+from payouts.accounting.chart import load_chart
+from payouts.accounting.journal import ChartIncomplete, journal
 from payouts.batch import payments
 from payouts.batch.models import PayoutInstruction
 from payouts.facts.ingest import ingest
@@ -29,6 +31,7 @@ from statements.canonical import seal
 from statements.csv_export import render_csv
 from statements.model import LineKind
 from statements.pdf import MoneyFormat, render_pdf
+from tests.payouts.accounting.books import assert_balanced_and_tied
 from tests.payouts.program import Program
 from tests.statements.test_language import english_labels, found
 
@@ -522,3 +525,61 @@ def _paid(program: Program, period: str) -> bool:
             select(PayoutInstruction).where(PayoutInstruction.period == period)
         )
     )
+
+
+def test_the_journal_books_self_billed_vat_so_bank_clearing_is_what_the_bank_moved(
+    program: Program,
+) -> None:
+    """The payout file sends commission + VAT to a partner that self-bills: the journal
+    credits bank clearing with all of it, the VAT to input VAT; when the payout fails,
+    the bank returns all of it and the cancelled VAT leaves input VAT again."""
+    self_billing_partner(program, "P-1", "DE", "C-1")  # domestic: 19 % on top
+    self_billing_partner(program, "P-2", "FR", "C-2")  # reverse charge: no VAT
+    program.invoice(None, "100.00", "2026-01-15", customer="C-1", currency="EUR")
+    program.invoice(None, "50.00", "2026-01-15", customer="C-2", currency="EUR")
+    program.close_month("2026-01")
+    chart = load_chart()
+    bank, vat = chart.accounts.bank_clearing.code, chart.accounts.input_vat
+    assert vat is not None
+
+    january = journal(program.session, "2026-01", chart)
+    assert_balanced_and_tied(program.session, january, chart)
+    assert january.movement(bank, "EUR") == -(1190 + 500)
+    assert january.movement(vat.code, "EUR") == 190
+
+    rows = [
+        {"end_to_end_id": i.end_to_end_id, "status": "failed", "reason": "account closed"}
+        for i in program.session.scalars(
+            select(PayoutInstruction).where(PayoutInstruction.partner_id == "P-1")
+        )
+    ]
+    payments.mark_paid(program.session, "2026-01", rows, actor="bob")
+    program.invoice(None, "200.00", "2026-02-15", customer="C-1", currency="EUR")
+    program.close_month("2026-02")
+
+    february = journal(program.session, "2026-02", chart)
+    assert_balanced_and_tied(program.session, february, chart)
+    [returned] = [e for e in february.entries if e.kind == "payout_reversal"]
+    assert {(p.account.code, p.debit_minor, p.credit_minor) for p in returned.postings} == {
+        (bank, 1190, 0),
+        (vat.code, 0, 190),
+        (chart.accounts.accrued_commissions_payable.code, 0, 1000),
+    }
+    # February pays the returned 10.00 and 20.00 of new commission, with their VAT again.
+    assert february.movement(bank, "EUR") == 1190 - 3570
+    every = program.session.scalars(select(SelfBilledInvoice.vat_minor))
+    assert january.movement(vat.code, "EUR") + february.movement(vat.code, "EUR") == sum(every)
+
+
+def test_a_chart_without_an_input_vat_account_refuses_a_month_with_vat(
+    program: Program,
+) -> None:
+    self_billing_partner(program, "P-1", "DE", "C-1")
+    program.invoice(None, "100.00", "2026-01-15", customer="C-1", currency="EUR")
+    program.close_month("2026-01")
+    shipped = load_chart()
+    without = shipped.model_copy(
+        update={"accounts": shipped.accounts.model_copy(update={"input_vat": None})}
+    )
+    with pytest.raises(ChartIncomplete, match=r"accounts\.input_vat"):
+        journal(program.session, "2026-01", without)

@@ -11,7 +11,9 @@ unknown address and a wrong password get the same answer in the same time.
 Every attempt is a row of `sign_in_attempts` (append-only), and every sign-in,
 failure and lock is in the audit log. Attempts on one account or from one address
 queue behind each other (an advisory lock on PostgreSQL; SQLite's single writer), so
-twenty guesses sent at once still meet the lock after the tenth.
+twenty guesses sent at once still meet the lock after the tenth. The password in use
+typed again to change it (`confirm_password`) is an attempt like any other: a session
+left open is no faster a way to guess it.
 
 A session is made at every sign-in (the cookie's secret is new; only its SHA-256 is
 stored) and ends at sign-out, after `IDLE_MINUTES` without a request, or
@@ -200,6 +202,19 @@ def _scopes(email: str, address: str) -> tuple[_Scope, _Scope]:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class _Purpose:
+    """Why a password is checked: names the audit entries of a refusal and their actor."""
+
+    name: str
+    actor: str
+    """A failed sign-in is nobody's yet (the account typed is the subject, not the
+    actor); a signed-in user retyping its password is itself."""
+
+
+_SIGN_IN = _Purpose("sign_in", "anonymous")
+
+
 def sign_in(session: Session, email: str, password: str, address: str) -> Started:
     """Check the password and start a session, or refuse (and count the failure)."""
     address = address[:64]
@@ -213,19 +228,6 @@ def confirm_password(session: Session, user: WebUser, password: str, address: st
     SignInLocked: throttled and counted exactly as a sign-in, so a session left open
     is no faster a way to guess the password than the sign-in page."""
     _checked(session, user.email, password, address[:64], _Purpose("password_change", user.actor))
-
-
-@dataclass(frozen=True, slots=True)
-class _Purpose:
-    """Why a password is checked: names the audit entries of a refusal and their actor."""
-
-    name: str
-    actor: str
-    """A failed sign-in is nobody's yet (the account typed is the subject, not the
-    actor); a signed-in user retyping its password is itself."""
-
-
-_SIGN_IN = _Purpose("sign_in", "anonymous")
 
 
 def _checked(

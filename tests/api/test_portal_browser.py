@@ -234,7 +234,8 @@ def test_a_partner_changes_its_password_from_the_header_link(served: Served) -> 
     page.get_by_label("The new password again").fill("a newer partner passphrase")
     page.click("main button[type=submit]")
     assert "This is not the password you use now." in page.inner_text("#current_password-error")
-    assert page.evaluate("document.activeElement.id") == "current_password"
+    # (autofocus is applied at the page's next rendering: wait for it, not after it)
+    page.wait_for_function("document.activeElement?.id === 'current_password'", timeout=5000)
     described = page.get_attribute("#current_password", "aria-describedby")
     assert described == "current_password-error"
 

@@ -38,7 +38,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from payouts import audit, inquiries
+from payouts import audit, inquiries, issued
 from payouts.actors import same_person
 from payouts.base import Base, BigId, Currency, utcnow
 from payouts.errors import PayoutsError
@@ -209,6 +209,24 @@ def _clean_reason(reason: str) -> str:
     return cleaned
 
 
+def _issued_line(session: Session, partner_id: str, period: str, line_id: str) -> tuple[str, str]:
+    """The (period, line id) of a line on an issued statement of the partner, or
+    AdjustmentRefused: an adjustment answers a line the partner was shown, not a typo.
+    A statement issued before its lines were kept (schema revision 0013) is taken at
+    its word, as an inquiry on it is."""
+    month = str(Month.parse(period))
+    line = line_id.strip()
+    if not line or len(line) > MAX_LINE_ID:
+        raise AdjustmentRefused(f"a line id is 1 to {MAX_LINE_ID} characters")
+    statement = issued.issued(session, partner_id, month)
+    if statement is None:
+        raise AdjustmentRefused(f"partner {partner_id} has no statement for {month}")
+    lines = issued.line_ids(statement)
+    if lines is not None and line not in lines:
+        raise AdjustmentRefused(f"the {month} statement of {partner_id} has no line {line!r}")
+    return month, line
+
+
 def propose(
     session: Session,
     *,
@@ -238,10 +256,7 @@ def propose(
     if (statement_period is None) != (line_id is None):
         raise AdjustmentRefused("a statement line is named by its period and its line id")
     if statement_period is not None and line_id is not None:
-        statement_period = str(Month.parse(statement_period))
-        line_id = line_id.strip()
-        if not line_id or len(line_id) > MAX_LINE_ID:
-            raise AdjustmentRefused(f"a line id is 1 to {MAX_LINE_ID} characters")
+        statement_period, line_id = _issued_line(session, partner_id, statement_period, line_id)
     row = ManualAdjustment(
         partner_id=partner_id,
         amount_minor=minor,

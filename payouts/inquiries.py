@@ -15,7 +15,6 @@ finance's reply makes it `answered`, finance's resolution `resolved`.
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
@@ -163,20 +162,13 @@ def _issued(session: Session, partner_id: str, period: str) -> issued.IssuedStat
     return statement
 
 
-def _line_ids(statement: issued.IssuedStatement) -> set[str] | None:
-    """The line ids of an issued statement (None when its content was not kept)."""
-    if statement.canonical_json is None:
-        return None
-    return {line["line_id"] for line in json.loads(statement.canonical_json).get("lines", [])}
-
-
 def raise_on_line(
     session: Session, *, partner_id: str, period: str, line_id: str, message: str, actor: str
 ) -> Thread:
     """ "This amount is wrong": an inquiry on one line of an issued statement."""
     body = _body(message)
     statement = _issued(session, partner_id, period)
-    lines = _line_ids(statement)
+    lines = issued.line_ids(statement)
     if lines is not None and line_id not in lines:
         raise InquiryRefused(f"the {period} statement has no line {line_id!r}")
     inquiry = Inquiry(

@@ -7,6 +7,7 @@ ledger, compare hashes and, when they differ, see which fields and lines changed
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from datetime import datetime
 
@@ -41,6 +42,15 @@ def issued(session: Session, partner_id: str, period: str) -> IssuedStatement | 
             IssuedStatement.partner_id == partner_id, IssuedStatement.period == period
         )
     ).first()
+
+
+def line_ids(statement: IssuedStatement) -> set[str] | None:
+    """The ids of the lines the statement was issued with (None for one issued before
+    schema revision 0013, which kept only its hash): what an inquiry or an adjustment
+    may point at."""
+    if statement.canonical_json is None:
+        return None
+    return {line["line_id"] for line in json.loads(statement.canonical_json).get("lines", [])}
 
 
 def record(

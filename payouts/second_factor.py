@@ -14,6 +14,8 @@ asks for a current code, or one unused recovery code.
 - Guessing is throttled per user: after `LOCK_FAILURES` wrong codes within
   `LOCK_MINUTES` every code is refused until the lock ends, whatever it is. Every
   attempt is a row of `second_factor_attempts` (append-only) and in the audit log.
+- The secret is stored sealed (Fernet, under keys the database never holds:
+  `payouts.second_factor_keys`): a copy of the database gives no second factor away.
 - The database keeps a confirmed secret as it is (triggers): the service may move
   `last_step` forward, never swap the secret under an enrolled user. A recovery code
   is used once. Resetting a user's second factor is the owner's (like passwords):
@@ -50,6 +52,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from payouts import audit
 from payouts.base import Base, BigId, utcnow
 from payouts.errors import PayoutsError
+from payouts.second_factor_keys import seal, unseal
 from payouts.users import UserRole, WebSession, WebUser
 
 ISSUER = "partner-payouts"
@@ -68,7 +71,11 @@ class SecondFactor(Base):
     __tablename__ = "second_factors"
 
     user_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("web_users.id"), primary_key=True)
-    secret: Mapped[str] = mapped_column(String(64), doc="Base32 TOTP secret (RFC 4648).")
+    secret: Mapped[str] = mapped_column(
+        String(200),
+        doc="The base32 TOTP secret (RFC 4648) sealed with Fernet under SECOND_FACTOR_KEYS "
+        "(`second_factor_keys`): never the secret itself.",
+    )
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     confirmed_at: Mapped[datetime | None] = mapped_column(
         doc="When the first right code was typed; until then the secret may be replaced."
@@ -196,7 +203,8 @@ def enrolment(session: Session, user_id: int) -> Enrolment:
     if factor is not None and factor.confirmed_at is not None:
         raise NotEnrollable("this user's second factor is already enrolled")
     if factor is None:
-        factor = SecondFactor(user_id=user.id, secret=pyotp.random_base32(), created_at=utcnow())
+        secret = pyotp.random_base32()
+        factor = SecondFactor(user_id=user.id, secret=seal(secret), created_at=utcnow())
         session.add(factor)
         session.flush()
         audit.record(
@@ -206,10 +214,12 @@ def enrolment(session: Session, user_id: int) -> Enrolment:
             subject_type="web_user",
             subject_id=str(user.id),
         )
-    uri = pyotp.TOTP(factor.secret, interval=STEP_SECONDS).provisioning_uri(
+    else:
+        secret = unseal(factor.secret)
+    uri = pyotp.TOTP(secret, interval=STEP_SECONDS).provisioning_uri(
         name=user.email, issuer_name=ISSUER
     )
-    return Enrolment(secret=factor.secret, uri=uri, qr_svg=qr_svg(uri))
+    return Enrolment(secret=secret, uri=uri, qr_svg=qr_svg(uri))
 
 
 def qr_svg(text: str) -> str:
@@ -313,7 +323,7 @@ def check(session: Session, user_id: int, session_id: str, code: str) -> Checked
     factor = factor_of(session, user.id)
     if factor is None:
         raise NotEnrollable("no second factor enrolment has been started")
-    step = _matching_step(factor.secret, code, now, factor.last_step)
+    step = _matching_step(unseal(factor.secret), code, now, factor.last_step)
     recovery = False
     if step is None and factor.confirmed_at is not None:
         recovery = _use_recovery_code(session, user.id, code, now)

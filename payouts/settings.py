@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
+from pydantic import SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DATABASE_URL = "sqlite:///./var/payouts.db"
@@ -38,6 +39,13 @@ class Settings(BaseSettings):
     portal_url: str = "http://127.0.0.1:8000"
     """Where users reach the portal (PORTAL_URL): the start of the links `payouts users`
     prints."""
+
+    second_factor_keys: SecretStr = SecretStr("")
+    """The Fernet keys that seal second-factor secrets at rest (SECOND_FACTOR_KEYS),
+    separated by commas, the first sealing: `payouts.second_factor_keys`. Never printed."""
+    second_factor_keys_file: str = "./var/second-factor.keys"
+    """Where the keys are read from when SECOND_FACTOR_KEYS is empty
+    (SECOND_FACTOR_KEYS_FILE): the key `payouts demo` writes for its database."""
 
     invoice_issuer: str = "main"
     """The issuing entity of self-billed invoices (INVOICE_ISSUER): its own numbering."""

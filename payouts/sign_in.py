@@ -11,7 +11,9 @@ unknown address and a wrong password get the same answer in the same time.
 Every attempt is a row of `sign_in_attempts` (append-only), and every sign-in,
 failure and lock is in the audit log. Attempts on one account or from one address
 queue behind each other (an advisory lock on PostgreSQL; SQLite's single writer), so
-twenty guesses sent at once still meet the lock after the tenth.
+twenty guesses sent at once still meet the lock after the tenth. The password in use
+typed again to change it (`confirm_password`) is an attempt like any other: a session
+left open is no faster a way to guess it.
 
 A session is made at every sign-in (the cookie's secret is new; only its SHA-256 is
 stored) and ends at sign-out, after `IDLE_MINUTES` without a request, or
@@ -200,10 +202,38 @@ def _scopes(email: str, address: str) -> tuple[_Scope, _Scope]:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class _Purpose:
+    """Why a password is checked: names the audit entries of a refusal and their actor."""
+
+    name: str
+    actor: str
+    """A failed sign-in is nobody's yet (the account typed is the subject, not the
+    actor); a signed-in user retyping its password is itself."""
+
+
+_SIGN_IN = _Purpose("sign_in", "anonymous")
+
+
 def sign_in(session: Session, email: str, password: str, address: str) -> Started:
     """Check the password and start a session, or refuse (and count the failure)."""
-    typed = email.strip().lower()[:254]
     address = address[:64]
+    user = _checked(session, email.strip().lower()[:254], password, address, _SIGN_IN)
+    _audit(session, "user.sign_in", str(user.id), address, actor=user.actor)
+    return start(session, user, address)
+
+
+def confirm_password(session: Session, user: WebUser, password: str, address: str) -> None:
+    """A signed-in user's password typed again (to change it), or SignInRefused /
+    SignInLocked: throttled and counted exactly as a sign-in, so a session left open
+    is no faster a way to guess the password than the sign-in page."""
+    _checked(session, user.email, password, address[:64], _Purpose("password_change", user.actor))
+
+
+def _checked(
+    session: Session, typed: str, password: str, address: str, purpose: _Purpose
+) -> WebUser:
+    """The user whose password `password` is, or a refusal counted against the throttle."""
     _queue(session, f"sign-in account {typed}", f"sign-in address {address}")
     now = utcnow()
     user = by_email(session, typed)
@@ -215,21 +245,27 @@ def sign_in(session: Session, email: str, password: str, address: str) -> Starte
     )
     if until is not None:
         _attempt(session, typed, user_id, address, Outcome.REFUSED, now)
-        _audit(session, "user.sign_in_refused", subject, address, user, reason="locked")
+        _audit(session, f"user.{purpose.name}_refused", subject, address, purpose.actor, "locked")
         minutes = max(1, -(-int((until - now).total_seconds()) // 60))
         raise SignInLocked(minutes)
     good = password_matches(user, password)
     if user is None or not good or user.disabled_at is not None:
         _attempt(session, typed, user_id, address, Outcome.FAILURE, now)
-        _audit(session, "user.sign_in_failed", subject, address, user)
+        _audit(session, f"user.{purpose.name}_failed", subject, address, purpose.actor)
         for scope in scopes:
             if scope.failures(session, now) >= LOCK_FAILURES:
                 _attempt(session, typed, user_id, address, scope.lock, now)
-                _audit(session, "user.sign_in_locked", subject, address, user, scope=scope.lock)
+                _audit(
+                    session,
+                    "user.sign_in_locked",
+                    subject,
+                    address,
+                    purpose.actor,
+                    scope=scope.lock,
+                )
         raise SignInRefused("the e-mail address or the password is not right")
     _attempt(session, typed, user_id, address, Outcome.SUCCESS, now)
-    _audit(session, "user.sign_in", subject, address, user)
-    return start(session, user, address, now)
+    return user
 
 
 def _attempt(
@@ -251,17 +287,18 @@ def _audit(
     action: str,
     subject: str,
     address: str,
-    user: WebUser | None,
+    actor: str,
+    reason: str | None = None,
     **extra: str,
 ) -> None:
+    after = {"address": address, **({"reason": reason} if reason else {}), **extra}
     audit.record(
         session,
-        # A failure is nobody's yet: the account typed is the subject, not the actor.
-        actor=user.actor if action == "user.sign_in" and user is not None else "anonymous",
+        actor=actor,
         action=action,
         subject_type="web_user",
         subject_id=subject,
-        after={"address": address, **extra},
+        after=after,
     )
 
 

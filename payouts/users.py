@@ -174,6 +174,8 @@ class PasswordProblem(StrEnum):
     TOO_SHORT = "too-short"
     TOO_LONG = "too-long"
     HAS_EMAIL = "has-email"
+    SAME = "same"
+    """A change to the password already in use (a change only, not a link)."""
 
     def text(self) -> str:
         """The rule in English, as the command line and the API say it."""
@@ -182,6 +184,7 @@ class PasswordProblem(StrEnum):
             PasswordProblem.TOO_SHORT: f"a password has at least {MIN_PASSWORD} characters",
             PasswordProblem.TOO_LONG: f"a password has at most {MAX_PASSWORD} characters",
             PasswordProblem.HAS_EMAIL: "a password must not contain the e-mail address",
+            PasswordProblem.SAME: "the new password is the one in use",
         }[self]
 
 
@@ -321,6 +324,24 @@ def disable(session: Session, *, email: str, actor: str) -> WebUser:
 
 def _end_sessions(session: Session, user_id: int) -> None:
     session.execute(delete(WebSession).where(WebSession.user_id == user_id))
+
+
+def end_other_sessions(session: Session, user_id: int, kept_session_id: str) -> int:
+    """End every session of the user but `kept_session_id`; how many ended."""
+    ended = session.execute(
+        delete(WebSession).where(WebSession.user_id == user_id, WebSession.id != kept_session_id)
+    )
+    return int(getattr(ended, "rowcount", 0) or 0)
+
+
+def void_links(session: Session, user_id: int) -> int:
+    """Use up the user's open password links (a newer password supersedes them)."""
+    voided = session.execute(
+        update(UserToken)
+        .where(UserToken.user_id == user_id, UserToken.used_at.is_(None))
+        .values(used_at=utcnow())
+    )
+    return int(getattr(voided, "rowcount", 0) or 0)
 
 
 def link_user(session: Session, secret: str) -> tuple[UserToken, WebUser]:

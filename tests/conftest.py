@@ -29,6 +29,7 @@ from contextlib import AbstractContextManager, closing, contextmanager
 from pathlib import Path
 
 import pytest
+from cryptography.fernet import Fernet
 from sqlalchemy import Engine, create_engine, make_url, text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
@@ -36,6 +37,11 @@ from sqlalchemy.orm import Session
 from payouts import migrations
 from payouts.db import make_engine, normalise_url
 from payouts.errors import DatabaseUnavailable
+
+os.environ.setdefault("SECOND_FACTOR_KEYS", Fernet.generate_key().decode())
+"""The tests' own key for second-factor secrets (a new one each session), as the demo
+writes its own: set before anything reads the settings, and inherited by every command
+a test starts."""
 
 WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
 """pytest-xdist's name for this process (gw0, gw1, ...); empty in a run of one process."""

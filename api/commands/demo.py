@@ -278,6 +278,9 @@ def demo(
     settings = get_settings()
     url = settings.database_url
     prepare_database(settings.owner_url, fresh, service_url=url)
+    from payouts import second_factor_keys
+
+    written = second_factor_keys.keep_demo_key()
     where = normalise_url(url).render_as_string(hide_password=True)
     typer.echo(
         f"demo: {partners} partners, {months} month(s) from {start}, seed {seed}, on {where}"
@@ -313,6 +316,11 @@ def demo(
     )
     for path in summary.files:
         typer.echo(f"file: {path}")
+    if written is not None:
+        typer.echo(
+            f"second factors: sealed with a new key written to {written} (the demo's; "
+            "production sets SECOND_FACTOR_KEYS)"
+        )
     typer.echo(f"took {summary.seconds:.1f} s")
     portal = get_settings().portal_url.rstrip("/")
     typer.echo(

@@ -99,3 +99,32 @@ def reset_second_factor(
         typer.echo(
             f"user {user.id} {user.email}: second factor removed; the next sign-in enrols again"
         )
+
+
+@app.command("new-second-factor-key")
+def new_second_factor_key() -> None:
+    """Print a new key for SECOND_FACTOR_KEYS (it is not stored anywhere: keep it)."""
+    from payouts import second_factor_keys
+
+    typer.echo(second_factor_keys.new_key())
+
+
+@app.command("reseal-second-factors")
+def reseal_second_factors() -> None:
+    """Seal every stored second-factor secret under the first of SECOND_FACTOR_KEYS:
+    the step of a key rotation between adding the new key and dropping the old one."""
+    from payouts import audit, second_factor_keys
+
+    second_factor_keys.keys()  # no keys, or malformed ones: refused before anything is read
+    url = get_settings().owner_url
+    with unit_of_work(engine_for(url)) as session:
+        count = second_factor_keys.reseal_all(session.connection(), second_factor_keys.resealed)
+        audit.record(
+            session,
+            actor=owner_actor(url),
+            action="second_factor.resealed",
+            subject_type="second_factors",
+            subject_id="*",
+            after={"secrets": count},
+        )
+    typer.echo(f"{count} second-factor secret(s) sealed under the first key")

@@ -13,7 +13,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from api.web import account, console, portal
+from api.web import account, console, password_change, portal
 from api.web.security import PAGE_PREFIXES, PageHeaders, SignInRequired, sign_in_path
 from api.web.templating import render
 
@@ -41,5 +41,6 @@ def install(app: FastAPI) -> None:
     app.mount("/portal/static", StaticFiles(directory=STATIC), name="portal-static")
     app.include_router(account.router)
     app.include_router(portal.router)
+    app.include_router(password_change.router)
     console.install(app)
     app.add_middleware(PageHeaders)

@@ -62,6 +62,7 @@ def test_a_proposal_is_pending_until_another_holder_decides_it(api: Api) -> None
         ({"partner_id": "P-NONE"}, "no partner"),
         ({"amount": "123456789012"}, "too large"),
         ({"reason": "   "}, "say why"),
+        ({"statement_period": "2026-01", "line_id": "2026-01-1"}, "no statement for 2026-01"),
     ],
 )
 def test_bad_input_is_a_problem_and_changes_nothing(

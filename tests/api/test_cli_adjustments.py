@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from pathlib import Path
 
 import pypdf
@@ -140,15 +141,51 @@ def test_a_partner_key_cannot_propose_and_bad_amounts_are_one_line_refusals(
     assert "paid in EUR" in wrong.err
 
 
+def _closed_january(url: str) -> None:
+    """January run by alice, approved and closed by bob: its statements are issued."""
+    for command, key in (("run", "alice"), ("approve", "bob"), ("close", "bob")):
+        done = payouts("batch", command, "2026-01", database_url=url, key=KEYS[key])
+        assert done.code == 0, done.err
+
+
+def _issued_line_ids(url: str, partner: str, period: str) -> list[str]:
+    engine = make_engine(url)
+    try:
+        with engine.connect() as connection:
+            content = connection.execute(
+                text(
+                    "SELECT canonical_json FROM issued_statements "
+                    "WHERE partner_id = :p AND period = :m"
+                ),
+                {"p": partner, "m": period},
+            ).scalar_one()
+    finally:
+        engine.dispose()
+    return [line["line_id"] for line in json.loads(content)["lines"]]
+
+
+def _adjustments(url: str) -> int:
+    engine = make_engine(url)
+    try:
+        with engine.connect() as connection:
+            return int(
+                connection.execute(text("SELECT count(*) FROM manual_adjustments")).scalar_one()
+            )
+    finally:
+        engine.dispose()
+
+
 def test_an_adjustment_names_the_statement_line_it_answers(
     month: tuple[str, Path],  # noqa: F811
 ) -> None:
     url, _ = month
     alice = KEYS["alice"]
+    _closed_january(url)
+    line = _issued_line_ids(url, "P-2", "2026-01")[0]
     base = ("adjustments", "propose", "--partner", "P-2", "--amount", "3.00", "--currency",
-            "USD", "--reason", "Line L-4 was priced at list, not net")  # fmt: skip
+            "USD", "--reason", "This line was priced at list, not net")  # fmt: skip
     made = payouts(
-        *base, "--statement-period", "2026-01", "--line", "L-4", database_url=url, key=alice
+        *base, "--statement-period", "2026-01", "--line", line, database_url=url, key=alice
     )
     assert made.code == 0, made.err
     number = int(made.out.split()[1].rstrip(":"))
@@ -161,16 +198,23 @@ def test_an_adjustment_names_the_statement_line_it_answers(
             ).one()
     finally:
         engine.dispose()
-    assert tuple(stored) == ("2026-01", "L-4")
+    assert tuple(stored) == ("2026-01", line)
     shown = payouts("adjustments", "list", database_url=url, key=alice)
-    assert "2026-01:L-4" in shown.out
+    assert f"2026-01:{line}" in shown.out
 
+    before = _adjustments(url)
     for wrong, says in (
-        (("--line", "L-4"), "named by its period and its line id"),
-        (("--statement-period", "January", "--line", "L-4"), "is not a month"),
+        (("--line", line), "named by its period and its line id"),
+        (("--statement-period", "January", "--line", line), "is not a month"),
+        (("--statement-period", "2026-01", "--line", "L-4"), "has no line 'L-4'"),
+        (("--statement-period", "2026-01", "--line", "2026-01-999"), "has no line '2026-01-999'"),
+        (("--statement-period", "2026-02", "--line", line), "no statement for 2026-02"),
+        (("--statement-period", "2025-12", "--line", line), "no statement for 2025-12"),
     ):
         refused = payouts(*base, *wrong, database_url=url, key=alice)
-        assert refused.code == 1
-        assert says in refused.err
+        assert refused.code == 1, wrong
+        assert says in refused.err, refused.err
         assert refused.err.count("\n") == 1
+        assert "Traceback" not in refused.err
+    assert _adjustments(url) == before  # nothing written
     assert "January" not in payouts("adjustments", "list", database_url=url, key=alice).out

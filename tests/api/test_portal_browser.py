@@ -207,3 +207,52 @@ def test_another_partners_user_gets_404_for_the_first_partners_urls(served: Serv
         assert "Not found" in page.inner_text("main")
     pdf = page.request.get(f"{first}/statements/{PERIOD}/pdf")
     assert pdf.status == 404
+
+
+def test_a_partner_changes_its_password_from_the_header_link(served: Served) -> None:
+    portal, page, base = served.portal, served.page, served.base
+    invited = payouts(
+        "users", "invite", "--role", "partner", "--partner", portal.partner,
+        "--email", "gus@partner.example", database_url=portal.url,
+    )  # fmt: skip
+    assert invited.code == 0, invited.err
+    page.goto(invited.out.strip().splitlines()[-1].replace("http://127.0.0.1:8000", base))
+    page.fill("#password", PASSWORD)
+    page.fill("#confirmation", PASSWORD)
+    page.click("button[type=submit]")
+    page.fill("#email", "gus@partner.example")
+    page.fill("#password", PASSWORD)
+    page.click("main button[type=submit]")
+    page.wait_for_url(f"{base}/portal/partners/{portal.partner}")
+
+    page.click("header >> text=Change password")
+    page.wait_for_url(f"{base}/portal/account/password")
+    # The labels name the fields (what a screen reader reads); a wrong password in use
+    # is said beside its field, which has the focus when the page comes back.
+    page.get_by_label("Current password", exact=True).fill("not the password in use")
+    page.get_by_label("New password", exact=True).fill("a newer partner passphrase")
+    page.get_by_label("The new password again").fill("a newer partner passphrase")
+    page.click("main button[type=submit]")
+    assert "This is not the password you use now." in page.inner_text("#current_password-error")
+    # (autofocus is applied at the page's next rendering: wait for it, not after it)
+    page.wait_for_function("document.activeElement?.id === 'current_password'", timeout=5000)
+    described = page.get_attribute("#current_password", "aria-describedby")
+    assert described == "current_password-error"
+
+    page.get_by_label("Current password", exact=True).fill(PASSWORD)
+    page.get_by_label("New password", exact=True).fill("a newer partner passphrase")
+    page.get_by_label("The new password again").fill("a newer partner passphrase")
+    page.click("main button[type=submit]")
+    page.wait_for_url(f"{base}/portal/account/password?done=changed")
+    assert "Your password is changed." in page.inner_text("#changed")
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / "portal-password.png"), full_page=True)
+
+    page.click("header button[type=submit]")  # sign out, then in with the new password
+    page.wait_for_url(re.compile(r".*/portal/sign-in.*"))
+    page.fill("#email", "gus@partner.example")
+    page.fill("#password", "a newer partner passphrase")
+    page.click("main button[type=submit]")
+    page.wait_for_url(f"{base}/portal/partners/{portal.partner}")
+    page.click("header button[type=submit]")
+    page.wait_for_url(re.compile(r".*/portal/sign-in.*"))

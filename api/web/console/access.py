@@ -46,17 +46,24 @@ def console_user(request: Request) -> sign_in.Current:
     return user
 
 
-def rep_credit_reader(request: Request) -> sign_in.Current:
-    """A dependency: sales ops (rep credit is theirs), or finance past its second factor."""
+def console_member(request: Request) -> sign_in.Current:
+    """A dependency: whoever has console pages of its own: sales ops, or finance past
+    its second factor (the rep credit, their own account)."""
     user = signed_in(request)
     if user.role is UserRole.SALES_OPS:
         return user
     return console_user(request)
 
 
+def rep_credit_reader(request: Request) -> sign_in.Current:
+    """A dependency: sales ops (rep credit is theirs), or finance past its second factor."""
+    return console_member(request)
+
+
 FinanceUser = Annotated[sign_in.Current, Depends(finance_user)]
 RepCreditReader = Annotated[sign_in.Current, Depends(rep_credit_reader)]
 ConsoleUser = Annotated[sign_in.Current, Depends(console_user)]
+ConsoleMember = Annotated[sign_in.Current, Depends(console_member)]
 
 
 def safe_console_next(next_path: str | None) -> str:

@@ -23,6 +23,8 @@ A peak is the largest of the step's process and the worker processes it waited f
     .venv/bin/python bench/month_end.py --template pp_close_bench   # loaded month, reused
     .venv/bin/python bench/month_end.py --scale 0.1                  # loads its own
     .venv/bin/python bench/month_end.py --smoke
+    .venv/bin/python bench/month_end.py --template pp_close_bench --keep pp_closed
+        # keeps the closed month: `bench_render.py --database-url .../pp_closed` renders it
 
 `run(scale)` returns rows for `bench/run.py`.
 """
@@ -89,12 +91,14 @@ def counts(database: str) -> tuple[int, int]:
         engine.dispose()
 
 
-def run(scale: float, template: str | None = None, render: bool = False) -> list[dict[str, object]]:
+def run(
+    scale: float, template: str | None = None, render: bool = False, keep: str | None = None
+) -> list[dict[str, object]]:
     partners = max(20, round(data.PARTNERS * scale))
     invoices = max(1_000, round(data.INVOICES * scale))
     suffix = uuid.uuid4().hex[:8]
     loaded = template or f"pp_month_loaded_{suffix}"
-    scratch = f"pp_month_end_{suffix}"
+    scratch = keep or f"pp_month_end_{suffix}"
     try:
         if template is None:
             data.load(loaded, partners, invoices)
@@ -104,7 +108,8 @@ def run(scale: float, template: str | None = None, render: bool = False) -> list
         with tempfile.TemporaryDirectory() as out:
             done = steps(scratch, period, Path(out), render)
     finally:
-        data.drop(scratch)
+        if keep is None:
+            data.drop(scratch)
         if template is None:
             data.drop(loaded)
     total = sum(step.seconds for name, step in done if name != RENDER)
@@ -125,9 +130,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--smoke", action="store_true", help="tiny: 200 partners")
     parser.add_argument("--template", help="a database `month_data.py load` filled (reused)")
     parser.add_argument("--render", action="store_true", help="render the statements too")
+    parser.add_argument(
+        "--keep", metavar="NAME", help="close the month in a new database NAME and keep it"
+    )
     args = parser.parse_args(argv)
     data.ensure_roles()
-    for row in run(0.02 if args.smoke else args.scale, args.template, args.render):
+    for row in run(0.02 if args.smoke else args.scale, args.template, args.render, args.keep):
         print(row["name"])
         for name, seconds, peak, cpu in row["steps"]:  # type: ignore[attr-defined]
             said = row["said"].get(name, "")  # type: ignore[attr-defined]

@@ -19,11 +19,9 @@ from typing import Any
 
 from reportlab.lib.rl_accel import fp_str
 from reportlab.pdfbase import pdfmetrics
-from reportlab.platypus import LongTable, Table
 
 __all__ = [
-    "FastLongTable",
-    "FastTable",
+    "draw_moved_string",
     "draw_right_string",
     "draw_string",
     "split_known_characters_at_once",
@@ -79,6 +77,26 @@ def _write(canvas: Any, font: Any, x: float, y: float, codes: bytes) -> None:
     )
 
 
+def draw_moved_string(canvas: Any, x: float, y: float, shift: float, text: str) -> None:
+    """`text` at (x + shift, y) written as reportlab's Paragraph writes a right-aligned
+    line: the text object starts at x and moves by `shift` (a reader that extracts the
+    text sees the move as a space before the line, as it did in platypus' pages)."""
+    font = pdfmetrics.getFont(canvas._fontname)
+    if not text or not font._dynamicFont:
+        canvas.drawString(x + shift, y, text)
+        return
+    parts = font.splitString(text, canvas._doc)
+    moved = fp_str(shift)
+    out = [f"BT 1 0 0 1 {fp_str(x, y)} Tm {moved} 0 Td"]
+    for subset, codes in parts:
+        out.append(
+            f"{font.getSubsetInternalName(subset, canvas._doc)} {fp_str(canvas._fontsize)} Tf"
+            f" {fp_str(canvas._leading)} TL ({canvas._escape(codes)}) Tj"
+        )
+    out.append(f"T* {fp_str(-shift)} 0 Td ET")
+    canvas._code.append(" ".join(out))
+
+
 def draw_string(canvas: Any, x: float, y: float, text: str) -> None:
     """``canvas.drawString(x, y, text)``, the same bytes, faster."""
     encoded = _encoded(canvas, text)
@@ -96,61 +114,3 @@ def draw_right_string(canvas: Any, x: float, y: float, text: str) -> None:
     else:
         width = pdfmetrics.stringWidth(text, canvas._fontname, canvas._fontsize)
         _write(canvas, encoded[0], x - width, y, encoded[1])
-
-
-_DRAW = {"LEFT": draw_string, "RIGHT": draw_right_string}
-
-
-def _draw_text_cell(table: Any, cellval: str, cellstyle: Any, pos: Any, size: Any) -> bool:
-    """Draw a string cell as reportlab's ``Table._drawCell`` does (top-aligned, left or
-    right); False when the cell is of another kind, which reportlab then draws."""
-    draw = _DRAW.get(cellstyle.alignment)
-    if (
-        draw is None
-        or cellstyle.valign != "TOP"
-        or cellstyle.direction
-        or cellstyle.shaping
-        or cellstyle.href
-        or cellstyle.destination
-    ):
-        return False
-    canvas = table.canv
-    current = table._curcellstyle
-    if current is not cellstyle:
-        if current is None or cellstyle.color != current.color:
-            canvas.setFillColor(cellstyle.color)
-        if (
-            current is None
-            or cellstyle.leading != current.leading
-            or cellstyle.fontname != current.fontname
-            or cellstyle.fontsize != current.fontsize
-        ):
-            canvas.setFont(cellstyle.fontname, cellstyle.fontsize, cellstyle.leading)
-        table._curcellstyle = cellstyle
-    colpos, rowpos = pos
-    colwidth, rowheight = size
-    if draw is draw_string:
-        x = colpos + cellstyle.leftPadding
-    else:
-        x = colpos + colwidth - cellstyle.rightPadding
-    y = rowpos + rowheight - cellstyle.topPadding - cellstyle.fontsize
-    for line in cellval.split("\n"):
-        draw(canvas, x, y, line)
-        y -= cellstyle.leading
-    return True
-
-
-class _StringCells:
-    """A table whose string cells are drawn by `draw_string`: the same bytes."""
-
-    def _drawCell(self, cellval: Any, cellstyle: Any, pos: Any, size: Any) -> None:
-        if not isinstance(cellval, str) or not _draw_text_cell(self, cellval, cellstyle, pos, size):
-            super()._drawCell(cellval, cellstyle, pos, size)  # type: ignore[misc]
-
-
-class FastTable(_StringCells, Table):  # type: ignore[misc]  # reportlab is untyped
-    """A Table whose string cells are drawn by `draw_string`: the same bytes."""
-
-
-class FastLongTable(_StringCells, LongTable):  # type: ignore[misc]  # reportlab is untyped
-    """A LongTable whose string cells are drawn by `draw_string`: the same bytes."""

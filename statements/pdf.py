@@ -409,8 +409,9 @@ class MoneyFormat:
     arrive at their minor-unit precision and are shown exactly.
     """
 
-    MEMO_LIMIT = 20_000
-    """Formatted amounts kept per instance; past it the memo starts afresh."""
+    MEMO_LIMIT = 4_096
+    """Formatted amounts kept per instance (a few short strings each); past it the memo
+    starts afresh."""
 
     def __init__(self, locale: str, currency: str) -> None:
         self.locale = Locale.parse(locale)

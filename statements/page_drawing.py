@@ -45,7 +45,7 @@ class Pen:
     def text_style(self, style: TextStyle) -> None:
         current = self.style
         canvas = self.canvas
-        if self.fill != style.color:
+        if self.fill is not style.color:
             canvas.setFillColor(style.color)
             self.fill = style.color
         if current is style:
@@ -60,7 +60,7 @@ class Pen:
         self.style = style
 
     def fill_colour(self, colour: Any) -> None:
-        if self.fill != colour:
+        if self.fill is not colour:
             self.canvas.setFillColor(colour)
             self.fill = colour
 

@@ -17,7 +17,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from reportlab.lib.rl_accel import fp_str
+from reportlab import rl_config
+from reportlab.lib.rl_accel import escapePDF, fp_str
 from reportlab.pdfbase import pdfmetrics
 
 __all__ = [
@@ -52,10 +53,16 @@ def split_known_characters_at_once(font: Any) -> None:
     (5.1), character by character, as before. The result is the same list: paragraphs,
     which reportlab draws itself, print the same bytes faster."""
     split = font.splitString
+    readable = font._asciiReadable
+    # reportlab gives ASCII characters their own codes in the first subset when the
+    # font is "ASCII readable" (its default): an ASCII string is its own codes.
+    ascii_codes = bool(rl_config.ttfAsciiReadable if readable is None else readable)
 
     def split_string(text: str, doc: Any, encoding: str = "utf-8") -> Any:
         state = font.state.get(doc)
         if state is not None and text and isinstance(text, str):
+            if ascii_codes and text.isascii():
+                return [(0, text.encode("ascii"))]
             assignments = state.assignments
             try:
                 return [
@@ -68,12 +75,27 @@ def split_known_characters_at_once(font: Any) -> None:
     font.splitString = split_string
 
 
+def _font_operators(canvas: Any, font: Any) -> str:
+    """The subset font, size and leading operators of the canvas' current font, made
+    once per document and font setting (a few a document)."""
+    known: dict[tuple[str, float, float], str] | None = getattr(canvas, "_font_operators", None)
+    if known is None:
+        known = canvas._font_operators = {}
+    key = (canvas._fontname, canvas._fontsize, canvas._leading)
+    operators = known.get(key)
+    if operators is None:
+        operators = known[key] = (
+            f"{font.getSubsetInternalName(0, canvas._doc)} "
+            f"{fp_str(canvas._fontsize)} Tf {fp_str(canvas._leading)} TL"
+        )
+    return operators
+
+
 def _write(canvas: Any, font: Any, x: float, y: float, codes: bytes) -> None:
     # What PDFTextObject writes for Canvas.drawString: origin, subset font, the string.
     canvas._code.append(
-        f"BT 1 0 0 1 {fp_str(x, y)} Tm {font.getSubsetInternalName(0, canvas._doc)} "
-        f"{fp_str(canvas._fontsize)} Tf {fp_str(canvas._leading)} TL "
-        f"({canvas._escape(codes)}) Tj T* ET"
+        f"BT 1 0 0 1 {fp_str(x, y)} Tm {_font_operators(canvas, font)} "
+        f"({escapePDF(codes)}) Tj T* ET"
     )
 
 

@@ -63,6 +63,7 @@ from reportlab.platypus import Paragraph
 from payouts.tax.invoices import Document
 from plans.money import from_minor
 from statements.canonical import content_hash as compute_hash
+from statements.canonical import sealed_hash
 from statements.language import N_, Gettext, hold_reason, metric_label, words
 from statements.model import (
     COUNT_UNIT,
@@ -344,14 +345,13 @@ def _needs_fallback(char: str) -> bool:
 def _plain(text: str) -> str:
     """``text`` with the characters the main font lacks replaced where a stand-in exists."""
     coverage = fonts().coverage
-    if all(ord(c) in coverage for c in text):
+    if text.isascii() or coverage.issuperset(map(ord, text)):
         return text
     return "".join(_STAND_INS.get(ord(c), c) if ord(c) not in coverage else c for c in text)
 
 
 def _covered(text: str) -> bool:
-    coverage = fonts().coverage
-    return all(ord(c) in coverage for c in text)
+    return text.isascii() or fonts().coverage.issuperset(map(ord, text))
 
 
 def _markup(text: str) -> str:
@@ -376,7 +376,7 @@ def _markup(text: str) -> str:
 
 def _width(text: str, font: str, size: float) -> float:
     coverage = fonts().coverage
-    if all(ord(c) in coverage for c in text):
+    if _covered(text):
         return float(pdfmetrics.stringWidth(text, font, size))
     return sum(
         float(pdfmetrics.stringWidth(c, font, size)) if ord(c) in coverage else size for c in text
@@ -545,16 +545,27 @@ def _table_styles() -> dict[str, TextStyle]:
 # -- paragraphs -----------------------------------------------------------------------
 
 
+LINES_MEMO_SIZE = 2_048
+"""Paragraph texts whose lines are kept (a label, a note, a date: a few short strings
+each); the least recently used go first."""
+
+
+@lru_cache(maxsize=LINES_MEMO_SIZE)  # the labels and notes recur on every statement
+def _lines(text: str, font: str, size: float, width: float) -> tuple[str, ...] | None:
+    lines = wrap_words(text, font, size, width)
+    return None if lines is None else tuple(lines)
+
+
 def _text(text: str, style: _Style, width: float, *, bold: bool = False) -> Block:
     """A paragraph of `text` set in the style's font alone (characters it lacks print
     as its missing-glyph box, as reportlab prints an escaped paragraph)."""
-    lines = wrap_words(text, style.text.font if not bold else fonts().bold, style.text.size, width)
+    lines = _lines(text, style.text.font if not bold else fonts().bold, style.text.size, width)
     if lines is None:
         markup = f"<b>{escape(text)}</b>" if bold else escape(text)
         return flowed(Paragraph(markup, style.paragraph), width)
     return TextLines(
         style.bold if bold else style.text,
-        tuple(lines),
+        lines,
         width,
         style.right,
         style.before,
@@ -1292,7 +1303,11 @@ def _self_billing(
 
 
 def _checked_hash(statement: Statement) -> str:
-    """The hash of the statement's content; a statement carrying another is refused."""
+    """The hash to print: the one `seal` gave this statement, else its content's; a
+    statement carrying a hash that is not its content's is refused."""
+    sealed = sealed_hash(statement)
+    if sealed is not None:
+        return sealed
     digest = compute_hash(statement)
     if statement.content_hash is not None and statement.content_hash != digest:
         raise ValueError(

@@ -23,7 +23,7 @@ from statements.page_layout import (
     TextLines,
     TextStyle,
 )
-from statements.page_text import draw_moved_string, draw_right_string, draw_string
+from statements.page_text import StringWriter, draw_moved_string
 
 __all__ = ["BAR_WIDTH", "LABEL_WIDTH", "Pen", "draw_block", "draw_page"]
 
@@ -35,12 +35,13 @@ class Pen:
     """The canvas with the fill colour and font last set, so that a run of strings in
     one style sets them once (as reportlab's table drawing does)."""
 
-    __slots__ = ("canvas", "fill", "style")
+    __slots__ = ("canvas", "fill", "style", "writer")
 
     def __init__(self, canvas: Any) -> None:
         self.canvas = canvas
         self.fill: Any = None
         self.style: TextStyle | None = None
+        self.writer = StringWriter(canvas)
 
     def text_style(self, style: TextStyle) -> None:
         current = self.style
@@ -57,6 +58,7 @@ class Pen:
             or current.leading != style.leading
         ):
             canvas.setFont(style.font, style.size, style.leading)
+            self.writer.use()
         self.style = style
 
     def fill_colour(self, colour: Any) -> None:
@@ -80,7 +82,7 @@ def _text_lines(pen: Pen, block: TextLines, x: float, y: float) -> None:
             width = stringWidth(line, style.font, style.size)
             draw_moved_string(canvas, x, baseline, block.width - width, line)
         else:
-            draw_string(canvas, x, baseline, line)
+            pen.writer.left(x, baseline, line)
         baseline -= style.leading
 
 
@@ -99,7 +101,7 @@ def _bar(pen: Pen, block: Bar, x: float, y: float) -> None:
     empty, met, progress = block.colours
     baseline = y + 4.0
     pen.text_style(block.style)
-    draw_string(canvas, x, baseline, block.label)
+    pen.writer.left(x, baseline, block.label)
     left = x + LABEL_WIDTH
     bottom = baseline - 1
     pen.fill_colour(empty)
@@ -110,7 +112,7 @@ def _bar(pen: Pen, block: Bar, x: float, y: float) -> None:
         pen.fill_colour(met if block.met else progress)
         canvas.roundRect(left, bottom, max(filled, 3.0), BAR_HEIGHT, 2, stroke=0, fill=1)
     pen.fill_colour(block.style.color)
-    draw_string(canvas, left + BAR_WIDTH + 8, baseline, block.figures)
+    pen.writer.left(left + BAR_WIDTH + 8, baseline, block.figures)
 
 
 def _fills(pen: Pen, table: Table, x: float, tops: list[float]) -> None:
@@ -132,23 +134,24 @@ def _fills(pen: Pen, table: Table, x: float, tops: list[float]) -> None:
 def _row_text(pen: Pen, each: Row, x: float, top: float) -> None:
     shape = each.shape
     style = shape.style
-    canvas = pen.canvas
+    pen.text_style(style)
+    writer = pen.writer
     first = top - shape.top - style.size
     for cell, value in zip(shape.cells, each.values, strict=True):
-        if isinstance(value, str):
+        if value.__class__ is str:
             if not value:
                 continue
-            pen.text_style(style)
-            draw = draw_right_string if cell.right else draw_string
+            draw = writer.right if cell.right else writer.left
             if "\n" not in value:
-                draw(canvas, x + cell.x, first, value)
+                draw(x + cell.x, first, value)
                 continue
             baseline = first
             for line in value.split("\n"):
-                draw(canvas, x + cell.x, baseline, line)
+                draw(x + cell.x, baseline, line)
                 baseline -= style.leading
         else:
             draw_block(pen, value, x + cell.x, top - shape.top - value.height)
+            pen.text_style(style)
 
 
 def _rule(canvas: Any, rule: tuple[float, Any], x0: float, x1: float, y: float) -> None:

@@ -22,6 +22,7 @@ from reportlab.lib.rl_accel import escapePDF, fp_str
 from reportlab.pdfbase import pdfmetrics
 
 __all__ = [
+    "StringWriter",
     "draw_moved_string",
     "draw_right_string",
     "draw_string",
@@ -136,3 +137,46 @@ def draw_right_string(canvas: Any, x: float, y: float, text: str) -> None:
     else:
         width = pdfmetrics.stringWidth(text, canvas._fontname, canvas._fontsize)
         _write(canvas, encoded[0], x - width, y, encoded[1])
+
+
+class StringWriter:
+    """`draw_string` and `draw_right_string` for a run of strings in the canvas'
+    current font: the font, its size and its operators are looked up once per font
+    setting (`use`), and an ASCII string, once the font has codes in this document, is
+    written at once as its own codes. The same bytes as `draw_string`."""
+
+    __slots__ = ("canvas", "font", "operators", "size")
+
+    def __init__(self, canvas: Any) -> None:
+        self.canvas = canvas
+        self.font: Any = None
+        self.size = 0.0
+        self.operators: str | None = None
+
+    def use(self) -> None:
+        """After ``canvas.setFont``: the strings that follow are in that font."""
+        canvas = self.canvas
+        self.font = pdfmetrics.getFont(canvas._fontname)
+        self.size = canvas._fontsize
+        self.operators = None
+        if self.font._dynamicFont and self.font.state.get(canvas._doc) is not None:
+            self.operators = _font_operators(canvas, self.font)
+
+    def left(self, x: float, y: float, text: str) -> None:
+        operators = self.operators
+        if operators is not None and text.isascii():
+            self.canvas._code.append(
+                f"BT 1 0 0 1 {fp_str(x, y)} Tm {operators} "
+                f"({escapePDF(text.encode('ascii'))}) Tj T* ET"
+            )
+            return
+        draw_string(self.canvas, x, y, text)
+        font = self.font
+        if operators is None and font._dynamicFont and font.state.get(self.canvas._doc):
+            self.operators = _font_operators(self.canvas, font)
+
+    def right(self, x: float, y: float, text: str) -> None:
+        if not self.font._dynamicFont:
+            draw_right_string(self.canvas, x, y, text)
+            return
+        self.left(x - self.font.stringWidth(text, self.size), y, text)

@@ -163,9 +163,6 @@ def _rule(canvas: Any, rule: tuple[float, Any], x0: float, x1: float, y: float) 
 def _rules(pen: Pen, table: Table, x: float, tops: list[float]) -> None:
     canvas = pen.canvas
     right = x + table.width
-    canvas.saveState()
-    canvas.setLineCap(ROUND)
-    canvas.setLineJoin(ROUND)
     if table.box is not None:
         _rule(canvas, table.box, x, right, tops[0])
         canvas.line(x, tops[-1], right, tops[-1])
@@ -178,7 +175,6 @@ def _rules(pen: Pen, table: Table, x: float, tops: list[float]) -> None:
             _rule(canvas, each.shape.rule_below, x, right, tops[index + 1])
     if table.rule_at_bottom is not None:
         _rule(canvas, table.rule_at_bottom, x, right, tops[-1])
-    canvas.restoreState()
 
 
 def _table(pen: Pen, table: Table, x: float, y: float) -> None:
@@ -215,12 +211,7 @@ def _columns(pen: Pen, block: Columns, x: float, y: float) -> None:
     for stack in block.stacks:
         _stack(pen, stack, x, top)
     if block.rule_below is not None:
-        canvas = pen.canvas
-        canvas.saveState()
-        canvas.setLineCap(ROUND)
-        canvas.setLineJoin(ROUND)
-        _rule(canvas, block.rule_below, x, x + block.width, y)
-        canvas.restoreState()
+        _rule(pen.canvas, block.rule_below, x, x + block.width, y)
 
 
 _DRAW: dict[type, Any] = {
@@ -240,5 +231,12 @@ def draw_block(pen: Pen, block: Any, x: float, y: float) -> None:
 def draw_page(canvas: Any, page: Page) -> None:
     """Everything placed on `page`, in the order it was placed."""
     pen = Pen(canvas)
+    # Rules have round caps and joins, as reportlab's tables draw them; the page's
+    # furniture after them is drawn with the canvas' defaults.
+    canvas.setLineCap(ROUND)
+    canvas.setLineJoin(ROUND)
     for placed in page.placed:
         draw_block(pen, placed.block, placed.x, placed.y)
+    canvas.setLineCap(0)
+    canvas.setLineJoin(0)
+    canvas.setLineWidth(1)

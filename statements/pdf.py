@@ -437,7 +437,14 @@ class MoneyFormat:
     def rate(self, rate: Decimal | None) -> str:
         if rate is None:
             return ""
-        return _plain(format_percent(rate, locale=self.locale, decimal_quantization=False))
+        key = (str(rate), "%")  # a plan has a few rates: they repeat on every line
+        text = self._money.get(key)
+        if text is None:
+            if len(self._money) >= self.MEMO_LIMIT:
+                self._money.clear()
+            text = _plain(format_percent(rate, locale=self.locale, decimal_quantization=False))
+            self._money[key] = text
+        return text
 
     def number(self, value: Decimal) -> str:
         return _plain(format_decimal(value, locale=self.locale, decimal_quantization=False))
@@ -611,11 +618,16 @@ MARGIN_TOTAL_LABEL = N_("Total margin earned (not payable)")
 def _cell(text: str, width: float, pad: float = _CELL_PAD) -> Any:
     """A one-line table cell: a plain string when the main font covers it, a paragraph
     with CJK runs otherwise. `width` is the column's, `pad` the cell padding."""
-    f = fonts()
-    fitted = _fit(_plain(text), width - 2 * _CELL_PAD, f.regular, _CELL_FONT_SIZE)
+    if text.isascii():  # the main font covers ASCII
+        return _fit(text, width - 2 * _CELL_PAD, fonts().regular, _CELL_FONT_SIZE)
+    fitted = _fit(_plain(text), width - 2 * _CELL_PAD, fonts().regular, _CELL_FONT_SIZE)
     if _covered(fitted):
         return fitted
     return flowed(Paragraph(_markup(fitted), _styles().cell.paragraph), width - 2 * pad)
+
+
+def _strings(values: tuple[Any, ...]) -> bool:
+    return all(value.__class__ is str for value in values)
 
 
 @dataclass(frozen=True, slots=True)
@@ -648,6 +660,7 @@ def _line_rows(lines: Sequence[StatementLine], fmt: MoneyFormat, t: Gettext) -> 
     shapes = _line_shapes()
     w = _LINE_WIDTHS
     rows: list[Row] = []
+    one_line = shapes.line.height(("",))
     for line in lines:
         day = line.date.isoformat()
         shape = shapes.line
@@ -657,20 +670,19 @@ def _line_rows(lines: Sequence[StatementLine], fmt: MoneyFormat, t: Gettext) -> 
         base = fmt.money(line.base_amount, line.base_currency)
         if line.fx_rate is not None:
             base = f"{base}\n" + t(N_("\u00d7 %(rate)s fx")) % {"rate": fmt.number(line.fx_rate)}
-        rows.append(
-            row(
-                shape,
-                (
-                    day,
-                    _cell(line.source_fact, w[1]),
-                    _cell(line.customer or "", w[2]),
-                    _cell(line.component, w[3]),
-                    base,
-                    fmt.rate(line.rate),
-                    fmt.money(line.amount),
-                ),
-            )
+        values = (
+            day,
+            _cell(line.source_fact, w[1]),
+            _cell(line.customer or "", w[2]),
+            _cell(line.component, w[3]),
+            base,
+            fmt.rate(line.rate),
+            fmt.money(line.amount),
         )
+        if shape is shapes.line and line.fx_rate is None and _strings(values):
+            rows.append(Row(shape, values, one_line))  # the height of most rows, known
+        else:
+            rows.append(row(shape, values))
     return rows
 
 

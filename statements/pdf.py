@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
@@ -159,6 +160,51 @@ SUBSET_MEMO_LIMIT = 256
 """Embedded font programs kept per font; past it the memo starts afresh."""
 
 
+class _Formatted(pdfdoc.PDFObject):  # type: ignore[misc]  # reportlab is untyped
+    """A PDF value formatted once: the bytes reportlab wrote for it the first time."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+
+    def format(self, document: Any) -> bytes:
+        return self.data
+
+
+def _mark(number: int) -> _Formatted:
+    """A stand-in for the `number`-th reference of a PDF object formatted once."""
+    return _Formatted(b"\x00reference%d\x00" % number)
+
+
+_MARKS = re.compile(rb"\x00reference(\d+)\x00")
+
+
+def _parts(formatted: bytes) -> tuple[tuple[bytes, ...], tuple[int, ...]]:
+    """The bytes between the marks of `formatted`, and which reference each mark
+    stands for (reportlab writes a dictionary's keys sorted, not in our order)."""
+    pieces = _MARKS.split(formatted)
+    return tuple(pieces[0::2]), tuple(int(number) for number in pieces[1::2])
+
+
+class _Template(pdfdoc.PDFObject):  # type: ignore[misc]  # reportlab is untyped
+    """A PDF object formatted once but for its references, whose object numbers differ
+    from document to document: the bytes between them, and the references."""
+
+    __RefOnly__ = 1  # like reportlab's font objects: written apart, referred to
+
+    def __init__(
+        self, parts: tuple[tuple[bytes, ...], tuple[int, ...]], references: tuple[Any, ...]
+    ) -> None:
+        self.parts = parts[0]
+        self.references = tuple(references[number] for number in parts[1])
+
+    def format(self, document: Any) -> bytes:
+        out = [self.parts[0]]
+        for reference, part in zip(self.references, self.parts[1:], strict=True):
+            out.append(reference.format(document))
+            out.append(part)
+        return b"".join(out)
+
+
 def _embed_subsets_once(font: TTFont) -> None:
     """Make `font` embed each of its subsets from a per-process memo of font programs.
 
@@ -173,6 +219,7 @@ def _embed_subsets_once(font: TTFont) -> None:
     """
     face = font.face
     memo: dict[tuple[tuple[int, ...], bool], tuple[int, bytes]] = {}
+    descriptors: dict[str, tuple[tuple[bytes, ...], tuple[int, ...]]] = {}
 
     def add_subset_objects(doc: Any, fontname: str, subset: Sequence[int]) -> Any:
         compress = bool(doc.compression)
@@ -191,34 +238,29 @@ def _embed_subsets_once(font: TTFont) -> None:
                 [pdfdoc.PDFName(pdfdoc.PDFZCompress.pdfname)]
             )
         file_ref = doc.Reference(font_file, f"fontFile:{face.filename}({fontname})")
-        descriptor = pdfdoc.PDFDictionary(
-            {
-                "Type": "/FontDescriptor",
-                "Ascent": face.ascent,
-                "CapHeight": face.capHeight,
-                "Descent": face.descent,
-                "Flags": (face.flags & ~FF_NONSYMBOLIC) | FF_SYMBOLIC,
-                "FontBBox": pdfdoc.PDFArray(face.bbox),
-                "FontName": pdfdoc.PDFName(fontname),
-                "ItalicAngle": face.italicAngle,
-                "StemV": face.stemV,
-                "FontFile2": file_ref,
-                "MissingWidth": face.defaultWidth,
-            }
-        )
-        return doc.Reference(descriptor, "fontDescriptor:" + fontname)
+        parts = descriptors.get(fontname)
+        if parts is None:
+            if len(descriptors) >= SUBSET_MEMO_LIMIT:
+                descriptors.clear()
+            descriptor = pdfdoc.PDFDictionary(
+                {
+                    "Type": "/FontDescriptor",
+                    "Ascent": face.ascent,
+                    "CapHeight": face.capHeight,
+                    "Descent": face.descent,
+                    "Flags": (face.flags & ~FF_NONSYMBOLIC) | FF_SYMBOLIC,
+                    "FontBBox": pdfdoc.PDFArray(face.bbox),
+                    "FontName": pdfdoc.PDFName(fontname),
+                    "ItalicAngle": face.italicAngle,
+                    "StemV": face.stemV,
+                    "FontFile2": _mark(0),
+                    "MissingWidth": face.defaultWidth,
+                }
+            )
+            parts = descriptors[fontname] = _parts(descriptor.format(doc))
+        return doc.Reference(_Template(parts, (file_ref,)), "fontDescriptor:" + fontname)
 
     face.addSubsetObjects = add_subset_objects
-
-
-class _Formatted(pdfdoc.PDFObject):  # type: ignore[misc]  # reportlab is untyped
-    """A PDF value formatted once: the bytes reportlab wrote for it the first time."""
-
-    def __init__(self, data: bytes) -> None:
-        self.data = data
-
-    def format(self, document: Any) -> bytes:
-        return self.data
 
 
 def _font_objects_once(font: TTFont) -> None:
@@ -232,6 +274,9 @@ def _font_objects_once(font: TTFont) -> None:
     """
     face = font.face
     widths_memo: dict[tuple[int, ...], _Formatted] = {}
+    dictionaries: dict[
+        tuple[str, str, tuple[int, ...]], tuple[tuple[bytes, ...], tuple[int, ...]]
+    ] = {}
     maps_memo: dict[tuple[str, tuple[int, ...]], bytes] = {}
 
     def widths(subset: tuple[int, ...], document: Any) -> _Formatted:
@@ -267,18 +312,28 @@ def _font_objects_once(font: TTFont) -> None:
         for n, subset in enumerate(state.subsets):
             internal_name = font.getSubsetInternalName(n, doc)[1:]
             base_name = b"".join((SUBSETN(n), b"+", face.name, face.subfontNameX)).decode("pdfdoc")
-            pdf_font = pdfdoc.PDFTrueTypeFont()
-            pdf_font.__Comment__ = f"Font {font.fontName} subset {n}"
-            pdf_font.Name = internal_name
-            pdf_font.BaseFont = base_name
-            pdf_font.FirstChar = 0
-            pdf_font.LastChar = len(subset) - 1
-            pdf_font.Widths = widths(tuple(subset), doc)
-            pdf_font.ToUnicode = doc.Reference(
-                to_unicode(base_name, tuple(subset), bool(doc.compression)),
+            codes = tuple(subset)
+            to_unicode_ref = doc.Reference(
+                to_unicode(base_name, codes, bool(doc.compression)),
                 "toUnicodeCMap:" + base_name,
             )
-            pdf_font.FontDescriptor = face.addSubsetObjects(doc, base_name, subset)
+            descriptor_ref = face.addSubsetObjects(doc, base_name, subset)
+            key = (internal_name, base_name, codes)
+            parts = dictionaries.get(key)
+            if parts is None:
+                if len(dictionaries) >= SUBSET_MEMO_LIMIT:
+                    dictionaries.clear()
+                pdf_font = pdfdoc.PDFTrueTypeFont()
+                pdf_font.Name = internal_name
+                pdf_font.BaseFont = base_name
+                pdf_font.FirstChar = 0
+                pdf_font.LastChar = len(subset) - 1
+                pdf_font.Widths = widths(codes, doc)
+                pdf_font.ToUnicode = _mark(0)
+                pdf_font.FontDescriptor = _mark(1)
+                parts = dictionaries[key] = _parts(pdf_font.format(doc))
+            pdf_font = _Template(parts, (to_unicode_ref, descriptor_ref))
+            pdf_font.__Comment__ = f"Font {font.fontName} subset {n}"
             doc.Reference(pdf_font, internal_name)
             doc.idToObject["BasicFonts"].dict[internal_name] = pdf_font
         del font.state[doc]

@@ -7,10 +7,11 @@ at a time, and the operators are joined. `draw_string` writes the same operators
 reportlab writes (reportlab 5.1, ``PDFTextObject`` with a TrueType font) for a string
 of the document's first font subset, and the statement fonts look up a string whose
 characters all have codes already at once (`split_known_characters_at_once`): nearly
-every character of a statement has its code after the first lines. The PDF has the
-same bytes (``tests/statements/test_pdf_bytes.py``). Anything else (a string reaching
-past the first 256 codes of its font, an empty string, a font that is not TrueType)
-is drawn by reportlab itself.
+every character of a statement has its code after the first lines, and an ASCII
+string is its own codes. `StringWriter` writes a run of strings of one font setting
+(a table's cells) the same way with the font looked up once. Anything else (a string
+reaching past the first 256 codes of its font, an empty string, a font that is not
+TrueType) is drawn by reportlab itself.
 """
 
 from __future__ import annotations

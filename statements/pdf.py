@@ -1,4 +1,4 @@
-"""The partner statement as a PDF (reportlab platypus), from a Statement alone.
+"""The partner statement as a PDF (drawn on a reportlab canvas), from a Statement alone.
 
 Never sees a database session: the builder fills a :class:`Statement`, this module
 draws it. Nothing is rounded or recomputed here; every figure printed is a field of
@@ -10,8 +10,13 @@ payable) next to the year-to-date figures, the tier progress (one drawn bar per
 requirement of the next tier, the gap text and an at-risk warning), subtotals per
 plan component, the line tables (payable lines; payouts; resale margin) whose header
 row repeats on every page, the totals, and on every page a running header, the
-content hash, the plan versions and "Page N of M" (two-pass canvas: pages are kept
-until the end so that M is known).
+content hash, the plan versions and "Page N of M" (the pages are laid out before any
+is drawn, so M is known).
+
+This module decides what is printed, in which words, fonts and formats; where it goes
+is `statements.page_layout`'s (the positions platypus gave the same story), and the
+ink is `statements.page_drawing`'s. Rare content (a paragraph of mixed fonts: a bold
+lead, CJK runs) is set by reportlab's Paragraph at the position computed here.
 
 Deterministic bytes: reportlab's invariant mode (fixed document id) and a creation
 date taken from the statement's ``issued_on`` date, never the clock.

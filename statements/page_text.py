@@ -157,11 +157,23 @@ class StringWriter:
     def use(self) -> None:
         """After ``canvas.setFont``: the strings that follow are in that font."""
         canvas = self.canvas
+        known: dict[tuple[str, float, float], tuple[Any, str]] | None = getattr(
+            canvas, "_writer_settings", None
+        )
+        if known is None:
+            known = canvas._writer_settings = {}
+        key = (canvas._fontname, canvas._fontsize, canvas._leading)
+        setting = known.get(key)
+        if setting is not None:  # the font has codes in this document: it stays so
+            self.font, self.operators = setting
+            self.size = canvas._fontsize
+            return
         self.font = pdfmetrics.getFont(canvas._fontname)
         self.size = canvas._fontsize
         self.operators = None
         if self.font._dynamicFont and self.font.state.get(canvas._doc) is not None:
             self.operators = _font_operators(canvas, self.font)
+            known[key] = (self.font, self.operators)
 
     def left(self, x: float, y: float, text: str) -> None:
         operators = self.operators
@@ -174,7 +186,7 @@ class StringWriter:
         draw_string(self.canvas, x, y, text)
         font = self.font
         if operators is None and font._dynamicFont and font.state.get(self.canvas._doc):
-            self.operators = _font_operators(self.canvas, font)
+            self.use()
 
     def right(self, x: float, y: float, text: str) -> None:
         if not self.font._dynamicFont:

@@ -47,6 +47,7 @@ __all__ = [
     "content_hash",
     "from_canonical",
     "seal",
+    "sealed_hash",
     "to_document",
     "verify",
 ]
@@ -216,13 +217,34 @@ def content_hash(statement: Statement) -> str:
     return hashlib.sha256(payload).hexdigest()
 
 
+SEALED_KEPT = 16
+"""How many of the statements `seal` made last it remembers (a render worker renders a
+statement right after sealing it)."""
+_sealed: dict[int, Statement] = {}
+
+
 def seal(statement: Statement) -> Statement:
     """The statement carrying its own content hash (as issued at period close).
 
     The statement was checked and normalised when it was made (both constructors do),
     and only its hash changes here, so the copy is not checked again (``_derived``):
     checking it re-sorted and re-summed every line a second time per statement."""
-    return replace(statement, content_hash=content_hash(statement), _derived=True)
+    sealed = replace(statement, content_hash=content_hash(statement), _derived=True)
+    if len(_sealed) >= SEALED_KEPT:
+        del _sealed[next(iter(_sealed))]
+    _sealed[id(sealed)] = sealed
+    return sealed
+
+
+def sealed_hash(statement: Statement) -> str | None:
+    """The hash `seal` gave this very statement (one of the last it made), else None.
+
+    A statement is frozen, and so is everything it holds, so the hash `seal` computed
+    is still its content's: the renderer need not hash it again. Any other statement
+    (a copy with another hash, one that came through a pickle) is not known here."""
+    if _sealed.get(id(statement)) is statement:
+        return statement.content_hash
+    return None
 
 
 def verify(statement: Statement) -> bool:

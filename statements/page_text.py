@@ -7,23 +7,24 @@ at a time, and the operators are joined. `draw_string` writes the same operators
 reportlab writes (reportlab 5.1, ``PDFTextObject`` with a TrueType font) for a string
 of the document's first font subset, and the statement fonts look up a string whose
 characters all have codes already at once (`split_known_characters_at_once`): nearly
-every character of a statement has its code after the first lines. The PDF has the
-same bytes (``tests/statements/test_pdf_bytes.py``). Anything else (a string reaching
-past the first 256 codes of its font, an empty string, a font that is not TrueType)
-is drawn by reportlab itself.
+every character of a statement has its code after the first lines, and an ASCII
+string is its own codes. `StringWriter` writes a run of strings of one font setting
+(a table's cells) the same way with the font looked up once. Anything else (a string
+reaching past the first 256 codes of its font, an empty string, a font that is not
+TrueType) is drawn by reportlab itself.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from reportlab.lib.rl_accel import fp_str
+from reportlab import rl_config
+from reportlab.lib.rl_accel import escapePDF, fp_str
 from reportlab.pdfbase import pdfmetrics
-from reportlab.platypus import LongTable, Table
 
 __all__ = [
-    "FastLongTable",
-    "FastTable",
+    "StringWriter",
+    "draw_moved_string",
     "draw_right_string",
     "draw_string",
     "split_known_characters_at_once",
@@ -54,10 +55,16 @@ def split_known_characters_at_once(font: Any) -> None:
     (5.1), character by character, as before. The result is the same list: paragraphs,
     which reportlab draws itself, print the same bytes faster."""
     split = font.splitString
+    readable = font._asciiReadable
+    # reportlab gives ASCII characters their own codes in the first subset when the
+    # font is "ASCII readable" (its default): an ASCII string is its own codes.
+    ascii_codes = bool(rl_config.ttfAsciiReadable if readable is None else readable)
 
     def split_string(text: str, doc: Any, encoding: str = "utf-8") -> Any:
         state = font.state.get(doc)
         if state is not None and text and isinstance(text, str):
+            if ascii_codes and text.isascii():
+                return [(0, text.encode("ascii"))]
             assignments = state.assignments
             try:
                 return [
@@ -70,13 +77,48 @@ def split_known_characters_at_once(font: Any) -> None:
     font.splitString = split_string
 
 
+def _font_operators(canvas: Any, font: Any) -> str:
+    """The subset font, size and leading operators of the canvas' current font, made
+    once per document and font setting (a few a document)."""
+    known: dict[tuple[str, float, float], str] | None = getattr(canvas, "_font_operators", None)
+    if known is None:
+        known = canvas._font_operators = {}
+    key = (canvas._fontname, canvas._fontsize, canvas._leading)
+    operators = known.get(key)
+    if operators is None:
+        operators = known[key] = (
+            f"{font.getSubsetInternalName(0, canvas._doc)} "
+            f"{fp_str(canvas._fontsize)} Tf {fp_str(canvas._leading)} TL"
+        )
+    return operators
+
+
 def _write(canvas: Any, font: Any, x: float, y: float, codes: bytes) -> None:
     # What PDFTextObject writes for Canvas.drawString: origin, subset font, the string.
     canvas._code.append(
-        f"BT 1 0 0 1 {fp_str(x, y)} Tm {font.getSubsetInternalName(0, canvas._doc)} "
-        f"{fp_str(canvas._fontsize)} Tf {fp_str(canvas._leading)} TL "
-        f"({canvas._escape(codes)}) Tj T* ET"
+        f"BT 1 0 0 1 {fp_str(x, y)} Tm {_font_operators(canvas, font)} "
+        f"({escapePDF(codes)}) Tj T* ET"
     )
+
+
+def draw_moved_string(canvas: Any, x: float, y: float, shift: float, text: str) -> None:
+    """`text` at (x + shift, y) written as reportlab's Paragraph writes a right-aligned
+    line: the text object starts at x and moves by `shift` (a reader that extracts the
+    text sees the move as a space before the line, as it did in platypus' pages)."""
+    font = pdfmetrics.getFont(canvas._fontname)
+    if not text or not font._dynamicFont:
+        canvas.drawString(x + shift, y, text)
+        return
+    parts = font.splitString(text, canvas._doc)
+    moved = fp_str(shift)
+    out = [f"BT 1 0 0 1 {fp_str(x, y)} Tm {moved} 0 Td"]
+    for subset, codes in parts:
+        out.append(
+            f"{font.getSubsetInternalName(subset, canvas._doc)} {fp_str(canvas._fontsize)} Tf"
+            f" {fp_str(canvas._leading)} TL ({canvas._escape(codes)}) Tj"
+        )
+    out.append(f"T* {fp_str(-shift)} 0 Td ET")
+    canvas._code.append(" ".join(out))
 
 
 def draw_string(canvas: Any, x: float, y: float, text: str) -> None:
@@ -98,59 +140,56 @@ def draw_right_string(canvas: Any, x: float, y: float, text: str) -> None:
         _write(canvas, encoded[0], x - width, y, encoded[1])
 
 
-_DRAW = {"LEFT": draw_string, "RIGHT": draw_right_string}
+class StringWriter:
+    """`draw_string` and `draw_right_string` for a run of strings in the canvas'
+    current font: the font, its size and its operators are looked up once per font
+    setting (`use`), and an ASCII string, once the font has codes in this document, is
+    written at once as its own codes. The same bytes as `draw_string`."""
 
+    __slots__ = ("canvas", "font", "operators", "size")
 
-def _draw_text_cell(table: Any, cellval: str, cellstyle: Any, pos: Any, size: Any) -> bool:
-    """Draw a string cell as reportlab's ``Table._drawCell`` does (top-aligned, left or
-    right); False when the cell is of another kind, which reportlab then draws."""
-    draw = _DRAW.get(cellstyle.alignment)
-    if (
-        draw is None
-        or cellstyle.valign != "TOP"
-        or cellstyle.direction
-        or cellstyle.shaping
-        or cellstyle.href
-        or cellstyle.destination
-    ):
-        return False
-    canvas = table.canv
-    current = table._curcellstyle
-    if current is not cellstyle:
-        if current is None or cellstyle.color != current.color:
-            canvas.setFillColor(cellstyle.color)
-        if (
-            current is None
-            or cellstyle.leading != current.leading
-            or cellstyle.fontname != current.fontname
-            or cellstyle.fontsize != current.fontsize
-        ):
-            canvas.setFont(cellstyle.fontname, cellstyle.fontsize, cellstyle.leading)
-        table._curcellstyle = cellstyle
-    colpos, rowpos = pos
-    colwidth, rowheight = size
-    if draw is draw_string:
-        x = colpos + cellstyle.leftPadding
-    else:
-        x = colpos + colwidth - cellstyle.rightPadding
-    y = rowpos + rowheight - cellstyle.topPadding - cellstyle.fontsize
-    for line in cellval.split("\n"):
-        draw(canvas, x, y, line)
-        y -= cellstyle.leading
-    return True
+    def __init__(self, canvas: Any) -> None:
+        self.canvas = canvas
+        self.font: Any = None
+        self.size = 0.0
+        self.operators: str | None = None
 
+    def use(self) -> None:
+        """After ``canvas.setFont``: the strings that follow are in that font."""
+        canvas = self.canvas
+        known: dict[tuple[str, float, float], tuple[Any, str]] | None = getattr(
+            canvas, "_writer_settings", None
+        )
+        if known is None:
+            known = canvas._writer_settings = {}
+        key = (canvas._fontname, canvas._fontsize, canvas._leading)
+        setting = known.get(key)
+        if setting is not None:  # the font has codes in this document: it stays so
+            self.font, self.operators = setting
+            self.size = canvas._fontsize
+            return
+        self.font = pdfmetrics.getFont(canvas._fontname)
+        self.size = canvas._fontsize
+        self.operators = None
+        if self.font._dynamicFont and self.font.state.get(canvas._doc) is not None:
+            self.operators = _font_operators(canvas, self.font)
+            known[key] = (self.font, self.operators)
 
-class _StringCells:
-    """A table whose string cells are drawn by `draw_string`: the same bytes."""
+    def left(self, x: float, y: float, text: str) -> None:
+        operators = self.operators
+        if operators is not None and text.isascii():
+            self.canvas._code.append(
+                f"BT 1 0 0 1 {fp_str(x, y)} Tm {operators} "
+                f"({escapePDF(text.encode('ascii'))}) Tj T* ET"
+            )
+            return
+        draw_string(self.canvas, x, y, text)
+        font = self.font
+        if operators is None and font._dynamicFont and font.state.get(self.canvas._doc):
+            self.use()
 
-    def _drawCell(self, cellval: Any, cellstyle: Any, pos: Any, size: Any) -> None:
-        if not isinstance(cellval, str) or not _draw_text_cell(self, cellval, cellstyle, pos, size):
-            super()._drawCell(cellval, cellstyle, pos, size)  # type: ignore[misc]
-
-
-class FastTable(_StringCells, Table):  # type: ignore[misc]  # reportlab is untyped
-    """A Table whose string cells are drawn by `draw_string`: the same bytes."""
-
-
-class FastLongTable(_StringCells, LongTable):  # type: ignore[misc]  # reportlab is untyped
-    """A LongTable whose string cells are drawn by `draw_string`: the same bytes."""
+    def right(self, x: float, y: float, text: str) -> None:
+        if not self.font._dynamicFont:
+            draw_right_string(self.canvas, x, y, text)
+            return
+        self.left(x - self.font.stringWidth(text, self.size), y, text)

@@ -1,4 +1,4 @@
-"""The partner statement as a PDF (reportlab platypus), from a Statement alone.
+"""The partner statement as a PDF (drawn on a reportlab canvas), from a Statement alone.
 
 Never sees a database session: the builder fills a :class:`Statement`, this module
 draws it. Nothing is rounded or recomputed here; every figure printed is a field of
@@ -10,8 +10,13 @@ payable) next to the year-to-date figures, the tier progress (one drawn bar per
 requirement of the next tier, the gap text and an at-risk warning), subtotals per
 plan component, the line tables (payable lines; payouts; resale margin) whose header
 row repeats on every page, the totals, and on every page a running header, the
-content hash, the plan versions and "Page N of M" (two-pass canvas: pages are kept
-until the end so that M is known).
+content hash, the plan versions and "Page N of M" (the pages are laid out before any
+is drawn, so M is known).
+
+This module decides what is printed, in which words, fonts and formats; where it goes
+is `statements.page_layout`'s (the positions platypus gave the same story), and the
+ink is `statements.page_drawing`'s. Rare content (a paragraph of mixed fonts: a bold
+lead, CJK runs) is set by reportlab's Paragraph at the position computed here.
 
 Deterministic bytes: reportlab's invariant mode (fixed document id) and a creation
 date taken from the statement's ``issued_on`` date, never the clock.
@@ -30,14 +35,14 @@ of the statement's content, so the content hash is the same in every language.
 
 from __future__ import annotations
 
-import copy
 import io
 import os
-from collections.abc import Callable, Hashable, Iterable, Sequence
-from dataclasses import dataclass
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
-from functools import lru_cache, partial
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape
@@ -59,21 +64,12 @@ from reportlab.pdfbase.ttfonts import (
     makeToUnicodeCMap,
 )
 from reportlab.pdfgen.canvas import Canvas
-from reportlab.platypus import (
-    CondPageBreak,
-    Flowable,
-    KeepTogether,
-    LongTable,
-    Paragraph,
-    SimpleDocTemplate,
-    Spacer,
-    Table,
-    TableStyle,
-)
+from reportlab.platypus import Paragraph
 
 from payouts.tax.invoices import Document
 from plans.money import from_minor
 from statements.canonical import content_hash as compute_hash
+from statements.canonical import sealed_hash
 from statements.language import N_, Gettext, hold_reason, metric_label, words
 from statements.model import (
     COUNT_UNIT,
@@ -83,21 +79,48 @@ from statements.model import (
     StatementLine,
     TierProgress,
 )
-from statements.page_text import (
-    FastLongTable,
-    FastTable,
-    draw_right_string,
-    draw_string,
-    split_known_characters_at_once,
+from statements.page_drawing import BAR_WIDTH, LABEL_WIDTH, draw_page
+from statements.page_layout import (
+    CONTENT_WIDTH,
+    FRAME_WIDTH,
+    MARGIN_BOTTOM,
+    MARGIN_TOP,
+    MARGIN_X,
+    PAGE_HEIGHT,
+    PAGE_WIDTH,
+    Bar,
+    Block,
+    Cell,
+    Columns,
+    CondBreak,
+    Gap,
+    Keep,
+    Row,
+    RowShape,
+    Stack,
+    Table,
+    TextLines,
+    TextStyle,
+    cells,
+    flowed,
+    paginate,
+    row,
+    wrap_words,
 )
+from statements.page_text import draw_right_string, draw_string, split_known_characters_at_once
 
-__all__ = ["FONT_SEARCH_PATHS", "MoneyFormat", "fonts", "money_format", "render_pdf"]
+__all__ = [
+    "CONTENT_WIDTH",
+    "FONT_SEARCH_PATHS",
+    "MARGIN_BOTTOM",
+    "MARGIN_TOP",
+    "MARGIN_X",
+    "MoneyFormat",
+    "fonts",
+    "money_format",
+    "render_pdf",
+]
 
-PAGE_WIDTH, PAGE_HEIGHT = A4
-MARGIN_X = 15 * mm
-MARGIN_TOP = 20 * mm
-MARGIN_BOTTOM = 22 * mm
-CONTENT_WIDTH = PAGE_WIDTH - 2 * MARGIN_X
 
 INK = colors.HexColor("#1f2933")
 MUTED = colors.HexColor("#616e7c")
@@ -142,6 +165,51 @@ SUBSET_MEMO_LIMIT = 256
 """Embedded font programs kept per font; past it the memo starts afresh."""
 
 
+class _Formatted(pdfdoc.PDFObject):  # type: ignore[misc]  # reportlab is untyped
+    """A PDF value formatted once: the bytes reportlab wrote for it the first time."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+
+    def format(self, document: Any) -> bytes:
+        return self.data
+
+
+def _mark(number: int) -> _Formatted:
+    """A stand-in for the `number`-th reference of a PDF object formatted once."""
+    return _Formatted(b"\x00reference%d\x00" % number)
+
+
+_MARKS = re.compile(rb"\x00reference(\d+)\x00")
+
+
+def _parts(formatted: bytes) -> tuple[tuple[bytes, ...], tuple[int, ...]]:
+    """The bytes between the marks of `formatted`, and which reference each mark
+    stands for (reportlab writes a dictionary's keys sorted, not in our order)."""
+    pieces = _MARKS.split(formatted)
+    return tuple(pieces[0::2]), tuple(int(number) for number in pieces[1::2])
+
+
+class _Template(pdfdoc.PDFObject):  # type: ignore[misc]  # reportlab is untyped
+    """A PDF object formatted once but for its references, whose object numbers differ
+    from document to document: the bytes between them, and the references."""
+
+    __RefOnly__ = 1  # like reportlab's font objects: written apart, referred to
+
+    def __init__(
+        self, parts: tuple[tuple[bytes, ...], tuple[int, ...]], references: tuple[Any, ...]
+    ) -> None:
+        self.parts = parts[0]
+        self.references = tuple(references[number] for number in parts[1])
+
+    def format(self, document: Any) -> bytes:
+        out = [self.parts[0]]
+        for reference, part in zip(self.references, self.parts[1:], strict=True):
+            out.append(reference.format(document))
+            out.append(part)
+        return b"".join(out)
+
+
 def _embed_subsets_once(font: TTFont) -> None:
     """Make `font` embed each of its subsets from a per-process memo of font programs.
 
@@ -156,6 +224,7 @@ def _embed_subsets_once(font: TTFont) -> None:
     """
     face = font.face
     memo: dict[tuple[tuple[int, ...], bool], tuple[int, bytes]] = {}
+    descriptors: dict[str, tuple[tuple[bytes, ...], tuple[int, ...]]] = {}
 
     def add_subset_objects(doc: Any, fontname: str, subset: Sequence[int]) -> Any:
         compress = bool(doc.compression)
@@ -174,34 +243,29 @@ def _embed_subsets_once(font: TTFont) -> None:
                 [pdfdoc.PDFName(pdfdoc.PDFZCompress.pdfname)]
             )
         file_ref = doc.Reference(font_file, f"fontFile:{face.filename}({fontname})")
-        descriptor = pdfdoc.PDFDictionary(
-            {
-                "Type": "/FontDescriptor",
-                "Ascent": face.ascent,
-                "CapHeight": face.capHeight,
-                "Descent": face.descent,
-                "Flags": (face.flags & ~FF_NONSYMBOLIC) | FF_SYMBOLIC,
-                "FontBBox": pdfdoc.PDFArray(face.bbox),
-                "FontName": pdfdoc.PDFName(fontname),
-                "ItalicAngle": face.italicAngle,
-                "StemV": face.stemV,
-                "FontFile2": file_ref,
-                "MissingWidth": face.defaultWidth,
-            }
-        )
-        return doc.Reference(descriptor, "fontDescriptor:" + fontname)
+        parts = descriptors.get(fontname)
+        if parts is None:
+            if len(descriptors) >= SUBSET_MEMO_LIMIT:
+                descriptors.clear()
+            descriptor = pdfdoc.PDFDictionary(
+                {
+                    "Type": "/FontDescriptor",
+                    "Ascent": face.ascent,
+                    "CapHeight": face.capHeight,
+                    "Descent": face.descent,
+                    "Flags": (face.flags & ~FF_NONSYMBOLIC) | FF_SYMBOLIC,
+                    "FontBBox": pdfdoc.PDFArray(face.bbox),
+                    "FontName": pdfdoc.PDFName(fontname),
+                    "ItalicAngle": face.italicAngle,
+                    "StemV": face.stemV,
+                    "FontFile2": _mark(0),
+                    "MissingWidth": face.defaultWidth,
+                }
+            )
+            parts = descriptors[fontname] = _parts(descriptor.format(doc))
+        return doc.Reference(_Template(parts, (file_ref,)), "fontDescriptor:" + fontname)
 
     face.addSubsetObjects = add_subset_objects
-
-
-class _Formatted(pdfdoc.PDFObject):  # type: ignore[misc]  # reportlab is untyped
-    """A PDF value formatted once: the bytes reportlab wrote for it the first time."""
-
-    def __init__(self, data: bytes) -> None:
-        self.data = data
-
-    def format(self, document: Any) -> bytes:
-        return self.data
 
 
 def _font_objects_once(font: TTFont) -> None:
@@ -215,6 +279,9 @@ def _font_objects_once(font: TTFont) -> None:
     """
     face = font.face
     widths_memo: dict[tuple[int, ...], _Formatted] = {}
+    dictionaries: dict[
+        tuple[str, str, tuple[int, ...]], tuple[tuple[bytes, ...], tuple[int, ...]]
+    ] = {}
     maps_memo: dict[tuple[str, tuple[int, ...]], bytes] = {}
 
     def widths(subset: tuple[int, ...], document: Any) -> _Formatted:
@@ -250,18 +317,28 @@ def _font_objects_once(font: TTFont) -> None:
         for n, subset in enumerate(state.subsets):
             internal_name = font.getSubsetInternalName(n, doc)[1:]
             base_name = b"".join((SUBSETN(n), b"+", face.name, face.subfontNameX)).decode("pdfdoc")
-            pdf_font = pdfdoc.PDFTrueTypeFont()
-            pdf_font.__Comment__ = f"Font {font.fontName} subset {n}"
-            pdf_font.Name = internal_name
-            pdf_font.BaseFont = base_name
-            pdf_font.FirstChar = 0
-            pdf_font.LastChar = len(subset) - 1
-            pdf_font.Widths = widths(tuple(subset), doc)
-            pdf_font.ToUnicode = doc.Reference(
-                to_unicode(base_name, tuple(subset), bool(doc.compression)),
+            codes = tuple(subset)
+            to_unicode_ref = doc.Reference(
+                to_unicode(base_name, codes, bool(doc.compression)),
                 "toUnicodeCMap:" + base_name,
             )
-            pdf_font.FontDescriptor = face.addSubsetObjects(doc, base_name, subset)
+            descriptor_ref = face.addSubsetObjects(doc, base_name, subset)
+            key = (internal_name, base_name, codes)
+            parts = dictionaries.get(key)
+            if parts is None:
+                if len(dictionaries) >= SUBSET_MEMO_LIMIT:
+                    dictionaries.clear()
+                pdf_font = pdfdoc.PDFTrueTypeFont()
+                pdf_font.Name = internal_name
+                pdf_font.BaseFont = base_name
+                pdf_font.FirstChar = 0
+                pdf_font.LastChar = len(subset) - 1
+                pdf_font.Widths = widths(codes, doc)
+                pdf_font.ToUnicode = _mark(0)
+                pdf_font.FontDescriptor = _mark(1)
+                parts = dictionaries[key] = _parts(pdf_font.format(doc))
+            pdf_font = _Template(parts, (to_unicode_ref, descriptor_ref))
+            pdf_font.__Comment__ = f"Font {font.fontName} subset {n}"
             doc.Reference(pdf_font, internal_name)
             doc.idToObject["BasicFonts"].dict[internal_name] = pdf_font
         del font.state[doc]
@@ -328,14 +405,13 @@ def _needs_fallback(char: str) -> bool:
 def _plain(text: str) -> str:
     """``text`` with the characters the main font lacks replaced where a stand-in exists."""
     coverage = fonts().coverage
-    if all(ord(c) in coverage for c in text):
+    if text.isascii() or coverage.issuperset(map(ord, text)):
         return text
     return "".join(_STAND_INS.get(ord(c), c) if ord(c) not in coverage else c for c in text)
 
 
 def _covered(text: str) -> bool:
-    coverage = fonts().coverage
-    return all(ord(c) in coverage for c in text)
+    return text.isascii() or fonts().coverage.issuperset(map(ord, text))
 
 
 def _markup(text: str) -> str:
@@ -360,7 +436,7 @@ def _markup(text: str) -> str:
 
 def _width(text: str, font: str, size: float) -> float:
     coverage = fonts().coverage
-    if all(ord(c) in coverage for c in text):
+    if _covered(text):
         return float(pdfmetrics.stringWidth(text, font, size))
     return sum(
         float(pdfmetrics.stringWidth(c, font, size)) if ord(c) in coverage else size for c in text
@@ -393,8 +469,9 @@ class MoneyFormat:
     arrive at their minor-unit precision and are shown exactly.
     """
 
-    MEMO_LIMIT = 20_000
-    """Formatted amounts kept per instance; past it the memo starts afresh."""
+    MEMO_LIMIT = 4_096
+    """Formatted amounts kept per instance (a few short strings each); past it the memo
+    starts afresh."""
 
     def __init__(self, locale: str, currency: str) -> None:
         self.locale = Locale.parse(locale)
@@ -420,7 +497,14 @@ class MoneyFormat:
     def rate(self, rate: Decimal | None) -> str:
         if rate is None:
             return ""
-        return _plain(format_percent(rate, locale=self.locale, decimal_quantization=False))
+        key = (str(rate), "%")  # a plan has a few rates: they repeat on every line
+        text = self._money.get(key)
+        if text is None:
+            if len(self._money) >= self.MEMO_LIMIT:
+                self._money.clear()
+            text = _plain(format_percent(rate, locale=self.locale, decimal_quantization=False))
+            self._money[key] = text
+        return text
 
     def number(self, value: Decimal) -> str:
         return _plain(format_decimal(value, locale=self.locale, decimal_quantization=False))
@@ -442,15 +526,41 @@ def money_format(locale: str, currency: str) -> MoneyFormat:
 
 
 @dataclass(frozen=True, slots=True)
+class _Style:
+    """A paragraph style: the font of its plain text, and reportlab's style for the
+    rare paragraph of mixed fonts (a bold lead, CJK runs) that reportlab sets."""
+
+    text: TextStyle
+    paragraph: ParagraphStyle
+    right: bool = False
+    before: float = 0.0
+    after: float = 0.0
+
+    @property
+    def bold(self) -> TextStyle:
+        return replace(self.text, font=fonts().bold)
+
+
+@dataclass(frozen=True, slots=True)
 class _Styles:
-    title: ParagraphStyle
-    name: ParagraphStyle
-    body: ParagraphStyle
-    small: ParagraphStyle
-    small_right: ParagraphStyle
-    heading: ParagraphStyle
-    cell: ParagraphStyle
-    warn: ParagraphStyle
+    title: _Style
+    name: _Style
+    body: _Style
+    small: _Style
+    small_right: _Style
+    heading: _Style
+    cell: _Style
+    warn: _Style
+
+
+def _style(paragraph: ParagraphStyle) -> _Style:
+    return _Style(
+        TextStyle(paragraph.fontName, paragraph.fontSize, paragraph.leading, paragraph.textColor),
+        paragraph,
+        paragraph.alignment == TA_RIGHT,
+        paragraph.spaceBefore,
+        paragraph.spaceAfter,
+    )
 
 
 @lru_cache(maxsize=1)
@@ -458,168 +568,89 @@ def _styles() -> _Styles:
     f = fonts()
     base = ParagraphStyle("base", fontName=f.regular, fontSize=9, leading=11.5, textColor=INK)
     return _Styles(
-        title=ParagraphStyle("title", base, fontSize=8.5, textColor=MUTED, leading=11),
-        name=ParagraphStyle("name", base, fontName=f.bold, fontSize=16, leading=20),
-        body=base,
-        small=ParagraphStyle("small", base, fontSize=8, leading=10, textColor=MUTED),
-        small_right=ParagraphStyle(
-            "small_right", base, fontSize=8, leading=10.5, alignment=TA_RIGHT
+        title=_style(ParagraphStyle("title", base, fontSize=8.5, textColor=MUTED, leading=11)),
+        name=_style(ParagraphStyle("name", base, fontName=f.bold, fontSize=16, leading=20)),
+        body=_style(base),
+        small=_style(ParagraphStyle("small", base, fontSize=8, leading=10, textColor=MUTED)),
+        small_right=_style(
+            ParagraphStyle("small_right", base, fontSize=8, leading=10.5, alignment=TA_RIGHT)
         ),
-        heading=ParagraphStyle(
-            "heading",
-            base,
-            fontName=f.bold,
-            fontSize=10.5,
-            leading=14,
-            spaceBefore=8,
-            spaceAfter=4,
+        heading=_style(
+            ParagraphStyle(
+                "heading",
+                base,
+                fontName=f.bold,
+                fontSize=10.5,
+                leading=14,
+                spaceBefore=8,
+                spaceAfter=4,
+            )
         ),
-        cell=ParagraphStyle("cell", base, fontSize=7.5, leading=9),
-        warn=ParagraphStyle("warn", base, fontSize=8.5, leading=11, textColor=WARN),
+        cell=_style(ParagraphStyle("cell", base, fontSize=7.5, leading=9)),
+        warn=_style(ParagraphStyle("warn", base, fontSize=8.5, leading=11, textColor=WARN)),
     )
 
 
-# -- paragraphs (parsed and broken into lines once per text, style and width) --------
-
-PARAGRAPH_MEMO_LIMIT = 20_000
-"""Paragraph texts (and their line breaks) kept per process; past it the memo starts afresh."""
-_FRAGMENTS: dict[tuple[str, str], Any] = {}
-_LINES: dict[tuple[str, str, float], tuple[list[float], Any, float]] = {}
-
-
-class _Paragraph(Paragraph):  # type: ignore[misc]  # reportlab is untyped
-    """A Paragraph whose line breaking is looked up: a statement's paragraphs are mostly
-    the same labels, notes, periods and dates as the last statement's, in the same
-    style and width, and reportlab parses the markup and breaks the lines anew for
-    each. The memo holds reportlab's own result (`blPara`), which drawing only reads:
-    same bytes."""
-
-    _memo_key: tuple[str, str] | None = None
-    # What reportlab's wrap sets (annotations only: the type checker cannot see them).
-    _wrapWidths: list[float]
-    blPara: Any
-    height: float
-
-    def wrap(self, available_width: float, available_height: float) -> tuple[float, float]:
-        if self._memo_key is None:  # a part of a split paragraph: reportlab's way
-            return super().wrap(available_width, available_height)  # type: ignore[no-any-return]
-        key = (*self._memo_key, available_width)
-        known = _LINES.get(key)
-        if known is None:
-            size = super().wrap(available_width, available_height)
-            if size[0]:  # not the "does not fit here" answer
-                if len(_LINES) >= PARAGRAPH_MEMO_LIMIT:
-                    _LINES.clear()
-                _LINES[key] = (self._wrapWidths, self.blPara, self.height)
-            return size  # type: ignore[no-any-return]
-        self.width = available_width
-        self._wrapWidths, self.blPara, self.height = known
-        return available_width, self.height
+@lru_cache(maxsize=1)
+def _table_styles() -> dict[str, TextStyle]:
+    """The fonts of table text: black unless a table names its colour, as reportlab's."""
+    f = fonts()
+    black = colors.black
+    return {
+        "line": TextStyle(f.regular, _CELL_FONT_SIZE, 9, black),
+        "line_bold": TextStyle(f.bold, _CELL_FONT_SIZE, 9, black),
+        "line_heading": TextStyle(f.bold, 10.5, 13, black),
+        "total": TextStyle(f.bold, 8, 10, black),
+        "figure": TextStyle(f.regular, 8.5, 11, INK),
+        "figure_bold": TextStyle(f.bold, 9, 12, INK),
+        "subtotal": TextStyle(f.regular, 8, 10, INK),
+        "subtotal_bold": TextStyle(f.bold, 8, 10, INK),
+        "bar": TextStyle(f.regular, 8, 8 * 1.2, INK),
+    }
 
 
-def _paragraph(markup: str, style: ParagraphStyle) -> _Paragraph:
-    """A paragraph of `markup` in `style`, its markup parsed once per process."""
-    key = (markup, style.name)
-    fragments = _FRAGMENTS.get(key)
-    if fragments is None:
-        paragraph = _Paragraph(markup, style)
-        if len(_FRAGMENTS) >= PARAGRAPH_MEMO_LIMIT:
-            _FRAGMENTS.clear()
-        _FRAGMENTS[key] = paragraph.frags
-    else:
-        paragraph = _Paragraph(markup, style, frags=fragments)
-    paragraph._memo_key = key
-    return paragraph
+# -- paragraphs -----------------------------------------------------------------------
 
 
-# -- table layouts (style resolved once per shape) ----------------------------------
-
-LAYOUT_LIMIT = 512
-"""Table shapes kept per process; past it the memo starts afresh."""
-_LAYOUTS: dict[Hashable, Table] = {}
+LINES_MEMO_SIZE = 2_048
+"""Paragraph texts whose lines are kept (a label, a note, a date: a few short strings
+each); the least recently used go first."""
 
 
-def _laid_out(
-    key: Hashable, make: Callable[[], Table], data: list[list[Any]], heights: list[float | None]
-) -> Table:
-    """A table of the shape `key` holding `data`, with the row `heights` given (None: let
-    reportlab measure the row).
-
-    reportlab resolves a table's style commands into a style for every cell, a large
-    part of what a small table costs; a statement's tables come in a few shapes (rows,
-    bold rows, shading) that recur on every statement. `make` builds the shape once (with
-    blank cells); each table of that shape is a shallow copy of it with its own values
-    and heights, sharing the resolved cell styles, which drawing only reads. The shape
-    itself is never laid out or drawn, so no layout state is shared. Heights given are
-    those reportlab would measure (`_string_row_height`): same bytes."""
-    shape = _LAYOUTS.get(key)
-    if shape is None:
-        if len(_LAYOUTS) >= LAYOUT_LIMIT:
-            _LAYOUTS.clear()
-        shape = _LAYOUTS[key] = make()
-    table = copy.copy(shape)
-    table._cellvalues = data
-    table._argH = table._rowHeights = heights
-    return table
+@lru_cache(maxsize=LINES_MEMO_SIZE)  # the labels and notes recur on every statement
+def _lines(text: str, font: str, size: float, width: float) -> tuple[str, ...] | None:
+    lines = wrap_words(text, font, size, width)
+    return None if lines is None else tuple(lines)
 
 
-def _string_row_height(row: Sequence[Any], leading: float, padding: float) -> float | None:
-    """A row's height as reportlab's ``Table._calc_height`` measures a row of strings
-    (lines times the leading, plus the top and bottom padding); None for a row holding
-    a flowable, which reportlab must wrap to measure."""
-    lines = 1
-    for cell in row:
-        if not isinstance(cell, str):
-            return None
-        lines = max(lines, cell.count("\n") + 1)
-    return leading * lines + padding
+def _text(text: str, style: _Style, width: float, *, bold: bool = False) -> Block:
+    """A paragraph of `text` set in the style's font alone (characters it lacks print
+    as its missing-glyph box, as reportlab prints an escaped paragraph)."""
+    lines = _lines(text, style.text.font if not bold else fonts().bold, style.text.size, width)
+    if lines is None:
+        markup = f"<b>{escape(text)}</b>" if bold else escape(text)
+        return flowed(Paragraph(markup, style.paragraph), width)
+    return TextLines(
+        style.bold if bold else style.text,
+        lines,
+        width,
+        style.right,
+        style.before,
+        style.after,
+    )
 
 
-# -- flowables ----------------------------------------------------------------------
+def _mixed(text: str, style: _Style, width: float, lead: str = "") -> Block:
+    """A paragraph of `text` with CJK runs in the fallback font and an optional bold
+    `lead`: plain text when there is neither, else reportlab's Paragraph (rare)."""
+    text = _plain(text)
+    if not lead and _covered(text):
+        return _text(text, style, width)
+    markup = f"<b>{escape(lead)}</b> {_markup(text)}" if lead else _markup(text)
+    return flowed(Paragraph(markup, style.paragraph), width)
 
 
-class _RequirementBar(Flowable):  # type: ignore[misc]  # reportlab is untyped
-    """One tier requirement: label, a progress bar toward the threshold, the figures."""
-
-    LABEL_WIDTH = 170.0
-    BAR_WIDTH = 120.0
-    BAR_HEIGHT = 7.0
-
-    def __init__(self, label: str, share: Decimal, figures: str, met: bool) -> None:
-        super().__init__()
-        self.label = label
-        self.share = share
-        self.figures = figures
-        self.met = met
-        self.width = CONTENT_WIDTH
-        self.height = 14.0
-
-    def wrap(self, available_width: float, available_height: float) -> tuple[float, float]:
-        return (self.width, self.height)
-
-    def draw(self) -> None:
-        f = fonts()
-        canvas = self.canv
-        baseline = 4.0
-        canvas.setFont(f.regular, 8)
-        canvas.setFillColor(INK)
-        draw_string(canvas, 0, baseline, _fit(self.label, self.LABEL_WIDTH - 6, f.regular, 8))
-        x = self.LABEL_WIDTH
-        y = baseline - 1
-        canvas.setFillColor(BAR_BG)
-        canvas.setStrokeColor(BAR_BG)
-        canvas.roundRect(x, y, self.BAR_WIDTH, self.BAR_HEIGHT, 2, stroke=0, fill=1)
-        filled = float(self.share) * self.BAR_WIDTH  # geometry, not money
-        if filled > 0:
-            canvas.setFillColor(BAR_MET if self.met else ACCENT)
-            canvas.roundRect(x, y, max(filled, 3.0), self.BAR_HEIGHT, 2, stroke=0, fill=1)
-        canvas.setFillColor(INK)
-        canvas.setFont(f.regular, 8)
-        text_x = x + self.BAR_WIDTH + 8
-        draw_string(canvas, text_x, baseline, _fit(self.figures, self.width - text_x, f.regular, 8))
-
-
-# -- the document -------------------------------------------------------------------
+# -- tables -------------------------------------------------------------------------
 
 _LINE_COLUMNS = (
     N_("Date"),
@@ -634,6 +665,7 @@ _LINE_WIDTHS = (50.0, 88.0, 98.0, 108.0, 66.0, 30.0, 0.0)
 _LINE_WIDTHS = (*_LINE_WIDTHS[:-1], CONTENT_WIDTH - sum(_LINE_WIDTHS[:-1]))
 _CELL_FONT_SIZE = 7.5
 _CELL_PAD = 3.0
+STRIPE = colors.HexColor("#f7f8fa")
 
 PAYABLE_HEADING = N_("Earnings, clawbacks and adjustments")
 PAYABLE_TOTAL_LABEL = N_("Total earnings, clawbacks and adjustments")
@@ -643,62 +675,75 @@ MARGIN_HEADING = N_("Resale margin earned (not payable)")
 MARGIN_TOTAL_LABEL = N_("Total margin earned (not payable)")
 
 
-def _cell(text: str, width: float, font: str) -> Any:
-    """A one-line table cell: a plain string when the main font covers it (fast), a
-    Paragraph with CJK runs otherwise."""
-    fitted = _fit(_plain(text), width - 2 * _CELL_PAD, font, _CELL_FONT_SIZE)
+def _cell(text: str, width: float, pad: float = _CELL_PAD) -> Any:
+    """A one-line table cell: a plain string when the main font covers it, a paragraph
+    with CJK runs otherwise. `width` is the column's, `pad` the cell padding."""
+    if text.isascii():  # the main font covers ASCII
+        return _fit(text, width - 2 * _CELL_PAD, fonts().regular, _CELL_FONT_SIZE)
+    fitted = _fit(_plain(text), width - 2 * _CELL_PAD, fonts().regular, _CELL_FONT_SIZE)
     if _covered(fitted):
         return fitted
-    return _paragraph(_markup(fitted), _styles().cell)
+    return flowed(Paragraph(_markup(fitted), _styles().cell.paragraph), width - 2 * pad)
 
 
-def _line_rows(
-    lines: Sequence[StatementLine], fmt: MoneyFormat, t: Gettext
-) -> tuple[list[list[Any]], list[int]]:
-    f = fonts()
-    rows: list[list[Any]] = []
-    prior_rows: list[int] = []
-    w = _LINE_WIDTHS
-    for index, line in enumerate(lines, start=1):
-        day = line.date.isoformat()
-        if line.prior_period is not None:
-            day = f"{day}\n" + t(N_("for %(period)s")) % {"period": line.prior_period}
-            prior_rows.append(index)
-        base = fmt.money(line.base_amount, line.base_currency)
-        if line.fx_rate is not None:
-            base = f"{base}\n" + t(N_("\u00d7 %(rate)s fx")) % {"rate": fmt.number(line.fx_rate)}
-        rows.append(
-            [
-                day,
-                _cell(line.source_fact, w[1], f.regular),
-                _cell(line.customer or "", w[2], f.regular),
-                _cell(line.component, w[3], f.regular),
-                base,
-                fmt.rate(line.rate),
-                fmt.money(line.amount),
-            ]
-        )
-    return rows, prior_rows
+def _strings(values: tuple[Any, ...]) -> bool:
+    return all(value.__class__ is str for value in values)
+
+
+@dataclass(frozen=True, slots=True)
+class _LineShapes:
+    heading: RowShape
+    columns: RowShape
+    line: RowShape
+    prior: RowShape
+    total: RowShape
 
 
 @lru_cache(maxsize=1)
-def _line_table_head() -> tuple[tuple[Any, ...], ...]:
-    """The style commands of every line table that do not depend on its rows: built
-    once per process, like the paragraph styles."""
-    f = fonts()
-    return (
-        ("FONT", (0, 0), (-1, -1), f.regular, _CELL_FONT_SIZE, 9),
-        ("FONT", (0, 0), (-1, 0), f.bold, 10.5, 13),
-        ("SPAN", (0, 0), (-1, 0)),
-        ("LEFTPADDING", (0, 0), (-1, -1), _CELL_PAD),
-        ("RIGHTPADDING", (0, 0), (-1, -1), _CELL_PAD),
-        ("TOPPADDING", (0, 0), (-1, -1), 1.5),
-        ("BOTTOMPADDING", (0, 0), (-1, -1), 1.5),
-        ("LEFTPADDING", (0, 0), (0, 0), 0),
-        ("TOPPADDING", (0, 0), (-1, 0), 8),
-        ("BOTTOMPADDING", (0, 0), (-1, 0), 4),
-        ("FONT", (0, 1), (-1, 1), f.bold, _CELL_FONT_SIZE, 9),
+def _line_shapes() -> _LineShapes:
+    """The rows of every line table, built once per process."""
+    s = _table_styles()
+    columns = cells(_LINE_WIDTHS, _CELL_PAD, _CELL_PAD, {4, 5, 6})
+    line = RowShape(s["line"], 1.5, 1.5, columns, striped=True)
+    return _LineShapes(
+        heading=RowShape(s["line_heading"], 8, 4, (Cell(0.0),)),
+        columns=RowShape(
+            s["line_bold"], 1.5, 1.5, columns, background=PANEL, rule_below=(0.6, INK)
+        ),
+        line=line,
+        prior=replace(line, background=PRIOR),
+        total=RowShape(s["total"], 3, 1.5, (Cell(_CELL_PAD), columns[-1]), rule_above=(0.8, INK)),
     )
+
+
+def _line_rows(lines: Sequence[StatementLine], fmt: MoneyFormat, t: Gettext) -> list[Row]:
+    shapes = _line_shapes()
+    w = _LINE_WIDTHS
+    rows: list[Row] = []
+    one_line = shapes.line.height(("",))
+    for line in lines:
+        day = line.date.isoformat()
+        shape = shapes.line
+        if line.prior_period is not None:
+            day = f"{day}\n" + t(N_("for %(period)s")) % {"period": line.prior_period}
+            shape = shapes.prior
+        base = fmt.money(line.base_amount, line.base_currency)
+        if line.fx_rate is not None:
+            base = f"{base}\n" + t(N_("\u00d7 %(rate)s fx")) % {"rate": fmt.number(line.fx_rate)}
+        values = (
+            day,
+            _cell(line.source_fact, w[1]),
+            _cell(line.customer or "", w[2]),
+            _cell(line.component, w[3]),
+            base,
+            fmt.rate(line.rate),
+            fmt.money(line.amount),
+        )
+        if shape is shapes.line and line.fx_rate is None and _strings(values):
+            rows.append(Row(shape, values, one_line))  # the height of most rows, known
+        else:
+            rows.append(row(shape, values))
+    return rows
 
 
 def _line_table(
@@ -708,95 +753,29 @@ def _line_table(
     t: Gettext,
     total_label: str,
     total: Decimal,
-) -> LongTable:
+) -> Table:
     """The lines under a title row and a column header row, both repeated on every
     page the table runs onto, and a total row at the end."""
-    rows, prior_rows = _line_rows(lines, fmt, t)
-    blank = [""] * (len(_LINE_COLUMNS) - 1)
-    data: list[list[Any]] = [
-        [heading, *blank],
-        [t(column) for column in _LINE_COLUMNS],
-        *rows,
-        [total_label, *blank[:-1], fmt.money(total)],
+    shapes = _line_shapes()
+    rows = [
+        row(shapes.heading, (heading,)),
+        row(shapes.columns, tuple(t(column) for column in _LINE_COLUMNS)),
+        *_line_rows(lines, fmt, t),
+        row(shapes.total, (total_label, fmt.money(total))),
     ]
-    # Leading and padding (bottom + top) of each row as the style commands set them.
-    heights = [_string_row_height(data[0], 13, 4 + 8), _string_row_height(data[1], 9, 1.5 + 1.5)]
-    heights += [_string_row_height(row, 9, 1.5 + 1.5) for row in rows]
-    heights.append(_string_row_height(data[-1], 10, 1.5 + 3))
-    key = ("lines", len(data), tuple(prior_rows))
-    return _laid_out(key, partial(_line_shape, len(data), tuple(prior_rows)), data, heights)
+    return Table(CONTENT_WIDTH, tuple(rows), repeat=2, stripe=STRIPE)
 
 
-def _line_shape(row_count: int, prior_rows: tuple[int, ...]) -> LongTable:
-    f = fonts()
-    last = row_count - 1
-    commands: list[tuple[Any, ...]] = [
-        *_line_table_head(),
-        ("FONT", (0, last), (-1, last), f.bold, 8, 10),
-        ("ALIGN", (4, 1), (-1, -1), "RIGHT"),
-        ("VALIGN", (0, 0), (-1, -1), "TOP"),
-        ("BACKGROUND", (0, 1), (-1, 1), PANEL),
-        ("LINEBELOW", (0, 1), (-1, 1), 0.6, INK),
-        # Shade every other row only: a white rectangle per row costs time and shows nothing.
-        ("ROWBACKGROUNDS", (0, 2), (-1, last - 1), (None, colors.HexColor("#f7f8fa"))),
-        ("LINEABOVE", (0, last), (-1, last), 0.8, INK),
-        ("SPAN", (0, last), (-2, last)),
-        ("ALIGN", (0, last), (0, last), "LEFT"),
-        ("TOPPADDING", (0, last), (-1, last), 3),
-    ]
-    commands.extend(("BACKGROUND", (0, row + 1), (-1, row + 1), PRIOR) for row in prior_rows)
-    return FastLongTable(
-        [[""] * len(_LINE_COLUMNS) for _ in range(row_count)],
-        colWidths=_LINE_WIDTHS,
-        repeatRows=2,
-        style=TableStyle(commands),
-        hAlign="LEFT",
+@lru_cache(maxsize=64)
+def _figure_shapes(width: float, label_share: float) -> tuple[RowShape, RowShape, RowShape]:
+    """The title, plain and strong rows of a figure table `width` wide."""
+    s = _table_styles()
+    columns = cells((width * label_share, width * (1 - label_share)), 6, 6, {1})
+    return (
+        RowShape(s["figure_bold"], 2, 5, (Cell(6.0),)),
+        RowShape(s["figure"], 2, 2, columns),
+        RowShape(s["figure_bold"], 2, 2, columns, rule_above=(0.6, INK)),
     )
-
-
-def _header(statement: Statement, fmt: MoneyFormat, t: Gettext) -> Table:
-    s = _styles()
-    partner = t(N_("Partner %(id)s \u00b7 %(type)s"))
-    left = [
-        _paragraph(escape(t(N_("PARTNER STATEMENT"))), s.title),
-        _paragraph(_markup(statement.partner_name), s.name),
-        _paragraph(
-            _markup(partner % {"id": statement.partner_id, "type": statement.partner_type}),
-            s.small,
-        ),
-    ]
-    period = t(N_("Period %(period)s")) % {"period": statement.period}
-    right = [
-        _paragraph(f"<b>{escape(period)}</b>", s.small_right),
-        _paragraph(
-            escape(
-                f"{fmt.long_date(statement.period_start)} \u2013 "
-                f"{fmt.long_date(statement.period_end)}"
-            ),
-            s.small_right,
-        ),
-        _paragraph(
-            escape(t(N_("Issued on %(date)s")) % {"date": statement.issued_on.isoformat()}),
-            s.small_right,
-        ),
-        _paragraph(
-            escape(t(N_("Payout currency %(currency)s")) % {"currency": statement.payout_currency}),
-            s.small_right,
-        ),
-    ]
-    table = FastTable([[left, right]], colWidths=(CONTENT_WIDTH * 0.62, CONTENT_WIDTH * 0.38))
-    table.setStyle(
-        TableStyle(
-            [
-                ("VALIGN", (0, 0), (-1, -1), "TOP"),
-                ("LEFTPADDING", (0, 0), (-1, -1), 0),
-                ("RIGHTPADDING", (0, 0), (-1, -1), 0),
-                ("LINEBELOW", (0, 0), (-1, 0), 1.2, INK),
-                ("BOTTOMPADDING", (0, 0), (-1, -1), 6),
-            ]
-        )
-    )
-    return table
 
 
 def _figure_table(
@@ -809,51 +788,55 @@ def _figure_table(
     """A boxed two-column table of labelled figures; a True flag draws the row bold
     with a rule above."""
     f = fonts()
-    data: list[list[Any]] = [[title, ""]]
-    strong_rows: list[bool] = []
+    title_shape, plain, strong = _figure_shapes(width, label_share)
     label_width = width * label_share - 12
-    for label, value, strong in rows:
-        data.append([_fit(label, label_width, f.regular, 8.5), value])
-        strong_rows.append(strong)
-    heights = [_string_row_height(data[0], 12, 5 + 2)]
-    heights += [
-        _string_row_height(row, 12 if bold else 11, 2 + 2)
-        for row, bold in zip(data[1:], strong_rows, strict=True)
-    ]
-    shape = tuple(strong_rows)
-    key = ("figures", shape, width, label_share, background.hexval())
-    return _laid_out(
-        key, partial(_figure_shape, shape, width, background, label_share), data, heights
+    data = [row(title_shape, (title,))]
+    for label, value, bold in rows:
+        data.append(
+            row(strong if bold else plain, (_fit(label, label_width, f.regular, 8.5), value))
+        )
+    return Table(width, tuple(data), background=background, box=(0.6, RULE))
+
+
+def _header(statement: Statement, fmt: MoneyFormat, t: Gettext) -> Columns:
+    s = _styles()
+    left_width = CONTENT_WIDTH * 0.62
+    right_width = CONTENT_WIDTH * 0.38
+    partner = t(N_("Partner %(id)s \u00b7 %(type)s"))
+    left = (
+        _text(t(N_("PARTNER STATEMENT")), s.title, left_width),
+        _mixed(statement.partner_name, s.name, left_width),
+        _mixed(
+            partner % {"id": statement.partner_id, "type": statement.partner_type},
+            s.small,
+            left_width,
+        ),
     )
-
-
-def _figure_shape(
-    strong_rows: tuple[bool, ...], width: float, background: Any, label_share: float
-) -> Table:
-    f = fonts()
-    commands: list[tuple[Any, ...]] = [
-        ("FONT", (0, 0), (-1, -1), f.regular, 8.5, 11),
-        ("FONT", (0, 0), (-1, 0), f.bold, 9, 12),
-        ("SPAN", (0, 0), (1, 0)),
-        ("TEXTCOLOR", (0, 0), (-1, -1), INK),
-        ("ALIGN", (1, 0), (1, -1), "RIGHT"),
-        ("BOX", (0, 0), (-1, -1), 0.6, RULE),
-        ("BACKGROUND", (0, 0), (-1, -1), background),
-        ("TOPPADDING", (0, 0), (-1, -1), 2),
-        ("BOTTOMPADDING", (0, 0), (-1, -1), 2),
-        ("LEFTPADDING", (0, 0), (-1, -1), 6),
-        ("RIGHTPADDING", (0, 0), (-1, -1), 6),
-        ("BOTTOMPADDING", (0, 0), (-1, 0), 5),
-    ]
-    for row, strong in enumerate(strong_rows, start=1):
-        if strong:
-            commands.append(("FONT", (0, row), (-1, row), f.bold, 9, 12))
-            commands.append(("LINEABOVE", (0, row), (-1, row), 0.6, INK))
-    return FastTable(
-        [["", ""] for _ in range(len(strong_rows) + 1)],
-        colWidths=(width * label_share, width * (1 - label_share)),
-        style=TableStyle(commands),
-        hAlign="LEFT",
+    period = t(N_("Period %(period)s")) % {"period": statement.period}
+    right = (
+        _text(period, s.small_right, right_width, bold=True),
+        _text(
+            f"{fmt.long_date(statement.period_start)} \u2013 {fmt.long_date(statement.period_end)}",
+            s.small_right,
+            right_width,
+        ),
+        _text(
+            t(N_("Issued on %(date)s")) % {"date": statement.issued_on.isoformat()},
+            s.small_right,
+            right_width,
+        ),
+        _text(
+            t(N_("Payout currency %(currency)s")) % {"currency": statement.payout_currency},
+            s.small_right,
+            right_width,
+        ),
+    )
+    return Columns(
+        CONTENT_WIDTH,
+        (Stack(left, 0.0), Stack(right, left_width)),
+        top=3,
+        bottom=6,
+        rule_below=(1.2, INK),
     )
 
 
@@ -904,7 +887,7 @@ def _balance_rows(
 
 def _summary(
     statement: Statement, fmt: MoneyFormat, t: Gettext, payout: PayoutState | None
-) -> Table:
+) -> Columns:
     s = statement
     money = fmt.money
     left_width = CONTENT_WIDTH * 0.56
@@ -914,30 +897,26 @@ def _summary(
     ]
     if s.holds:
         reasons = "; ".join(hold_reason(t, hold.code, hold.reason) for hold in s.holds)
-        on_hold = t(N_("On hold:"))
-        left.append(Spacer(1, 4))
-        left.append(_paragraph(f"<b>{escape(on_hold)}</b> {_markup(reasons)}", _styles().warn))
-    right: list[Any] = [
+        left.append(Gap(4))
+        left.append(_mixed(reasons, _styles().warn, left_width, lead=t(N_("On hold:"))))
+    right = (
         _figure_table(
-            [
-                (t(N_("Margin earned")), money(s.margin_earned_total), False),
-            ],
+            [(t(N_("Margin earned")), money(s.margin_earned_total), False)],
             right_width,
             t(N_("Resale margin (not payable)")),
             background=colors.white,
         ),
-        _paragraph(
-            escape(
-                t(
-                    N_(
-                        "Margin you earned through your buy price; it is not part of the "
-                        "amount payable."
-                    )
+        _text(
+            t(
+                N_(
+                    "Margin you earned through your buy price; it is not part of the "
+                    "amount payable."
                 )
             ),
             _styles().small,
+            right_width,
         ),
-        Spacer(1, 6),
+        Gap(6),
         _figure_table(
             [
                 (t(N_("Earnings")), money(s.ytd.earnings), False),
@@ -949,19 +928,13 @@ def _summary(
             t(N_("Year to date %(year)s")) % {"year": s.period[:4]},
             background=colors.white,
         ),
-    ]
-    table = FastTable([[left, right]], colWidths=(left_width + 8, right_width))
-    table.setStyle(
-        TableStyle(
-            [
-                ("VALIGN", (0, 0), (-1, -1), "TOP"),
-                ("LEFTPADDING", (0, 0), (-1, -1), 0),
-                ("RIGHTPADDING", (0, 0), (-1, -1), 0),
-                ("RIGHTPADDING", (0, 0), (0, 0), 8),
-            ]
-        )
     )
-    return table
+    return Columns(
+        CONTENT_WIDTH,
+        (Stack(tuple(left), 0.0), Stack(right, left_width + 8)),
+        top=3,
+        bottom=3,
+    )
 
 
 def _requirement_figures(
@@ -1001,6 +974,25 @@ def _tier_texts(tier: TierProgress, fmt: MoneyFormat, t: Gettext) -> tuple[str, 
     return gap, risk
 
 
+def _bar(label: str, share: Decimal, figures: str, met: bool) -> Bar:
+    f = fonts()
+    text_x = LABEL_WIDTH + BAR_WIDTH + 8
+    return Bar(
+        _fit(label, LABEL_WIDTH - 6, f.regular, 8),
+        float(share),  # geometry, not money
+        _fit(figures, CONTENT_WIDTH - text_x, f.regular, 8),
+        met,
+        _table_styles()["bar"],
+        (BAR_BG, BAR_MET, ACCENT),
+    )
+
+
+@lru_cache(maxsize=1)
+def _warning_shape() -> RowShape:
+    style = _styles().warn.text
+    return RowShape(style, 4, 4, (Cell(6.0),))
+
+
 def _tier(tier: TierProgress, fmt: MoneyFormat, t: Gettext) -> list[Any]:
     s = _styles()
     current = tier.current_tier or t(N_("no tier yet"))
@@ -1010,10 +1002,10 @@ def _tier(tier: TierProgress, fmt: MoneyFormat, t: Gettext) -> list[Any]:
         if tier.next_tier
         else t(N_("Tier: %(current)s (top tier)")) % {"current": current}
     )
-    parts: list[Any] = [_paragraph(_markup(title), s.heading)]
+    parts: list[Any] = [_mixed(title, s.heading, FRAME_WIDTH)]
     for requirement in tier.requirements:
         parts.append(
-            _RequirementBar(
+            _bar(
                 _plain(metric_label(t, requirement.metric)),
                 requirement.progress,
                 _requirement_figures(
@@ -1028,70 +1020,56 @@ def _tier(tier: TierProgress, fmt: MoneyFormat, t: Gettext) -> list[Any]:
             )
         )
     gap_text, at_risk_text = _tier_texts(tier, fmt, t)
-    at_risk = t(N_("At risk:"))
     if gap_text:
-        parts.append(Spacer(1, 3))
-        parts.append(_paragraph(_markup(gap_text), s.body))
+        parts.append(Gap(3))
+        parts.append(_mixed(gap_text, s.body, FRAME_WIDTH))
     if tier.at_risk:
-        warning = FastTable(
-            [[_paragraph(f"<b>{escape(at_risk)}</b> {_markup(at_risk_text)}", s.warn)]],
-            colWidths=(CONTENT_WIDTH,),
-            style=TableStyle(
-                [
-                    ("BACKGROUND", (0, 0), (-1, -1), WARN_BG),
-                    ("BOX", (0, 0), (-1, -1), 0.8, WARN),
-                    ("LEFTPADDING", (0, 0), (-1, -1), 6),
-                    ("TOPPADDING", (0, 0), (-1, -1), 4),
-                    ("BOTTOMPADDING", (0, 0), (-1, -1), 4),
-                ]
-            ),
+        warning = _mixed(at_risk_text, s.warn, CONTENT_WIDTH - 12, lead=t(N_("At risk:")))
+        parts.append(Gap(4))
+        parts.append(
+            Table(
+                CONTENT_WIDTH,
+                (row(_warning_shape(), (warning,)),),
+                background=WARN_BG,
+                box=(0.8, WARN),
+                centred=True,
+            )
         )
-        parts.append(Spacer(1, 4))
-        parts.append(warning)
-    return [KeepTogether(parts)]
+    return [Keep(parts)]
+
+
+@lru_cache(maxsize=1)
+def _subtotal_shapes() -> tuple[RowShape, RowShape]:
+    s = _table_styles()
+    columns = cells((200.0, 180.0, 40.0, CONTENT_WIDTH - 420.0), 6, 6, {2, 3})
+    return (
+        RowShape(s["subtotal_bold"], 1.5, 1.5, columns, background=PANEL, rule_below=(0.6, INK)),
+        RowShape(s["subtotal"], 1.5, 1.5, columns),
+    )
 
 
 def _subtotals(statement: Statement, fmt: MoneyFormat, t: Gettext) -> list[Any]:
     if not statement.subtotals:
         return []
     f = fonts()
-    data: list[list[str]] = [[t(N_("Component")), t(N_("Kind")), t(N_("Lines")), t(N_("Amount"))]]
+    head, plain = _subtotal_shapes()
+    rows = [row(head, (t(N_("Component")), t(N_("Kind")), t(N_("Lines")), t(N_("Amount"))))]
     margin = " " + t(N_("(margin, not payable)"))
     for subtotal in statement.subtotals:
         kind = subtotal.component_kind + ("" if subtotal.payable else margin)
-        data.append(
-            [
-                _fit(_plain(subtotal.component), 190, f.regular, 8),
-                _fit(_plain(kind), 170, f.regular, 8),
-                str(subtotal.lines),
-                fmt.money(subtotal.amount),
-            ]
+        rows.append(
+            row(
+                plain,
+                (
+                    _fit(_plain(subtotal.component), 190, f.regular, 8),
+                    _fit(_plain(kind), 170, f.regular, 8),
+                    str(subtotal.lines),
+                    fmt.money(subtotal.amount),
+                ),
+            )
         )
-    heights = [_string_row_height(row, 10, 1.5 + 1.5) for row in data]
-    table = _laid_out(("subtotals", len(data)), partial(_subtotals_shape, len(data)), data, heights)
-    heading = _paragraph(escape(t(N_("Subtotals by plan component"))), _styles().heading)
-    return [KeepTogether([heading, table])]
-
-
-def _subtotals_shape(row_count: int) -> Table:
-    f = fonts()
-    return FastTable(
-        [[""] * 4 for _ in range(row_count)],
-        colWidths=(200.0, 180.0, 40.0, CONTENT_WIDTH - 420.0),
-        hAlign="LEFT",
-        style=TableStyle(
-            [
-                ("FONT", (0, 0), (-1, -1), f.regular, 8, 10),
-                ("FONT", (0, 0), (-1, 0), f.bold, 8, 10),
-                ("TEXTCOLOR", (0, 0), (-1, -1), INK),
-                ("ALIGN", (2, 0), (-1, -1), "RIGHT"),
-                ("LINEBELOW", (0, 0), (-1, 0), 0.6, INK),
-                ("BACKGROUND", (0, 0), (-1, 0), PANEL),
-                ("TOPPADDING", (0, 0), (-1, -1), 1.5),
-                ("BOTTOMPADDING", (0, 0), (-1, -1), 1.5),
-            ]
-        ),
-    )
+    heading = _text(t(N_("Subtotals by plan component")), _styles().heading, FRAME_WIDTH)
+    return [Keep([heading, Table(CONTENT_WIDTH, tuple(rows))])]
 
 
 def _totals(statement: Statement, fmt: MoneyFormat, t: Gettext) -> list[Any]:
@@ -1117,19 +1095,21 @@ def _totals(statement: Statement, fmt: MoneyFormat, t: Gettext) -> list[Any]:
             "with its content hash below."
         )
     )
+    styles = _styles()
     return [
-        KeepTogether(
+        Keep(
             [
-                _paragraph(escape(t(N_("Totals"))), _styles().heading),
+                _text(t(N_("Totals")), styles.heading, FRAME_WIDTH),
                 _figure_table(
                     rows, CONTENT_WIDTH * 0.7, t(N_("Statement totals")), label_share=0.68
                 ),
-                Spacer(1, 6),
-                _paragraph(
-                    _markup(t(N_("Plan versions: %(versions)s")) % {"versions": versions}),
-                    _styles().small,
+                Gap(6),
+                _mixed(
+                    t(N_("Plan versions: %(versions)s")) % {"versions": versions},
+                    styles.small,
+                    FRAME_WIDTH,
                 ),
-                _paragraph(escape(note), _styles().small),
+                _text(note, styles.small, FRAME_WIDTH),
             ]
         )
     ]
@@ -1150,11 +1130,11 @@ def _manual_reasons(statement: Statement, t: Gettext) -> list[Any]:
     if not manual:
         return []
     styles = _styles()
-    story: list[Any] = [_paragraph(escape(t(MANUAL_HEADING)), styles.heading)]
+    blocks: list[Any] = [_text(t(MANUAL_HEADING), styles.heading, FRAME_WIDTH)]
     for line in manual:
         steps = "; ".join(step for step in line.explanation.split("\n") if step)
-        story.append(_paragraph(_markup(_plain(f"{line.source_fact}: {steps}")), styles.small))
-    return [KeepTogether(story), Spacer(1, 6)]
+        blocks.append(_mixed(f"{line.source_fact}: {steps}", styles.small, FRAME_WIDTH))
+    return [Keep(blocks), Gap(6)]
 
 
 def _section(
@@ -1171,18 +1151,18 @@ def _section(
         if empty_text is None:
             return []
         return [
-            _paragraph(escape(t(heading)), s.heading),
-            _paragraph(escape(t(empty_text)), s.small),
+            _text(t(heading), s.heading, FRAME_WIDTH),
+            _text(t(empty_text), s.small, FRAME_WIDTH),
         ]
     # The heading is the table's first row: it repeats with the column header on
     # every page, so a continued page still says which lines it lists.
     return [
-        CondPageBreak(40 * mm),
+        CondBreak(40 * mm),
         _line_table(t(heading), lines, fmt, t, t(total_label), total),
     ]
 
 
-# -- page furniture (two-pass: pages are held until their count is known) -----------
+# -- page furniture (drawn last on each page: the page count is known before) ----------
 
 
 def _draw_mixed(canvas: Any, x: float, y: float, text: str, size: float) -> None:
@@ -1239,34 +1219,6 @@ class _Furniture:
         canvas.restoreState()
 
 
-class _StatementCanvas(Canvas):  # type: ignore[misc]  # reportlab is untyped
-    """Holds every page until the document ends, then draws each page's furniture
-    ("Page N of M" needs M) and writes it: one layout pass, no second build."""
-
-    def __init__(self, *args: Any, furniture: _Furniture, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._furniture = furniture
-        self._held_pages: list[dict[str, Any]] = []
-        # The creation date is the issue date, not the clock: same bytes every time.
-        self.setDateFormatter(lambda *_: furniture.pdf_date)
-
-    def showPage(self) -> None:  # reportlab's camelCase name
-        self._held_pages.append(dict(self.__dict__))
-        self._startPage()
-
-    def save(self) -> None:
-        total = len(self._held_pages)
-        for number, state in enumerate(self._held_pages, start=1):
-            self.__dict__.update(state)
-            self._furniture.draw(self, number, total)
-            super().showPage()
-        super().save()
-
-
-def _canvas_maker(furniture: _Furniture) -> Callable[..., Canvas]:
-    return partial(_StatementCanvas, furniture=furniture)
-
-
 def _versions_text(versions: Sequence[str], t: Gettext) -> str:
     label = t(N_("Plan versions: %(versions)s"))
     if not versions:
@@ -1287,6 +1239,7 @@ _INVOICE_WIDTHS = (
     CONTENT_WIDTH - sum(_INVOICE_WIDTHS),
     *_INVOICE_WIDTHS[2:],
 )
+_INVOICE_PAD = 6.0
 RULE_MENTIONS = {
     "domestic": "",
     "reverse_charge": N_("Reverse charge"),
@@ -1305,14 +1258,62 @@ def _document_title(document: Document, t: Gettext) -> str:
     return t(N_("Self-billing invoice No. %(number)s")) % {"number": document.number}
 
 
-def _document(statement: Statement, document: Document, fmt: MoneyFormat, t: Gettext) -> list[Any]:
-    s = _styles()
-    f = fonts()
-    money = fmt.money
+@lru_cache(maxsize=1)
+def _invoice_shapes() -> tuple[RowShape, RowShape, RowShape]:
+    s = _table_styles()
+    columns = cells(_INVOICE_WIDTHS, _INVOICE_PAD, _INVOICE_PAD, {2, 3, 4, 5})
+    return (
+        RowShape(s["line_bold"], 1.5, 1.5, columns, background=PANEL, rule_below=(0.6, INK)),
+        RowShape(s["line"], 1.5, 1.5, columns),
+        RowShape(s["total"], 1.5, 1.5, (columns[0], *columns[2:]), rule_above=(0.8, INK)),
+    )
+
+
+def _invoice_table(document: Document, fmt: MoneyFormat, t: Gettext) -> Table:
+    head, plain, total = _invoice_shapes()
 
     def amount(minor: int) -> str:
-        return money(from_minor(minor, document.currency), document.currency)
+        return fmt.money(from_minor(minor, document.currency), document.currency)
 
+    rate = fmt.rate(document.rate)
+    header = (t(N_("Line")), t(N_("Description")), t(N_("Net")), t(N_("VAT rate")))
+    rows = [row(head, (*header, t(N_("VAT")), t(N_("Gross"))))]
+    for line in document.lines:
+        rows.append(
+            row(
+                plain,
+                (
+                    _cell(line.line_id, _INVOICE_WIDTHS[0], _INVOICE_PAD),
+                    _cell(line.description, _INVOICE_WIDTHS[1], _INVOICE_PAD),
+                    amount(line.net_minor),
+                    rate,
+                    amount(line.vat_minor),
+                    amount(line.gross_minor),
+                ),
+            )
+        )
+    total_label = (
+        t(N_("Total of the credit note"))
+        if document.kind == "credit_note"
+        else t(N_("Invoice total"))
+    )
+    rows.append(
+        row(
+            total,
+            (
+                total_label,
+                amount(document.net_minor),
+                "",
+                amount(document.vat_minor),
+                amount(document.gross_minor),
+            ),
+        )
+    )
+    return Table(CONTENT_WIDTH, tuple(rows), repeat=1)
+
+
+def _document(statement: Statement, document: Document, fmt: MoneyFormat, t: Gettext) -> list[Any]:
+    s = _styles()
     parties = t(
         N_(
             "Supplier: %(partner)s, VAT id %(partner_vat)s. Customer and issuer: %(issuer)s, "
@@ -1326,75 +1327,17 @@ def _document(statement: Statement, document: Document, fmt: MoneyFormat, t: Get
         "issuer_vat": document.issuer_vat_id,
         "date": document.issued_on.isoformat(),
     }
-    rate = fmt.rate(document.rate)
-    header = [
-        t(N_("Line")),
-        t(N_("Description")),
-        t(N_("Net")),
-        t(N_("VAT rate")),
-        t(N_("VAT")),
-        t(N_("Gross")),
-    ]
-    data: list[list[Any]] = [header]
-    for line in document.lines:
-        data.append(
-            [
-                _cell(line.line_id, _INVOICE_WIDTHS[0], f.regular),
-                _cell(line.description, _INVOICE_WIDTHS[1], f.regular),
-                amount(line.net_minor),
-                rate,
-                amount(line.vat_minor),
-                amount(line.gross_minor),
-            ]
-        )
-    total_label = (
-        t(N_("Total of the credit note"))
-        if document.kind == "credit_note"
-        else t(N_("Invoice total"))
-    )
-    data.append(
-        [
-            total_label,
-            "",
-            amount(document.net_minor),
-            "",
-            amount(document.vat_minor),
-            amount(document.gross_minor),
-        ]
-    )
-    last = len(data) - 1
-    table = FastLongTable(
-        data,
-        colWidths=_INVOICE_WIDTHS,
-        repeatRows=1,
-        hAlign="LEFT",
-        style=TableStyle(
-            [
-                ("FONT", (0, 0), (-1, -1), f.regular, _CELL_FONT_SIZE, 9),
-                ("FONT", (0, 0), (-1, 0), f.bold, _CELL_FONT_SIZE, 9),
-                ("FONT", (0, last), (-1, last), f.bold, 8, 10),
-                ("BACKGROUND", (0, 0), (-1, 0), PANEL),
-                ("LINEBELOW", (0, 0), (-1, 0), 0.6, INK),
-                ("LINEABOVE", (0, last), (-1, last), 0.8, INK),
-                ("SPAN", (0, last), (1, last)),
-                ("ALIGN", (2, 0), (-1, -1), "RIGHT"),
-                ("VALIGN", (0, 0), (-1, -1), "TOP"),
-                ("TOPPADDING", (0, 0), (-1, -1), 1.5),
-                ("BOTTOMPADDING", (0, 0), (-1, -1), 1.5),
-            ]
-        ),
-    )
     parts: list[Any] = [
-        CondPageBreak(40 * mm),
-        _paragraph(_markup(_document_title(document, t)), s.heading),
-        _paragraph(_markup(parties), s.small),
-        Spacer(1, 4),
-        table,
+        CondBreak(40 * mm),
+        _mixed(_document_title(document, t), s.heading, FRAME_WIDTH),
+        _mixed(parties, s.small, FRAME_WIDTH),
+        Gap(4),
+        _invoice_table(document, fmt, t),
     ]
     mention = RULE_MENTIONS[document.rule.value]
     if mention:
-        parts.append(Spacer(1, 3))
-        parts.append(_paragraph(f"<b>{escape(t(mention))}</b>", s.body))
+        parts.append(Gap(3))
+        parts.append(_text(t(mention), s.body, FRAME_WIDTH, bold=True))
     return parts
 
 
@@ -1408,7 +1351,7 @@ def _self_billing(
         story.extend(_document(statement, document, fmt, t))
     gross = sum(d.gross_minor for d in documents)
     currency = documents[0].currency
-    story.append(Spacer(1, 6))
+    story.append(Gap(6))
     story.append(
         _figure_table(
             [
@@ -1428,44 +1371,32 @@ def _self_billing(
     return story
 
 
-def render_pdf(
-    statement: Statement, payout: PayoutState | None = None, documents: Sequence[Document] = ()
-) -> bytes:
-    """The statement as PDF bytes; the same statement (and payout state) always gives
-    the same bytes. `payout` is what the bank did with the statement's payout, when
-    known; it is printed beside the reference, outside the hashed content. `documents`
-    are the self-billed invoice (and credit notes) issued with the statement's payout,
-    printed after the totals, also outside the hashed content.
+# -- the document -------------------------------------------------------------------
 
-    The hash printed is the statement's ``content_hash`` (computed when the
-    statement does not carry one yet); a statement carrying a hash that is not the
-    hash of its content is refused rather than printed with a wrong hash.
-    """
+
+def _checked_hash(statement: Statement) -> str:
+    """The hash to print: the one `seal` gave this statement, else its content's; a
+    statement carrying a hash that is not its content's is refused."""
+    sealed = sealed_hash(statement)
+    if sealed is not None:
+        return sealed
     digest = compute_hash(statement)
     if statement.content_hash is not None and statement.content_hash != digest:
         raise ValueError(
             f"statement carries content hash {statement.content_hash}, its content hashes to"
             f" {digest}"
         )
-    f = fonts()
-    fmt = money_format(statement.partner_locale, statement.payout_currency)
-    t = words(statement.partner_locale)
-    issued = statement.issued_on
-    statement_label = t(N_("statement %(period)s")) % {"period": statement.period}
-    furniture = _Furniture(
-        running_title=_plain(
-            f"{statement.partner_name} \u00b7 {statement.partner_id} \u00b7 {statement_label}"
-        ),
-        hash_text=t(N_("Content hash (SHA-256): %(hash)s")) % {"hash": digest},
-        versions_text=_plain(_versions_text(statement.plan_versions, t)),
-        pdf_date=f"D:{issued.year:04d}{issued.month:02d}{issued.day:02d}000000+00'00'",
-        page_label=t(N_("Page %(number)s of %(total)s")),
-    )
-    story: list[Any] = [
-        _header(statement, fmt, t),
-        Spacer(1, 8),
-        _summary(statement, fmt, t, payout),
-    ]
+    return digest
+
+
+def _story(
+    statement: Statement,
+    fmt: MoneyFormat,
+    t: Gettext,
+    payout: PayoutState | None,
+    documents: Sequence[Document],
+) -> list[Any]:
+    story: list[Any] = [_header(statement, fmt, t), Gap(8), _summary(statement, fmt, t, payout)]
     if statement.tier is not None:
         story.extend(_tier(statement.tier, fmt, t))
     story.extend(_subtotals(statement, fmt, t))
@@ -1505,22 +1436,52 @@ def render_pdf(
     )
     story.extend(_totals(statement, fmt, t))
     story.extend(_self_billing(statement, documents, fmt, t))
+    return story
 
-    buffer = io.BytesIO()
-    document = SimpleDocTemplate(
-        buffer,
-        pagesize=A4,
-        leftMargin=MARGIN_X,
-        rightMargin=MARGIN_X,
-        topMargin=MARGIN_TOP,
-        bottomMargin=MARGIN_BOTTOM,
-        title=t(N_("Partner statement %(partner)s %(period)s"))
-        % {"partner": statement.partner_id, "period": statement.period},
-        author="partner-payouts",
-        subject=t(N_("content hash %(hash)s")) % {"hash": digest},
-        creator="partner-payouts",
-        invariant=1,
-        initialFontName=f.regular,
+
+def render_pdf(
+    statement: Statement, payout: PayoutState | None = None, documents: Sequence[Document] = ()
+) -> bytes:
+    """The statement as PDF bytes; the same statement (and payout state) always gives
+    the same bytes. `payout` is what the bank did with the statement's payout, when
+    known; it is printed beside the reference, outside the hashed content. `documents`
+    are the self-billed invoice (and credit notes) issued with the statement's payout,
+    printed after the totals, also outside the hashed content.
+
+    The hash printed is the statement's ``content_hash`` (computed when the
+    statement does not carry one yet); a statement carrying a hash that is not the
+    hash of its content is refused rather than printed with a wrong hash.
+    """
+    digest = _checked_hash(statement)
+    f = fonts()
+    fmt = money_format(statement.partner_locale, statement.payout_currency)
+    t = words(statement.partner_locale)
+    issued = statement.issued_on
+    statement_label = t(N_("statement %(period)s")) % {"period": statement.period}
+    furniture = _Furniture(
+        running_title=_plain(
+            f"{statement.partner_name} \u00b7 {statement.partner_id} \u00b7 {statement_label}"
+        ),
+        hash_text=t(N_("Content hash (SHA-256): %(hash)s")) % {"hash": digest},
+        versions_text=_plain(_versions_text(statement.plan_versions, t)),
+        pdf_date=f"D:{issued.year:04d}{issued.month:02d}{issued.day:02d}000000+00'00'",
+        page_label=t(N_("Page %(number)s of %(total)s")),
     )
-    document.build(story, canvasmaker=_canvas_maker(furniture))
+    pages = paginate(_story(statement, fmt, t, payout, documents))
+    buffer = io.BytesIO()
+    canvas = Canvas(buffer, pagesize=A4, invariant=1, initialFontName=f.regular)
+    # The creation date is the issue date, not the clock: same bytes every time.
+    canvas.setDateFormatter(lambda *_: furniture.pdf_date)
+    canvas.setAuthor("partner-payouts")
+    canvas.setTitle(
+        t(N_("Partner statement %(partner)s %(period)s"))
+        % {"partner": statement.partner_id, "period": statement.period}
+    )
+    canvas.setSubject(t(N_("content hash %(hash)s")) % {"hash": digest})
+    canvas.setCreator("partner-payouts")
+    for number, page in enumerate(pages, start=1):
+        draw_page(canvas, page)
+        furniture.draw(canvas, number, len(pages))
+        canvas.showPage()
+    canvas.save()
     return buffer.getvalue()

@@ -91,6 +91,9 @@ def _write(
     payout: PayoutState | None = None,
     documents: Sequence[Document] = (),
 ) -> Rendered:
+    # Sealed here, just before it is drawn: the renderer prints the hash `seal` gave it
+    # without hashing it again (`statements.canonical.sealed_hash`).
+    statement = seal(statement)
     pdf, csv = _paths(statement.partner_id, statement.period, out)
     _write_new(pdf, render_pdf(statement, payout, documents))
     _write_new(csv, render_csv(statement, documents).encode("utf-8"))
@@ -190,12 +193,13 @@ class _Statement:
 
 
 def _slice_of(session: Session, period: str, partner_ids: list[str]) -> list[_Statement]:
-    """The sealed statements of a slice of partners, with their payouts and documents."""
+    """The statements of a slice of partners, with their payouts and documents (sealed
+    when they are written)."""
     payouts = payout_states(session, period, partner_ids)
     documents = documents_of(session, period, partner_ids)
     return [
         _Statement(
-            seal(statement),
+            statement,
             payouts.get(statement.partner_id),
             documents.get(statement.partner_id, []),
         )

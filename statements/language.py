@@ -86,3 +86,23 @@ def metric_label(gettext: Gettext, label: str) -> str:
         if found:
             return gettext(message) % found.groupdict()
     return label
+
+
+# A manual adjustment's explanation (`payouts.adjustments.explanation`), stored in
+# English as part of the line's hashed content, one step a line.
+_MANUAL_STEPS = (
+    (re.compile(r"^Manual adjustment (?P<id>\d+)$"), N_("Manual adjustment %(id)s")),
+    (re.compile(r"^Reason: (?P<reason>.*)$", re.DOTALL), N_("Reason: %(reason)s")),
+    (re.compile(r"^Proposed by (?P<proposer>.+); approved by (?P<approver>.+)$"),
+     N_("Proposed by %(proposer)s; approved by %(approver)s")),
+)  # fmt: skip
+
+
+def explanation_step(gettext: Gettext, step: str) -> str:
+    """A step of a manual adjustment's explanation in the reader's language (the stored
+    text when not recognised: the finance user's own words stay as they were typed)."""
+    for pattern, label in _MANUAL_STEPS:
+        found = pattern.match(step)
+        if found is not None:
+            return gettext(label) % found.groupdict()
+    return step

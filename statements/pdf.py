@@ -70,7 +70,7 @@ from payouts.tax.invoices import Document
 from plans.money import from_minor
 from statements.canonical import content_hash as compute_hash
 from statements.canonical import sealed_hash
-from statements.language import N_, Gettext, hold_reason, metric_label, words
+from statements.language import N_, Gettext, explanation_step, hold_reason, metric_label, words
 from statements.model import (
     COUNT_UNIT,
     LineKind,
@@ -1132,7 +1132,8 @@ def _manual_reasons(statement: Statement, t: Gettext) -> list[Any]:
     styles = _styles()
     blocks: list[Any] = [_text(t(MANUAL_HEADING), styles.heading, FRAME_WIDTH)]
     for line in manual:
-        steps = "; ".join(step for step in line.explanation.split("\n") if step)
+        stored = (step for step in line.explanation.split("\n") if step)
+        steps = "; ".join(explanation_step(t, step) for step in stored)
         blocks.append(_mixed(f"{line.source_fact}: {steps}", styles.small, FRAME_WIDTH))
     return [Keep(blocks), Gap(6)]
 

@@ -6,17 +6,20 @@ from __future__ import annotations
 import csv
 import io
 import re
+from datetime import date
+from decimal import Decimal
 
 import pypdf
 import pytest
 from babel.messages.pofile import read_po
 
+from payouts.adjustments import explanation
 from statements.canonical import content_hash, seal
 from statements.csv_export import COLUMNS, render_csv
-from statements.language import DOMAIN, LOCALE_DIR, hold_reason, words
-from statements.model import Hold, Statement
+from statements.language import DOMAIN, LOCALE_DIR, explanation_step, hold_reason, words
+from statements.model import Hold, LineKind, Statement, StatementLine
 from statements.pdf import render_pdf
-from tests.statements.factories import synthetic_statement
+from tests.statements.factories import synthetic_lines, synthetic_statement
 
 PLACEHOLDER = re.compile(r"%\([a-z_]+\)s")
 TRANSLATED = ("de_DE", "fr_FR", "es_ES")
@@ -161,3 +164,45 @@ def test_a_partner_named_in_japanese_renders_in_an_embedded_font() -> None:
     # Every font that draws text is embedded (reportlab also lists its unused
     # default Helvetica, which draws nothing).
     assert all(embedded for font, embedded in fonts.items() if font != "/Helvetica")
+
+
+def _with_manual_adjustment(locale: str) -> Statement:
+    manual = StatementLine(
+        line_id="ADJ-7",
+        date=date(2026, 3, 20),
+        source_fact="manual:7",
+        customer=None,
+        component="manual",
+        component_kind="manual",
+        line_kind=LineKind.adjustment,
+        prior_period=None,
+        base_amount=Decimal("25.00"),
+        base_currency="USD",
+        rate=None,
+        fx_rate=None,
+        amount=Decimal("25.00"),
+        payable=True,
+        plan_version=None,
+        explanation=explanation(7, "Kulanz für Ticket #4411", "key:ab12:finance", "key:cd34:cfo"),
+    )
+    lines = [*synthetic_lines(20, seed=3), manual]
+    return seal(synthetic_statement(locale=locale, line_list=lines))
+
+
+@pytest.mark.parametrize("locale", TRANSLATED)
+def test_a_manual_adjustment_is_explained_in_the_partners_language(locale: str) -> None:
+    # The explanation is stored in English (it is hashed content); the statement prints
+    # its steps in the partner's language and the reason as finance typed it.
+    text = pdf_text(render_pdf(_with_manual_adjustment(locale))).replace("\n", " ")
+    english = [label for label in english_labels() if found(label, text)]
+    assert english == []
+    assert "Kulanz für Ticket #4411" in text
+    assert "key:ab12:finance" in text
+    assert "key:cd34:cfo" in text
+
+
+def test_an_explanation_step_not_recognised_is_printed_as_stored() -> None:
+    german = words("de_DE")
+    assert explanation_step(german, "Reason: too late") == "Grund: too late"
+    assert explanation_step(german, "Manual adjustment 12") == "Manuelle Korrektur 12"
+    assert explanation_step(german, "agreed on the phone") == "agreed on the phone"

@@ -13,7 +13,7 @@ migrated once a session: `copy_of`).
 
 Under pytest-xdist (`-n 2`) each worker process runs its tests on a PostgreSQL
 database of its own, named after the run's (`<database>_gw0`, ...), which the worker
-creates and drops; the databases it copies from are named after it too.
+creates and drops; every database a test makes is named after it too (`scratch_name`).
 """
 
 from __future__ import annotations
@@ -79,10 +79,19 @@ def migrate(url: str) -> migrations.SchemaState:
     return migrations.upgrade(owner_url_for(url), service_url=url)
 
 
-def create_database(prefix: str, template: str | None = None) -> tuple[str, str]:
+def scratch_name(kind: str) -> str:
+    """A new name for a database a test makes: the run's database, `kind`, a random part.
+
+    Named after the run's, so that `.ci/pgdb.py drop` finds those a killed run left
+    (on SQLite, a file name in the test's own directory)."""
+    run = normalise_url(BACKEND_URL).database if ON_POSTGRES else "pp"
+    return f"{run}_{kind}_{uuid.uuid4().hex[:12]}"
+
+
+def create_database(kind: str, template: str | None = None) -> tuple[str, str]:
     """A new PostgreSQL database owned by the schema owner: (name, service URL); empty,
     or a copy of the database `template` (which nobody may be connected to)."""
-    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    name = scratch_name(kind)
     _create(name, template)
     return name, _server_url(BACKEND_URL, name)
 
@@ -134,7 +143,7 @@ class Templates:
             self.built[kind] = self._build(kind, build)
         template = self.built[kind]
         if ON_POSTGRES:
-            return create_database(f"pp_{kind}", template)
+            return create_database(kind, template)
         path = directory / f"{kind}-{uuid.uuid4().hex[:8]}.db"
         with closing(sqlite3.connect(template)) as src, closing(sqlite3.connect(path)) as dst:
             src.backup(dst)
@@ -290,7 +299,7 @@ def fresh_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     settings (the CLI).
     """
     if ON_POSTGRES:
-        name, url = create_database("pp_test")
+        name, url = create_database("test")
     else:
         name, url = "", f"sqlite:///{tmp_path / 'fresh.db'}"
     try:

@@ -45,7 +45,7 @@ def scratch_url(directory: Path, *, migrated: bool = False) -> Iterator[str]:
     if not ON_POSTGRES:
         yield f"sqlite:///{directory / f'api-{uuid.uuid4().hex[:8]}.db'}"
         return
-    name, url = create_database("pp_api")
+    name, url = create_database("api")
     try:
         yield url
     finally:

@@ -14,7 +14,6 @@ import sqlite3
 import subprocess
 import sys
 import time
-import uuid
 from collections.abc import Iterator
 from contextlib import closing, contextmanager
 from pathlib import Path
@@ -28,7 +27,7 @@ from payouts.db import make_engine, normalise_url, unit_of_work
 from payouts.facts.ingest import ingest
 from payouts.ledger import LedgerEntry
 from tests.api.cli import ROOT, environment, key_for, payouts
-from tests.conftest import BACKEND_URL, ON_POSTGRES, migrate, owner_url_for
+from tests.conftest import BACKEND_URL, ON_POSTGRES, migrate, owner_url_for, scratch_name
 from tests.payouts.program import Program
 
 # 25 processes of the command line, each 1.5 s of start-up alone on an idle machine: at
@@ -85,7 +84,7 @@ class Databases:
         return normalise_url(BACKEND_URL).set(database=name).render_as_string(False)
 
     def _new_name(self) -> str:
-        return f"{normalise_url(BACKEND_URL).database}_crash_{uuid.uuid4().hex[:10]}"
+        return scratch_name("crash")
 
     def _admin(self, sql: str) -> None:
         admin = create_engine(owner_url_for(self._url("postgres")), isolation_level="AUTOCOMMIT")

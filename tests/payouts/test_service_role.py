@@ -38,7 +38,7 @@ def month(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
     from tests.conftest import create_database, drop_database
 
     assert SERVICE_ROLE is not None, "CI runs the tests with a service role (.ci/run)"
-    name, url = create_database("pp_role")
+    name, url = create_database("role")
     migrate(url)
     engine = make_engine(url)
     try:

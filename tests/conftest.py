@@ -19,9 +19,11 @@ creates and drops; every database a test makes is named after it too (`scratch_n
 from __future__ import annotations
 
 import os
+import queue
 import shutil
 import sqlite3
 import tempfile
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -113,6 +115,59 @@ def drop_database(name: str) -> None:
     _as_administrator(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+class Janitor:
+    """Drops the databases the tests are done with, in a thread of its own.
+
+    Every DROP DATABASE makes PostgreSQL checkpoint and waits for it (dbcommands.c,
+    `dropdb`): the writing out of every other database's dirty pages, which the test
+    that made the database need not wait for. Each is dropped alone, as soon as it is
+    handed over: a DROP discards its own database's dirty pages unwritten, but its
+    checkpoint writes out those of the others, those waiting to be dropped included.
+    """
+
+    def __init__(self) -> None:
+        self._names: queue.Queue[str | None] = queue.Queue()
+        self._thread: threading.Thread | None = None
+        self.failures: list[str] = []
+
+    def discard(self, name: str) -> None:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._work, name="janitor", daemon=True)
+            self._thread.start()
+        self._names.put(name)
+
+    def _work(self) -> None:
+        while (name := self._names.get()) is not None:
+            try:
+                drop_database(name)
+            except Exception as exc:  # reported by `finish`, at the session's end
+                self.failures.append(f"{name}: {str(exc).splitlines()[0]}")
+
+    def finish(self) -> list[str]:
+        """Wait for the last drop; the databases that could not be dropped, and why."""
+        if self._thread is not None:
+            self._names.put(None)
+            self._thread.join()
+            self._thread = None
+        return self.failures
+
+
+JANITOR = Janitor()
+
+
+def discard_database(name: str) -> None:
+    """Drop the database `name` without waiting (`Janitor`); the session waits at its end."""
+    JANITOR.discard(name)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _databases_dropped() -> Iterator[None]:
+    """Every database handed to the janitor is gone by the session's end (a database
+    left behind is an error of the session, not a silent leftover)."""
+    yield
+    assert not JANITOR.finish(), f"databases not dropped: {JANITOR.failures}"
+
+
 def _as_administrator(statement: str) -> None:
     admin = create_engine(_server_url(OWNER_URL, "postgres"), isolation_level="AUTOCOMMIT")
     try:
@@ -187,7 +242,7 @@ def copy_of(kind: str, build: Callable[[str], object], directory: Path) -> Itera
         yield url
     finally:
         if name:
-            drop_database(name)
+            discard_database(name)
 
 
 def migrated_copy(directory: Path) -> AbstractContextManager[str]:
@@ -306,7 +361,7 @@ def fresh_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
         yield from _settings_on(url, monkeypatch)
     finally:
         if name:
-            drop_database(name)
+            discard_database(name)
 
 
 @pytest.fixture

@@ -25,7 +25,7 @@ from payouts.db import make_engine, unit_of_work
 from tests.conftest import (
     ON_POSTGRES,
     create_database,
-    drop_database,
+    discard_database,
     migrated_copy,
     owner_url_for,
 )
@@ -49,7 +49,7 @@ def scratch_url(directory: Path, *, migrated: bool = False) -> Iterator[str]:
     try:
         yield url
     finally:
-        drop_database(name)
+        discard_database(name)
 
 
 @dataclass

@@ -9,7 +9,13 @@ from sqlalchemy import create_engine, text
 
 from payouts.batch import service as batch
 from payouts.db import make_engine, normalise_url, unit_of_work
-from tests.conftest import BACKEND_URL, migrate, owner_url_for, scratch_name
+from tests.conftest import (
+    BACKEND_URL,
+    discard_database,
+    migrate,
+    owner_url_for,
+    scratch_name,
+)
 from tests.payouts.batch.test_spiff_events import NEW_LOGOS, new_logo_program, paid_new_logos
 from tests.payouts.program import Program
 
@@ -32,12 +38,11 @@ def icu_url() -> Iterator[str]:
                 "ICU_LOCALE 'en-US' LOCALE 'C.UTF-8'"
             )
         )
+    admin.dispose()
     try:
         yield _url(name)
     finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+        discard_database(name)
 
 
 def test_a_month_closes_when_the_server_orders_ids_differently(icu_url: str) -> None:

@@ -27,7 +27,14 @@ from payouts.db import make_engine, normalise_url, unit_of_work
 from payouts.facts.ingest import ingest
 from payouts.ledger import LedgerEntry
 from tests.api.cli import ROOT, environment, key_for, payouts
-from tests.conftest import BACKEND_URL, ON_POSTGRES, migrate, owner_url_for, scratch_name
+from tests.conftest import (
+    BACKEND_URL,
+    ON_POSTGRES,
+    discard_database,
+    migrate,
+    owner_url_for,
+    scratch_name,
+)
 from tests.payouts.program import Program
 
 # 25 processes of the command line, each 1.5 s of start-up alone on an idle machine: at
@@ -67,12 +74,13 @@ def seed(url: str) -> None:
 class Databases:
     """Copies of seeded databases at each stage of the month (seeded, approved, closed).
 
-    A copy is dropped as soon as the test is done with it (`copy` is a context). Every
-    DROP DATABASE makes PostgreSQL checkpoint (dbcommands.c, `dropdb`), and a checkpoint
-    writes out the dirty pages of every other database, while the dropped one's own
-    pages are discarded unwritten: dropped together at the end, the first DROP wrote
-    out what the test had left in all the other copies. Their names start with the
-    run's database, so that `.ci/pgdb.py drop` finds any a killed run left behind.
+    A copy is handed to the session's janitor (`tests.conftest.Janitor`) as soon as
+    the test is done with it (`copy` is a context). Every DROP DATABASE makes PostgreSQL
+    checkpoint, which writes out the dirty pages of every other database, while the
+    dropped one's own pages are discarded unwritten: dropped together at the end, the
+    first DROP wrote out what the test had left in all the other copies. Their names
+    start with the run's database, so that `.ci/pgdb.py drop` finds those a killed run
+    left behind.
     """
 
     def __init__(self, root: Path) -> None:
@@ -118,7 +126,7 @@ class Databases:
             yield url
         finally:
             if ON_POSTGRES:
-                self._drop(name)
+                self._discard(name)
 
     def _copy(self, source: str, name: str) -> str:
         if ON_POSTGRES:
@@ -143,13 +151,13 @@ class Databases:
             src.backup(dst)
         return f"sqlite:///{path}"
 
-    def _drop(self, name: str) -> None:
-        self._admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    def _discard(self, name: str) -> None:
+        discard_database(name)  # dropped by the session's janitor: the test goes on at once
         self.names.remove(name)
 
     def drop(self) -> None:
         for name in reversed(self.names):
-            self._drop(name)
+            self._discard(name)
 
 
 @pytest.fixture(scope="module")

@@ -35,7 +35,7 @@ pytestmark = [
 @pytest.fixture(scope="module")
 def month(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
     """January closed and paid (P-1 paid, P-2 failed); February drafted and approved."""
-    from tests.conftest import create_database, drop_database
+    from tests.conftest import create_database, discard_database
 
     assert SERVICE_ROLE is not None, "CI runs the tests with a service role (.ci/run)"
     name, url = create_database("role")
@@ -67,7 +67,7 @@ def month(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
         yield engine
     finally:
         engine.dispose()
-        drop_database(name)
+        discard_database(name)
 
 
 def _web_user(url: str) -> None:

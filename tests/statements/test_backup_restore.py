@@ -14,7 +14,7 @@ from payouts.batch.models import Batch
 from payouts.db import make_engine, normalise_url, unit_of_work
 from payouts.issued import IssuedStatement
 from statements import issue
-from tests.conftest import BACKEND_URL, owner_url_for, scratch_name
+from tests.conftest import BACKEND_URL, discard_database, owner_url_for, scratch_name
 from tests.payouts.program import Program
 
 pytestmark = [
@@ -81,4 +81,4 @@ def test_a_restored_dump_verifies_every_statement(migrated_url: str, tmp_path: P
         assert len(results) == 5
         assert all(result.match for result in results)
     finally:
-        _admin(f'DROP DATABASE IF EXISTS "{restored}" WITH (FORCE)')
+        discard_database(restored)

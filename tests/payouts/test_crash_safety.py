@@ -30,6 +30,7 @@ from tests.api.cli import ROOT, environment, key_for, payouts
 from tests.conftest import (
     BACKEND_URL,
     ON_POSTGRES,
+    TEMPLATES,
     discard_database,
     migrate,
     owner_url_for,
@@ -47,7 +48,6 @@ KILLS_PER_STEP = 7  # x 3 steps = 21 kill points
 
 def seed(url: str) -> None:
     engine = make_engine(url)
-    migrate(url)
     with unit_of_work(engine) as session:
         program = Program(session)
         plan = program.plan("referral", minimum_payout="0")
@@ -102,13 +102,12 @@ class Databases:
         finally:
             admin.dispose()
 
-    def empty(self) -> str:
-        name = self._new_name()
-        if ON_POSTGRES:
-            self._admin(f'CREATE DATABASE "{name}"')
+    def migrated(self) -> str:
+        """A new database at the newest schema (a copy of the session's migrated one)."""
+        name, url = TEMPLATES.copy("migrated", migrate, self.root)
+        if name:
             self.names.append(name)
-            return self._url(name)
-        return f"sqlite:///{self.root / name}.db"
+        return url
 
     def keep(self, stage: str, url: str) -> None:
         self.stages[stage] = url
@@ -236,7 +235,7 @@ def timed(step: tuple[str, ...], url: str, out: Path) -> float:
 def test_a_month_killed_at_random_points_finishes_as_if_never_interrupted(
     databases: Databases, tmp_path: Path
 ) -> None:
-    seeded = databases.empty()
+    seeded = databases.migrated()
     seed(seeded)
     KEYS.update({holder: key_for(seeded, holder) for holder in ("alice", "bob")})
     databases.keep("seeded", seeded)

@@ -13,15 +13,17 @@ migrated once a session: `copy_of`).
 
 Under pytest-xdist (`-n 2`) each worker process runs its tests on a PostgreSQL
 database of its own, named after the run's (`<database>_gw0`, ...), which the worker
-creates and drops; the databases it copies from are named after it too.
+creates and drops; every database a test makes is named after it too (`scratch_name`).
 """
 
 from __future__ import annotations
 
 import os
+import queue
 import shutil
 import sqlite3
 import tempfile
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -85,10 +87,19 @@ def migrate(url: str) -> migrations.SchemaState:
     return migrations.upgrade(owner_url_for(url), service_url=url)
 
 
-def create_database(prefix: str, template: str | None = None) -> tuple[str, str]:
+def scratch_name(kind: str) -> str:
+    """A new name for a database a test makes: the run's database, `kind`, a random part.
+
+    Named after the run's, so that `.ci/pgdb.py drop` finds those a killed run left
+    (on SQLite, a file name in the test's own directory)."""
+    run = normalise_url(BACKEND_URL).database if ON_POSTGRES else "pp"
+    return f"{run}_{kind}_{uuid.uuid4().hex[:12]}"
+
+
+def create_database(kind: str, template: str | None = None) -> tuple[str, str]:
     """A new PostgreSQL database owned by the schema owner: (name, service URL); empty,
     or a copy of the database `template` (which nobody may be connected to)."""
-    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    name = scratch_name(kind)
     _create(name, template)
     return name, _server_url(BACKEND_URL, name)
 
@@ -108,6 +119,59 @@ def _create(name: str, template: str | None = None) -> None:
 
 def drop_database(name: str) -> None:
     _as_administrator(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+class Janitor:
+    """Drops the databases the tests are done with, in a thread of its own.
+
+    Every DROP DATABASE makes PostgreSQL checkpoint and waits for it (dbcommands.c,
+    `dropdb`): the writing out of every other database's dirty pages, which the test
+    that made the database need not wait for. Each is dropped alone, as soon as it is
+    handed over: a DROP discards its own database's dirty pages unwritten, but its
+    checkpoint writes out those of the others, those waiting to be dropped included.
+    """
+
+    def __init__(self) -> None:
+        self._names: queue.Queue[str | None] = queue.Queue()
+        self._thread: threading.Thread | None = None
+        self.failures: list[str] = []
+
+    def discard(self, name: str) -> None:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._work, name="janitor", daemon=True)
+            self._thread.start()
+        self._names.put(name)
+
+    def _work(self) -> None:
+        while (name := self._names.get()) is not None:
+            try:
+                drop_database(name)
+            except Exception as exc:  # reported by `finish`, at the session's end
+                self.failures.append(f"{name}: {str(exc).splitlines()[0]}")
+
+    def finish(self) -> list[str]:
+        """Wait for the last drop; the databases that could not be dropped, and why."""
+        if self._thread is not None:
+            self._names.put(None)
+            self._thread.join()
+            self._thread = None
+        return self.failures
+
+
+JANITOR = Janitor()
+
+
+def discard_database(name: str) -> None:
+    """Drop the database `name` without waiting (`Janitor`); the session waits at its end."""
+    JANITOR.discard(name)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _databases_dropped() -> Iterator[None]:
+    """Every database handed to the janitor is gone by the session's end (a database
+    left behind is an error of the session, not a silent leftover)."""
+    yield
+    assert not JANITOR.finish(), f"databases not dropped: {JANITOR.failures}"
 
 
 def _as_administrator(statement: str) -> None:
@@ -140,7 +204,7 @@ class Templates:
             self.built[kind] = self._build(kind, build)
         template = self.built[kind]
         if ON_POSTGRES:
-            return create_database(f"pp_{kind}", template)
+            return create_database(kind, template)
         path = directory / f"{kind}-{uuid.uuid4().hex[:8]}.db"
         with closing(sqlite3.connect(template)) as src, closing(sqlite3.connect(path)) as dst:
             src.backup(dst)
@@ -184,7 +248,7 @@ def copy_of(kind: str, build: Callable[[str], object], directory: Path) -> Itera
         yield url
     finally:
         if name:
-            drop_database(name)
+            discard_database(name)
 
 
 def migrated_copy(directory: Path) -> AbstractContextManager[str]:
@@ -296,14 +360,14 @@ def fresh_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     settings (the CLI).
     """
     if ON_POSTGRES:
-        name, url = create_database("pp_test")
+        name, url = create_database("test")
     else:
         name, url = "", f"sqlite:///{tmp_path / 'fresh.db'}"
     try:
         yield from _settings_on(url, monkeypatch)
     finally:
         if name:
-            drop_database(name)
+            discard_database(name)
 
 
 @pytest.fixture

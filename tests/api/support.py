@@ -25,7 +25,7 @@ from payouts.db import make_engine, unit_of_work
 from tests.conftest import (
     ON_POSTGRES,
     create_database,
-    drop_database,
+    discard_database,
     migrated_copy,
     owner_url_for,
 )
@@ -45,11 +45,11 @@ def scratch_url(directory: Path, *, migrated: bool = False) -> Iterator[str]:
     if not ON_POSTGRES:
         yield f"sqlite:///{directory / f'api-{uuid.uuid4().hex[:8]}.db'}"
         return
-    name, url = create_database("pp_api")
+    name, url = create_database("api")
     try:
         yield url
     finally:
-        drop_database(name)
+        discard_database(name)
 
 
 @dataclass

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 
 import pytest
@@ -10,7 +9,13 @@ from sqlalchemy import create_engine, text
 
 from payouts.batch import service as batch
 from payouts.db import make_engine, normalise_url, unit_of_work
-from tests.conftest import BACKEND_URL, migrate, owner_url_for
+from tests.conftest import (
+    BACKEND_URL,
+    discard_database,
+    migrate,
+    owner_url_for,
+    scratch_name,
+)
 from tests.payouts.batch.test_spiff_events import NEW_LOGOS, new_logo_program, paid_new_logos
 from tests.payouts.program import Program
 
@@ -24,7 +29,7 @@ def _url(name: str) -> str:
 @pytest.fixture
 def icu_url() -> Iterator[str]:
     """A database whose text ordering is en-US ("acme" < "Beta"), unlike Python's."""
-    name = f"pp_icu_{uuid.uuid4().hex[:10]}"
+    name = scratch_name("icu")
     admin = create_engine(owner_url_for(_url("postgres")), isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(
@@ -33,12 +38,11 @@ def icu_url() -> Iterator[str]:
                 "ICU_LOCALE 'en-US' LOCALE 'C.UTF-8'"
             )
         )
+    admin.dispose()
     try:
         yield _url(name)
     finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+        discard_database(name)
 
 
 def test_a_month_closes_when_the_server_orders_ids_differently(icu_url: str) -> None:

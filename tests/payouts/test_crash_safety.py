@@ -14,9 +14,8 @@ import sqlite3
 import subprocess
 import sys
 import time
-import uuid
 from collections.abc import Iterator
-from contextlib import closing
+from contextlib import closing, contextmanager
 from pathlib import Path
 
 import pytest
@@ -28,7 +27,15 @@ from payouts.db import make_engine, normalise_url, unit_of_work
 from payouts.facts.ingest import ingest
 from payouts.ledger import LedgerEntry
 from tests.api.cli import ROOT, environment, key_for, payouts
-from tests.conftest import BACKEND_URL, ON_POSTGRES, migrate, owner_url_for
+from tests.conftest import (
+    BACKEND_URL,
+    ON_POSTGRES,
+    TEMPLATES,
+    discard_database,
+    migrate,
+    owner_url_for,
+    scratch_name,
+)
 from tests.payouts.program import Program
 
 # 25 processes of the command line, each 1.5 s of start-up alone on an idle machine: at
@@ -41,7 +48,6 @@ KILLS_PER_STEP = 7  # x 3 steps = 21 kill points
 
 def seed(url: str) -> None:
     engine = make_engine(url)
-    migrate(url)
     with unit_of_work(engine) as session:
         program = Program(session)
         plan = program.plan("referral", minimum_payout="0")
@@ -66,7 +72,16 @@ def seed(url: str) -> None:
 
 
 class Databases:
-    """Copies of seeded databases at each stage of the month (seeded, approved, closed)."""
+    """Copies of seeded databases at each stage of the month (seeded, approved, closed).
+
+    A copy is handed to the session's janitor (`tests.conftest.Janitor`) as soon as
+    the test is done with it (`copy` is a context). Every DROP DATABASE makes PostgreSQL
+    checkpoint, which writes out the dirty pages of every other database, while the
+    dropped one's own pages are discarded unwritten: dropped together at the end, the
+    first DROP wrote out what the test had left in all the other copies. Their names
+    start with the run's database, so that `.ci/pgdb.py drop` finds those a killed run
+    left behind.
+    """
 
     def __init__(self, root: Path) -> None:
         self.root = root
@@ -76,6 +91,9 @@ class Databases:
     def _url(self, name: str) -> str:
         return normalise_url(BACKEND_URL).set(database=name).render_as_string(False)
 
+    def _new_name(self) -> str:
+        return scratch_name("crash")
+
     def _admin(self, sql: str) -> None:
         admin = create_engine(owner_url_for(self._url("postgres")), isolation_level="AUTOCOMMIT")
         try:
@@ -84,20 +102,32 @@ class Databases:
         finally:
             admin.dispose()
 
-    def empty(self) -> str:
-        name = f"pp_crash_{uuid.uuid4().hex[:10]}"
-        if ON_POSTGRES:
-            self._admin(f'CREATE DATABASE "{name}"')
+    def migrated(self) -> str:
+        """A new database at the newest schema (a copy of the session's migrated one)."""
+        name, url = TEMPLATES.copy("migrated", migrate, self.root)
+        if name:
             self.names.append(name)
-            return self._url(name)
-        return f"sqlite:///{self.root / name}.db"
+        return url
 
     def keep(self, stage: str, url: str) -> None:
         self.stages[stage] = url
 
-    def copy(self, stage: str) -> str:
-        source = self.stages[stage]
-        name = f"pp_crash_{uuid.uuid4().hex[:10]}"
+    def lasting_copy(self, stage: str) -> str:
+        """A copy of the database kept at `stage`, dropped with the module's."""
+        return self._copy(self.stages[stage], self._new_name())
+
+    @contextmanager
+    def copy(self, stage: str) -> Iterator[str]:
+        """A copy of the database kept at `stage`, dropped when the context ends."""
+        name = self._new_name()
+        url = self._copy(self.stages[stage], name)
+        try:
+            yield url
+        finally:
+            if ON_POSTGRES:
+                self._discard(name)
+
+    def _copy(self, source: str, name: str) -> str:
         if ON_POSTGRES:
             template = normalise_url(source).database
             # Autovacuum may be visiting the template for a moment: try again then.
@@ -120,9 +150,13 @@ class Databases:
             src.backup(dst)
         return f"sqlite:///{path}"
 
+    def _discard(self, name: str) -> None:
+        discard_database(name)  # dropped by the session's janitor: the test goes on at once
+        self.names.remove(name)
+
     def drop(self) -> None:
         for name in reversed(self.names):
-            self._admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            self._discard(name)
 
 
 @pytest.fixture(scope="module")
@@ -201,42 +235,57 @@ def timed(step: tuple[str, ...], url: str, out: Path) -> float:
 def test_a_month_killed_at_random_points_finishes_as_if_never_interrupted(
     databases: Databases, tmp_path: Path
 ) -> None:
-    seeded = databases.empty()
+    seeded = databases.migrated()
     seed(seeded)
     KEYS.update({holder: key_for(seeded, holder) for holder in ("alice", "bob")})
     databases.keep("seeded", seeded)
-    approved = databases.copy("seeded")
+    approved = databases.lasting_copy("seeded")
     for step in (RUN, APPROVE):
         step_in_process(step, approved, tmp_path)
     databases.keep("approved", approved)
-    closed = databases.copy("approved")
+    closed = databases.lasting_copy("approved")
     step_in_process(CLOSE, closed, tmp_path)
     databases.keep("closed", closed)
+    expected_ledger, expected_file = uninterrupted(databases, tmp_path / "reference")
+    killed = kill_at_random_points(databases, tmp_path, expected_ledger, expected_file)
+    assert killed >= 20
 
-    reference_out = tmp_path / "reference"
-    reference_out.mkdir()
-    reference = databases.copy("seeded")
-    finish(reference, reference_out)
-    expected_ledger = snapshot(reference)
-    expected_file = (reference_out / f"payouts-{PERIOD}.csv").read_bytes()
+
+def uninterrupted(databases: Databases, out: Path) -> tuple[list[tuple[object, ...]], bytes]:
+    """The ledger and the payout file of the month run without a crash."""
+    out.mkdir()
+    with databases.copy("seeded") as reference:
+        finish(reference, out)
+        expected_ledger = snapshot(reference)
+    expected_file = (out / f"payouts-{PERIOD}.csv").read_bytes()
     assert len(expected_ledger) > 1500
     assert expected_file.count(b"\n") == 61
+    return expected_ledger, expected_file
 
-    startup = timed(("nobody", "--help"), seeded, tmp_path)
+
+def kill_at_random_points(
+    databases: Databases,
+    tmp_path: Path,
+    expected_ledger: list[tuple[object, ...]],
+    expected_file: bytes,
+) -> int:
+    """Kill each step at random moments, finish the month, compare; the kills made."""
+    startup = timed(("nobody", "--help"), databases.stages["seeded"], tmp_path)
     rng = random.Random(20261123)
     killed = 0
     for stage, step in (("seeded", RUN), ("approved", CLOSE), ("closed", EXPORT)):
-        duration = timed(step, databases.copy(stage), tmp_path / "timing")
+        with databases.copy(stage) as url:
+            duration = timed(step, url, tmp_path / "timing")
         for _ in range(KILLS_PER_STEP):
-            url = databases.copy(stage)
             out = tmp_path / f"crash-{killed}"
             out.mkdir()
-            process = start(step, url, out)
-            time.sleep(rng.uniform(startup * 0.8, duration))
-            process.send_signal(signal.SIGKILL)
-            process.wait(timeout=60)
-            killed += 1
-            finish(url, out)
-            assert snapshot(url) == expected_ledger
+            with databases.copy(stage) as url:
+                process = start(step, url, out)
+                time.sleep(rng.uniform(startup * 0.8, duration))
+                process.send_signal(signal.SIGKILL)
+                process.wait(timeout=60)
+                killed += 1
+                finish(url, out)
+                assert snapshot(url) == expected_ledger
             assert (out / f"payouts-{PERIOD}.csv").read_bytes() == expected_file
-    assert killed >= 20
+    return killed

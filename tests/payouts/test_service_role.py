@@ -20,7 +20,7 @@ from payouts.batch import payments
 from payouts.batch import service as batch
 from payouts.batch.models import PayoutInstruction
 from payouts.db import make_engine, unit_of_work
-from tests.conftest import SERVICE_ROLE, migrate, owner_url_for
+from tests.conftest import SERVICE_ROLE, migrated_copy, owner_url_for
 from tests.payouts.program import Program
 
 pytestmark = [
@@ -35,39 +35,39 @@ pytestmark = [
 @pytest.fixture(scope="module")
 def month(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
     """January closed and paid (P-1 paid, P-2 failed); February drafted and approved."""
-    from tests.conftest import create_database, drop_database
-
     assert SERVICE_ROLE is not None, "CI runs the tests with a service role (.ci/run)"
-    name, url = create_database("pp_role")
-    migrate(url)
-    engine = make_engine(url)
-    try:
-        with unit_of_work(engine) as session:
-            program = Program(session)
-            plan = program.plan("referral", minimum_payout="0")
-            for partner, customer in (("P-1", "C-2"), ("P-2", "C-3")):
-                program.partner(partner, plan, kind="referral")
-                program.deal(partner, "referral", day="2026-01-02", customer=customer)
-                program.invoice(None, "100.00", "2026-01-15", customer=customer)
-            program.close_month("2026-01")
-            payments.mark_paid(
-                session,
-                "2026-01",
-                [
-                    {"end_to_end_id": "PP-2026-01-P-1", "status": "paid"},
-                    {"end_to_end_id": "PP-2026-01-P-2", "status": "failed", "reason": "closed"},
-                ],
-                actor="key:k2:bob",
-            )
-            program.invoice(None, "40.00", "2026-02-10", customer="C-2")
-        with unit_of_work(engine) as session:
-            batch.run(session, "2026-02", actor="key:k1:alice")
-            batch.approve(session, "2026-02", actor="key:k2:bob")
-        _web_user(url)
-        yield engine
-    finally:
-        engine.dispose()
-        drop_database(name)
+    with migrated_copy(tmp_path_factory.mktemp("role")) as url:
+        engine = make_engine(url)
+        try:
+            _pay_january_and_approve_february(engine)
+            _web_user(url)
+            yield engine
+        finally:
+            engine.dispose()
+
+
+def _pay_january_and_approve_february(engine: Engine) -> None:
+    with unit_of_work(engine) as session:
+        program = Program(session)
+        plan = program.plan("referral", minimum_payout="0")
+        for partner, customer in (("P-1", "C-2"), ("P-2", "C-3")):
+            program.partner(partner, plan, kind="referral")
+            program.deal(partner, "referral", day="2026-01-02", customer=customer)
+            program.invoice(None, "100.00", "2026-01-15", customer=customer)
+        program.close_month("2026-01")
+        payments.mark_paid(
+            session,
+            "2026-01",
+            [
+                {"end_to_end_id": "PP-2026-01-P-1", "status": "paid"},
+                {"end_to_end_id": "PP-2026-01-P-2", "status": "failed", "reason": "closed"},
+            ],
+            actor="key:k2:bob",
+        )
+        program.invoice(None, "40.00", "2026-02-10", customer="C-2")
+    with unit_of_work(engine) as session:
+        batch.run(session, "2026-02", actor="key:k1:alice")
+        batch.approve(session, "2026-02", actor="key:k2:bob")
 
 
 def _web_user(url: str) -> None:

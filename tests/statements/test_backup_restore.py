@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-import uuid
 from pathlib import Path
 
 import pytest
@@ -15,7 +14,7 @@ from payouts.batch.models import Batch
 from payouts.db import make_engine, normalise_url, unit_of_work
 from payouts.issued import IssuedStatement
 from statements import issue
-from tests.conftest import BACKEND_URL, owner_url_for
+from tests.conftest import BACKEND_URL, discard_database, owner_url_for, scratch_name
 from tests.payouts.program import Program
 
 pytestmark = [
@@ -58,7 +57,7 @@ def test_a_restored_dump_verifies_every_statement(migrated_url: str, tmp_path: P
         check=True,
         capture_output=True,
     )
-    restored = f"pp_restore_{uuid.uuid4().hex[:10]}"
+    restored = scratch_name("restore")
     _admin(f'CREATE DATABASE "{restored}"')
     try:
         subprocess.run(
@@ -82,4 +81,4 @@ def test_a_restored_dump_verifies_every_statement(migrated_url: str, tmp_path: P
         assert len(results) == 5
         assert all(result.match for result in results)
     finally:
-        _admin(f'DROP DATABASE IF EXISTS "{restored}" WITH (FORCE)')
+        discard_database(restored)

@@ -19,7 +19,7 @@ from demo import program as demo
 from payouts.batch import service as batch
 from payouts.db import make_engine, unit_of_work
 from payouts.facts import statistics
-from tests.conftest import migrate, owner_url_for
+from tests.conftest import owner_url_for
 
 pytestmark = [pytest.mark.postgres_only]
 
@@ -50,15 +50,14 @@ def analyses(engine: Engine) -> dict[str, int]:
 
 
 @pytest.fixture
-def engine(fresh_url: str) -> Iterator[Engine]:
-    """A fresh database whose fact tables autovacuum leaves alone."""
-    migrate(fresh_url)
-    owner = make_engine(owner_url_for(fresh_url))
+def engine(migrated_url: str) -> Iterator[Engine]:
+    """A new database at the newest schema whose fact tables autovacuum leaves alone."""
+    owner = make_engine(owner_url_for(migrated_url))
     with owner.begin() as connection:
         for table in statistics.TABLES:
             connection.execute(text(f"ALTER TABLE {table} SET (autovacuum_enabled = false)"))
     owner.dispose()
-    engine = make_engine(fresh_url)
+    engine = make_engine(migrated_url)
     yield engine
     engine.dispose()
 

@@ -38,7 +38,6 @@ from payouts.db import make_engine, unit_of_work
 from payouts.facts.ingest import ingest
 from payouts.facts.models import Deal
 from tests.api.cli import ROOT, environment, key_for
-from tests.conftest import migrate
 
 pytestmark = [pytest.mark.postgres_only, pytest.mark.slow]
 
@@ -171,11 +170,10 @@ class MonthUnderTest:
 
 
 @pytest.fixture
-def month(fresh_url: str, tmp_path: Path) -> Iterator[MonthUnderTest]:
+def month(migrated_url: str, tmp_path: Path) -> Iterator[MonthUnderTest]:
     """A one-month program big enough to be split over two workers, committed."""
-    migrate(fresh_url)
-    engine = make_engine(fresh_url)
-    key = key_for(fresh_url, "alice")
+    engine = make_engine(migrated_url)
+    key = key_for(migrated_url, "alice")
     with unit_of_work(engine) as session:
         program = demo.generate(
             session,
@@ -194,7 +192,7 @@ def month(fresh_url: str, tmp_path: Path) -> Iterator[MonthUnderTest]:
             .limit(1)
         ).one()
     deal_of_month = (deal.id, deal.customer_id, deal.currency)
-    yield MonthUnderTest(engine, fresh_url, period, deal_of_month, tmp_path / "stderr", key)
+    yield MonthUnderTest(engine, migrated_url, period, deal_of_month, tmp_path / "stderr", key)
     engine.dispose()
 
 

@@ -200,5 +200,6 @@ def test_a_month_from_run_to_paid_and_an_adjustment_on_the_next_statement(
     text = " ".join(
         " ".join(p.extract_text() for p in pypdf.PdfReader(io.BytesIO(pdf)).pages).split()
     )
-    assert "Reason: Credit for INV-404, missed by the import" in text
+    # The partner reads German: the reason as finance typed it, under a German label.
+    assert "Grund: Credit for INV-404, missed by the import" in text
     shutil.rmtree(served.files, ignore_errors=True)

@@ -230,4 +230,5 @@ def test_a_whole_month_in_the_console(program: DemoPortal, tmp_path: Path) -> No
     flat = " ".join(
         " ".join(p.extract_text() for p in pypdf.PdfReader(io.BytesIO(pdf.content)).pages).split()
     )
-    assert "Reason: Credit for INV-404, missed by the import" in flat
+    # The partner reads German: the reason as finance typed it, under a German label.
+    assert "Grund: Credit for INV-404, missed by the import" in flat

@@ -161,17 +161,19 @@ WORKER_SLICE = 50
 """Partners a worker builds and draws per task: a few queries for them all."""
 IN_FLIGHT = 2
 """Tasks queued per worker: enough to keep it busy, few enough to bound memory."""
-RENEW_AFTER = 40
-"""Slices a worker draws before it is replaced by a fresh one (2,000 statements).
+RENEW_AFTER = 20
+"""Slices a worker draws before it is replaced by a fresh one (1,000 statements).
 
-A worker's resident memory grows with each distinct statement it draws, whatever
-bounds its memos keep (measured: bench/render_memory.py), so a month of 100,000 partners
-must not be drawn by the same two processes. Renewing costs a fork and a cold start of
-the drawing, and a moment at each renewal while the last slices of the generation
-finish; the bench prints that cost. The standard library's own renewal,
-``max_tasks_per_child``, refuses the fork start method (it would fork from the pool's
-manager thread) and, on Python 3.11, can hang when tasks are queued ahead of a worker
-that leaves (CPython issue 115634): the pool is renewed whole, from this thread."""
+A worker's resident memory grows with each distinct statement it draws (in
+`statements.pdf`'s memo of table shapes, which bounds their number, not their size),
+so a month of 100,000 partners must not be drawn by the same two processes; figures in
+bench/render_memory.py. Renewing costs a fork, a cold start of the drawing and a
+moment at each renewal while the generation's last slices finish; the bench prints it
+(too small to tell from a busy machine's noise at 20). The standard library's own
+renewal, ``max_tasks_per_child``, refuses the fork start method (it would fork from
+the pool's manager thread) and, on Python 3.11, can hang when tasks are queued ahead
+of a worker that leaves (CPython issue 115634): the pool is renewed whole, from this
+thread."""
 
 _Job = tuple[Callable[..., list[Rendered]], tuple[object, ...]]
 

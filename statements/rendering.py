@@ -14,6 +14,7 @@ overwritten: a statement a partner may already hold is not silently replaced.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import multiprocessing
 import os
 import re
@@ -145,22 +146,17 @@ def render_period(
             rendered(_write_all(_slice_of(session, period, partner_ids), out))
         return done
     source = _snapshot(session)
-    context = multiprocessing.get_context("fork")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-        if source is not None:
-            # Each worker builds its own slices, under this transaction's snapshot.
-            tasks = (
-                pool.submit(_render_slice, source, period, ids, out)
-                for ids in slices(partners, WORKER_SLICE)
-            )
-        else:
-            # Built here, a slice at a time; drawn in the workers.
-            tasks = (
-                pool.submit(_write_all, _slice_of(session, period, ids), out)
-                for ids in slices(partners, WORKER_SLICE)
-            )
-        for future in _bounded(tasks, IN_FLIGHT * workers):
-            rendered(future.result())
+    jobs = _jobs(session, source, period, partners, out)
+    fork = multiprocessing.get_context("fork")
+    for generation in _generations(jobs, RENEW_AFTER * workers):
+        # Workers of their own for each generation of slices: a worker's memory grows
+        # with every new statement it draws (see bench/render_memory.py), so none lives
+        # for more than RENEW_AFTER slices. Each pool is forked from this thread once the
+        # last one's workers and threads are gone (`shutdown` joins them).
+        with ProcessPoolExecutor(max_workers=workers, mp_context=fork) as pool:
+            tasks = (pool.submit(job, *arguments) for job, arguments in generation)
+            for future in _bounded(tasks, IN_FLIGHT * workers):
+                rendered(future.result())
     return done
 
 
@@ -168,6 +164,41 @@ WORKER_SLICE = 50
 """Partners a worker builds and draws per task: a few queries for them all."""
 IN_FLIGHT = 2
 """Tasks queued per worker: enough to keep it busy, few enough to bound memory."""
+RENEW_AFTER = 20
+"""Slices a worker draws before it is replaced by a fresh one (1,000 statements).
+
+A bound on whatever a long-lived worker keeps from one statement to the next, whatever
+it is: at the 100,000-partner month, workers grew to 890 MB drawing 49,000 statements
+each (platypus table shapes in a memo bounded in number, not in size; the canvas
+renderer has no such memo, and its own are small and bounded). bench/render_memory.py
+prints a worker's memory over a month with and without renewal, and renewal's cost: a
+fork, a cold start of the drawing and a moment at each renewal while the generation's
+last slices finish. The standard library's own renewal, ``max_tasks_per_child``,
+refuses the fork start method (it would fork from the pool's manager thread) and, on
+Python 3.11, can hang when tasks are queued ahead of a worker that leaves (CPython issue
+115634): the pool is renewed whole, from this thread."""
+
+_Job = tuple[Callable[..., list[Rendered]], tuple[object, ...]]
+
+
+def _jobs(
+    session: Session, source: snapshots.Shared | None, period: str, partners: list[str], out: Path
+) -> Iterator[_Job]:
+    """The month's slices as worker tasks, made one at a time as they are asked for."""
+    for ids in slices(partners, WORKER_SLICE):
+        if source is not None:
+            # Each worker builds its own slices, under this transaction's snapshot.
+            yield _render_slice, (source, period, ids, out)
+        else:
+            # Built here, a slice at a time; drawn in the workers.
+            yield _write_all, (_slice_of(session, period, ids), out)
+
+
+def _generations(jobs: Iterator[_Job], size: int) -> Iterator[Iterator[_Job]]:
+    """`jobs` in consecutive runs of at most `size`, each still made as it is asked for;
+    a run must be used up before the next is asked for."""
+    for first in jobs:
+        yield itertools.chain((first,), itertools.islice(jobs, size - 1))
 
 
 def _bounded(

@@ -5,6 +5,7 @@ currencies), run, approved, closed and issued through the services."""
 
 from __future__ import annotations
 
+import multiprocessing
 from pathlib import Path
 
 import pytest
@@ -94,3 +95,30 @@ def test_statements_issued_by_worker_processes_are_those_issued_in_this_one(
             stored = issued.issued(session, partner_id, period)
             assert stored is not None
             assert digest == stored.content_hash
+
+
+def test_render_workers_are_renewed_and_draw_the_bytes_of_one_process(
+    session: Session, closed_months: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A worker draws RENEW_AFTER slices at most, then a fresh process takes over: the
+    files are still complete and byte for byte those drawn in this process."""
+    period = closed_months[-1]
+    expected = _one_by_one(session, period, tmp_path / "one-by-one")
+    monkeypatch.setattr(rendering, "WORKER_SLICE", 3)
+    monkeypatch.setattr(rendering, "RENEW_AFTER", 1)
+    slices = -(-len(expected) // 2 // 3)
+    assert slices >= 6
+    workers: set[int] = set()
+    counted: list[int] = []
+
+    def progress(done: int, total: int) -> None:
+        counted.append(done)
+        workers.update(child.pid for child in multiprocessing.active_children() if child.pid)
+
+    out = tmp_path / "renewed"
+    rendered = rendering.render_period(session, period, out, workers=2, progress=progress)
+    assert len(rendered) == len(expected) // 2
+    assert counted == list(range(1, len(rendered) + 1))
+    # Two slices a generation (one a worker): a generation's workers are new processes.
+    assert len(workers) >= -(-slices // 2)
+    assert {path.name: path.read_bytes() for path in sorted(out.iterdir())} == expected

@@ -174,10 +174,10 @@ def period_render(
             f"RSS {points[0][1]} -> {points[-1][1]} MB, peak {max(p[2] for p in points)} MB, "
             f"{_growth(rss):.1f} MB per 1,000 statements it drew"
         )
+    renewal = f"renewed every {renew_after} slices" if renew_after else "never renewed"
     print(
-        f"{len(everyone):,} statements, {workers} workers, renewed every "
-        f"{renew_after or 'never'} slices: {wall:.1f} s, workers' CPU {cpu:.1f} s, "
-        f"{len(samples)} worker processes"
+        f"{len(everyone):,} statements, {workers} workers, {renewal}: {wall:.1f} s, "
+        f"workers' CPU {cpu:.1f} s, {len(samples)} worker processes"
     )
 
 

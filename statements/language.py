@@ -81,11 +81,19 @@ def hold_reason(gettext: Gettext, code: str, reason: str) -> str:
 
 def metric_label(gettext: Gettext, label: str) -> str:
     """A tier requirement's name in the reader's language."""
-    for pattern, message in _METRICS:
-        found = pattern.match(label)
-        if found:
+    return _by_shape(gettext, _METRICS, label)
+
+
+def _by_shape(
+    gettext: Gettext, shapes: tuple[tuple[re.Pattern[str], str], ...], stored: str
+) -> str:
+    """`stored` (English) in the reader's language by the first shape it matches, its
+    parts kept as they are; as stored when it matches none."""
+    for pattern, message in shapes:
+        found = pattern.match(stored)
+        if found is not None:
             return gettext(message) % found.groupdict()
-    return label
+    return stored
 
 
 # A manual adjustment's explanation (`payouts.adjustments.explanation`), stored in
@@ -101,8 +109,4 @@ _MANUAL_STEPS = (
 def explanation_step(gettext: Gettext, step: str) -> str:
     """A step of a manual adjustment's explanation in the reader's language (the stored
     text when not recognised: the finance user's own words stay as they were typed)."""
-    for pattern, label in _MANUAL_STEPS:
-        found = pattern.match(step)
-        if found is not None:
-            return gettext(label) % found.groupdict()
-    return step
+    return _by_shape(gettext, _MANUAL_STEPS, step)

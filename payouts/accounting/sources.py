@@ -8,9 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy import and_, exists, func, select
+from sqlalchemy import Select, and_, exists, func, select
 from sqlalchemy.orm import Session, aliased
 
 from payouts.batch.models import Batch, RepCreditLine
@@ -186,7 +185,7 @@ def self_billed_vat(session: Session, period: str) -> SelfBilledVat:
     return SelfBilledVat(_vat_by_currency(session, at_close), _vat_by_currency(session, returned))
 
 
-def _vat_by_currency(session: Session, query: Any) -> dict[str, tuple[int, int]]:
+def _vat_by_currency(session: Session, query: Select[str, int, int]) -> dict[str, tuple[int, int]]:
     return {
         currency: (int(vat), int(count)) for currency, vat, count in session.execute(query) if vat
     }
